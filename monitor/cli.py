@@ -1,0 +1,165 @@
+"""The command line: parse, call the library, print, exit with the documented status.
+
+Exit status: 0 all done; 1 done in part (rows or files rejected, a source failed; the good part is
+kept); 2 usage or config error. Expected errors print one line, never a traceback (-v shows it).
+Heavy libraries (pandas, matplotlib) are imported inside the commands that draw, so `--help` is fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sys
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from monitor import __version__
+from monitor.errors import AlreadyRunning, CampaignMonitorError, ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from monitor.campaign import CampaignCalendar
+    from monitor.config import Config
+
+NOW_ENV = "CAMPAIGN_MONITOR_NOW"  # an ISO instant that replaces the clock (tests, rehearsals)
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+
+
+class App:
+    """What every command needs, loaded on first use."""
+
+    def __init__(self, config_path: Path | None, verbose: int, quiet: bool) -> None:
+        self.config_path = config_path
+        self.verbose = verbose
+        self.quiet = quiet
+
+    @cached_property
+    def config(self) -> Config:
+        from monitor.config import load_config
+
+        return load_config(self.config_path)
+
+    @cached_property
+    def engine(self) -> Engine:
+        from monitor.db import open_engine
+
+        return open_engine(self.config.storage.url)
+
+    @cached_property
+    def calendar(self) -> CampaignCalendar:
+        from monitor.campaign import CampaignCalendar, fixed_clock, system_clock
+
+        frozen = os.environ.get(NOW_ENV)
+        if frozen:
+            try:
+                instant = dt.datetime.fromisoformat(frozen)
+            except ValueError:
+                raise UsageError(f"{NOW_ENV}={frozen!r} is not an ISO date-time") from None
+            if instant.tzinfo is None:
+                instant = instant.replace(tzinfo=self.config.campaign.tz)
+            return CampaignCalendar(self.config.campaign, fixed_clock(instant))
+        return CampaignCalendar(self.config.campaign, system_clock)
+
+    def say(self, message: str = "", err: bool = False) -> None:
+        if not self.quiet or err:
+            click.echo(message, err=err)
+
+
+class MonitorGroup(click.Group):
+    """Turns expected errors into one line and the documented exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CampaignMonitorError as exc:
+            app = ctx.obj
+            if isinstance(app, App) and app.verbose:
+                logging.getLogger("campaign_monitor").exception("details")
+            click.echo(f"error: {exc}", err=True)
+            code = EXIT_USAGE if isinstance(exc, ConfigError | UsageError) else EXIT_PARTIAL
+            if isinstance(exc, AlreadyRunning):
+                code = EXIT_PARTIAL
+            ctx.exit(code)
+
+
+def setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    root = logging.getLogger()
+    root.setLevel(level)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not any(getattr(h, "_campaign_monitor", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(fmt)
+        handler._campaign_monitor = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        file_handler.setFormatter(fmt)
+        root.addHandler(file_handler)
+
+
+@click.group(cls=MonitorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="config.toml to use (default: $CAMPAIGN_MONITOR_CONFIG, then ./config.toml).",
+)
+@click.option("-v", "--verbose", count=True, help="More detail, and tracebacks for errors.")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@click.version_option(__version__, prog_name="campaign-monitor")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, verbose: int, quiet: bool) -> None:
+    """Monitor a city's hashtag campaign: import exports and API posts, send the daily vote
+    reminder, and build the daily report."""
+    ctx.obj = App(config_path, verbose, quiet)
+    setup_logging(verbose, quiet)
+
+
+def parse_day(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{option} {value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# init
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
+@click.pass_obj
+def init(app: App, directory: Path) -> None:
+    """Write a starter config.toml and the data folders into DIRECTORY (default: here)."""
+    from monitor.starter import write_starter
+
+    written = write_starter(directory)
+    for path in written:
+        app.say(f"created {path}")
+    if not written:
+        app.say(f"{directory / 'config.toml'} already exists; nothing changed")
+    app.say("next: edit config.toml, then `campaign-monitor ingest EXPORT.csv` and `campaign-monitor report`")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# status
+
+
+@main.command()
+@click.pass_obj
+def status(app: App) -> None:
+    """Posts per platform and source, the last imports and runs, rejects, and the next jobs."""
+    from monitor.status import describe
+
+    app.say(describe(app.config, app.engine, app.calendar))

@@ -1,0 +1,536 @@
+"""Load and validate config.toml into frozen dataclasses.
+
+Only [campaign] and [storage] are required; every other section has the defaults of DESIGN 4.1.
+Every error names the file and the key and says how to fix it. Relative paths are relative to the
+folder of the config file, so the same config works whatever the current directory is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import string
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from monitor.errors import ConfigError
+
+ENV_VAR = "CAMPAIGN_MONITOR_CONFIG"
+REMINDER_PLACEHOLDERS = frozenset({"day", "total_days", "days_left", "date", "city", "vote_url", "hashtags"})
+CHANNELS = ("log", "webhook", "telegram")
+PLATFORMS = ("facebook", "instagram", "twitter")
+LANGUAGES = ("id", "en")
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    name: str
+    city: str
+    start: dt.date
+    end: dt.date
+    timezone: str
+    hashtags: tuple[str, ...]  # as written by the user, without '#'
+    vote_url: str = "https://www.welovecities.org"
+    language: str = "id"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def tracked_hashtags(self) -> frozenset[str]:
+        """Case-folded tags without '#', the form stored in post_hashtags."""
+        return frozenset(tag.casefold() for tag in self.hashtags)
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    url: str
+
+
+@dataclass(frozen=True)
+class ReportsConfig:
+    out_dir: Path
+    daily_at: dt.time = dt.time(23, 30)
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    url_env: str = "CAMPAIGN_MONITOR_WEBHOOK_URL"
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token_env: str = "TELEGRAM_BOT_TOKEN"
+    chat_id: str = ""
+    api_base: str = "https://api.telegram.org"
+
+
+@dataclass(frozen=True)
+class RemindersConfig:
+    at: dt.time = dt.time(7, 0)
+    channels: tuple[str, ...] = ("log",)
+    template: str | None = None  # None: the built-in template for campaign.language
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+
+
+@dataclass(frozen=True)
+class InboxConfig:
+    path: Path
+    every_minutes: int = 5
+
+
+@dataclass(frozen=True)
+class TwitterConfig:
+    enabled: bool = False
+    query: str = "(#WeLoveProbolinggo OR #WeLoveCities)"
+    token_env: str = "X_BEARER_TOKEN"
+    api_base: str = "https://api.x.com"
+    every_minutes: int = 30
+    max_wait_seconds: int = 60  # a rate-limit reset nearer than this is waited for; farther ends the run
+
+
+@dataclass(frozen=True)
+class InstagramConfig:
+    enabled: bool = False
+    user_id: str = ""
+    token_env: str = "META_ACCESS_TOKEN"
+    api_base: str = "https://graph.facebook.com/v21.0"
+    every_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class FacebookConfig:
+    enabled: bool = False
+    pages: tuple[str, ...] = ()
+    token_env: str = "META_ACCESS_TOKEN"
+    api_base: str = "https://graph.facebook.com/v21.0"
+    every_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class SourcesConfig:
+    inbox: InboxConfig
+    twitter: TwitterConfig = field(default_factory=TwitterConfig)
+    instagram: InstagramConfig = field(default_factory=InstagramConfig)
+    facebook: FacebookConfig = field(default_factory=FacebookConfig)
+
+
+@dataclass(frozen=True)
+class RosterConfig:
+    path: Path
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    file: Path | None = None
+
+
+@dataclass(frozen=True)
+class CustomFormat:
+    """A user-defined CSV layout ([[formats]]): which column holds each field."""
+
+    name: str
+    platform: str
+    id: str
+    time: str
+    time_format: str | None = None  # strptime format; None: ISO 8601 and the common export forms
+    author: str = ""
+    text: str = ""
+    likes: str = ""
+    comments: str = ""
+    shares: str = ""
+    views: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path  # the config file; its folder anchors relative paths
+    campaign: CampaignConfig
+    storage: StorageConfig
+    reports: ReportsConfig
+    reminders: RemindersConfig
+    sources: SourcesConfig
+    roster: RosterConfig
+    logging: LoggingConfig
+    formats: tuple[CustomFormat, ...] = ()
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Loading
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get(ENV_VAR) or "config.toml")
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Read and validate a config file. Raises ConfigError naming the key and the fix."""
+    path = Path(path) if path is not None else default_config_path()
+    if not path.exists():
+        raise ConfigError(
+            path, None, "file not found", "run `campaign-monitor init` to create one, or pass --config"
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, None, f"not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(path, None, "not UTF-8 text", "save the file as UTF-8") from None
+    return parse_config(data, path.resolve())
+
+
+def parse_config(data: Mapping[str, Any], path: Path) -> Config:
+    r = _Reader(path)
+    r.allowed(
+        data,
+        "",
+        {"campaign", "storage", "reports", "reminders", "sources", "roster", "logging", "formats"},
+    )
+    campaign = _campaign(r, r.section(data, "campaign", required=True))
+    storage = _storage(r, r.section(data, "storage", required=True))
+    reports = r.section(data, "reports")
+    r.allowed(reports, "reports", {"out_dir", "daily_at"})
+    reminders = _reminders(r, r.section(data, "reminders"))
+    sources = _sources(r, r.section(data, "sources"))
+    roster = r.section(data, "roster")
+    r.allowed(roster, "roster", {"path"})
+    log = r.section(data, "logging")
+    r.allowed(log, "logging", {"file"})
+    log_file = r.string(log, "logging.file", "")
+    formats = data.get("formats", [])
+    if not isinstance(formats, list):
+        raise ConfigError(path, "formats", "must be an array of tables", "write each one as [[formats]]")
+    return Config(
+        path=path,
+        campaign=campaign,
+        storage=storage,
+        reports=ReportsConfig(
+            out_dir=r.path(reports, "reports.out_dir", "out"),
+            daily_at=r.clock(reports, "reports.daily_at", "23:30"),
+        ),
+        reminders=reminders,
+        sources=sources,
+        roster=RosterConfig(path=r.path(roster, "roster.path", "roster.csv")),
+        logging=LoggingConfig(file=r.resolve(log_file) if log_file else None),
+        formats=tuple(_custom_format(r, f, i) for i, f in enumerate(formats)),
+    )
+
+
+def _campaign(r: _Reader, c: Mapping[str, Any]) -> CampaignConfig:
+    r.allowed(c, "campaign", {"name", "city", "start", "end", "timezone", "hashtags", "vote_url", "language"})
+    start = r.date(c, "campaign.start")
+    end = r.date(c, "campaign.end")
+    if end < start:
+        raise ConfigError(
+            r.path_, "campaign.end", f"{end} is before campaign.start {start}", "swap the dates"
+        )
+    tz = r.string(c, "campaign.timezone", "Asia/Jakarta")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            r.path_,
+            "campaign.timezone",
+            f"unknown time zone {tz!r}",
+            'use an IANA name such as "Asia/Jakarta"',
+        ) from None
+    raw_tags = c.get("hashtags")
+    if raw_tags is None:
+        raise ConfigError(
+            r.path_, "campaign.hashtags", "missing", 'list the tracked hashtags, e.g. ["WeLoveCities"]'
+        )
+    if not isinstance(raw_tags, list) or not all(isinstance(t, str) for t in raw_tags):
+        raise ConfigError(r.path_, "campaign.hashtags", "must be a list of strings", '["WeLoveProbolinggo"]')
+    tags = tuple(t.strip().lstrip("#") for t in raw_tags if t.strip().lstrip("#"))
+    if not tags:
+        raise ConfigError(r.path_, "campaign.hashtags", "is empty", "name at least one hashtag to track")
+    for tag in tags:
+        if not all(ch.isalnum() or ch == "_" for ch in tag):
+            raise ConfigError(
+                r.path_, "campaign.hashtags", f"{tag!r} is not a hashtag", "use letters, digits and _ only"
+            )
+    language = r.string(c, "campaign.language", "id")
+    if language not in LANGUAGES:
+        raise ConfigError(r.path_, "campaign.language", f"unknown language {language!r}", 'use "id" or "en"')
+    return CampaignConfig(
+        name=r.string(c, "campaign.name", "Campaign"),
+        city=r.string(c, "campaign.city", ""),
+        start=start,
+        end=end,
+        timezone=tz,
+        hashtags=tags,
+        vote_url=r.string(c, "campaign.vote_url", "https://www.welovecities.org"),
+        language=language,
+    )
+
+
+def _storage(r: _Reader, s: Mapping[str, Any]) -> StorageConfig:
+    r.allowed(s, "storage", {"url"})
+    url = r.string(s, "storage.url", "")
+    if not url:
+        raise ConfigError(r.path_, "storage.url", "missing", 'e.g. url = "sqlite:///data/monitor.db"')
+    # sqlite:///relative.db is relative to the config file's folder; sqlite:////abs.db and :memory: stay.
+    prefix = "sqlite:///"
+    if (
+        url.startswith(prefix)
+        and not url.startswith(prefix + "/")
+        and url[len(prefix) :] not in ("", ":memory:")
+    ):
+        url = prefix + str(r.resolve(url[len(prefix) :]))
+    return StorageConfig(url=url)
+
+
+def _reminders(r: _Reader, m: Mapping[str, Any]) -> RemindersConfig:
+    r.allowed(m, "reminders", {"at", "channels", "template", "webhook", "telegram"})
+    channels = m.get("channels", ["log"])
+    if not isinstance(channels, list) or not all(isinstance(ch, str) for ch in channels):
+        raise ConfigError(r.path_, "reminders.channels", "must be a list of strings", '["log", "webhook"]')
+    for ch in channels:
+        if ch not in CHANNELS:
+            raise ConfigError(
+                r.path_, "reminders.channels", f"unknown channel {ch!r}", f"use any of {', '.join(CHANNELS)}"
+            )
+    template = m.get("template")
+    if template is not None:
+        if not isinstance(template, str) or not template.strip():
+            raise ConfigError(r.path_, "reminders.template", "must be non-empty text")
+        check_template(template, r.path_)
+    hook = r.section(m, "webhook", prefix="reminders.")
+    r.allowed(hook, "reminders.webhook", {"url_env"})
+    tg = r.section(m, "telegram", prefix="reminders.")
+    r.allowed(tg, "reminders.telegram", {"token_env", "chat_id", "api_base"})
+    telegram = TelegramConfig(
+        token_env=r.string(tg, "reminders.telegram.token_env", "TELEGRAM_BOT_TOKEN"),
+        chat_id=str(tg.get("chat_id", "")),
+        api_base=r.string(tg, "reminders.telegram.api_base", "https://api.telegram.org").rstrip("/"),
+    )
+    if "telegram" in channels and not telegram.chat_id:
+        raise ConfigError(
+            r.path_,
+            "reminders.telegram.chat_id",
+            "is empty but the telegram channel is on",
+            "set the chat id",
+        )
+    return RemindersConfig(
+        at=r.clock(m, "reminders.at", "07:00"),
+        channels=tuple(dict.fromkeys(channels)),
+        template=template,
+        webhook=WebhookConfig(
+            url_env=r.string(hook, "reminders.webhook.url_env", "CAMPAIGN_MONITOR_WEBHOOK_URL")
+        ),
+        telegram=telegram,
+    )
+
+
+def check_template(template: str, path: Path | None = None) -> None:
+    """Reject unknown placeholders when the config loads, not at 07:00 on day 12."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as exc:
+        raise ConfigError(
+            path, "reminders.template", f"bad braces: {exc}", "write a literal brace as {{ or }}"
+        ) from None
+    for name in fields:
+        if name not in REMINDER_PLACEHOLDERS:
+            raise ConfigError(
+                path,
+                "reminders.template",
+                f"unknown placeholder {{{name}}}",
+                "use " + " ".join(f"{{{p}}}" for p in sorted(REMINDER_PLACEHOLDERS)),
+            )
+
+
+def _sources(r: _Reader, s: Mapping[str, Any]) -> SourcesConfig:
+    r.allowed(s, "sources", {"inbox", "twitter", "instagram", "facebook"})
+    inbox = r.section(s, "inbox", prefix="sources.")
+    r.allowed(inbox, "sources.inbox", {"path", "every_minutes"})
+    tw = r.section(s, "twitter", prefix="sources.")
+    r.allowed(
+        tw,
+        "sources.twitter",
+        {"enabled", "query", "token_env", "api_base", "every_minutes", "max_wait_seconds"},
+    )
+    ig = r.section(s, "instagram", prefix="sources.")
+    r.allowed(ig, "sources.instagram", {"enabled", "user_id", "token_env", "api_base", "every_minutes"})
+    fb = r.section(s, "facebook", prefix="sources.")
+    r.allowed(fb, "sources.facebook", {"enabled", "pages", "token_env", "api_base", "every_minutes"})
+    pages = fb.get("pages", [])
+    if not isinstance(pages, list):
+        raise ConfigError(
+            r.path_, "sources.facebook.pages", "must be a list of page ids", '["61571000000000"]'
+        )
+    instagram = InstagramConfig(
+        enabled=r.boolean(ig, "sources.instagram.enabled", False),
+        user_id=str(ig.get("user_id", "")),
+        token_env=r.string(ig, "sources.instagram.token_env", "META_ACCESS_TOKEN"),
+        api_base=r.string(ig, "sources.instagram.api_base", "https://graph.facebook.com/v21.0").rstrip("/"),
+        every_minutes=r.positive(ig, "sources.instagram.every_minutes", 60),
+    )
+    if instagram.enabled and not instagram.user_id:
+        raise ConfigError(
+            r.path_,
+            "sources.instagram.user_id",
+            "is empty",
+            "set the Instagram Business account id to search as",
+        )
+    facebook = FacebookConfig(
+        enabled=r.boolean(fb, "sources.facebook.enabled", False),
+        pages=tuple(str(p) for p in pages),
+        token_env=r.string(fb, "sources.facebook.token_env", "META_ACCESS_TOKEN"),
+        api_base=r.string(fb, "sources.facebook.api_base", "https://graph.facebook.com/v21.0").rstrip("/"),
+        every_minutes=r.positive(fb, "sources.facebook.every_minutes", 60),
+    )
+    if facebook.enabled and not facebook.pages:
+        raise ConfigError(r.path_, "sources.facebook.pages", "is empty", "list the page ids to collect")
+    return SourcesConfig(
+        inbox=InboxConfig(
+            path=r.path(inbox, "sources.inbox.path", "data/inbox"),
+            every_minutes=r.positive(inbox, "sources.inbox.every_minutes", 5),
+        ),
+        twitter=TwitterConfig(
+            enabled=r.boolean(tw, "sources.twitter.enabled", False),
+            query=r.string(tw, "sources.twitter.query", "(#WeLoveProbolinggo OR #WeLoveCities)"),
+            token_env=r.string(tw, "sources.twitter.token_env", "X_BEARER_TOKEN"),
+            api_base=r.string(tw, "sources.twitter.api_base", "https://api.x.com").rstrip("/"),
+            every_minutes=r.positive(tw, "sources.twitter.every_minutes", 30),
+            max_wait_seconds=r.positive(tw, "sources.twitter.max_wait_seconds", 60),
+        ),
+        instagram=instagram,
+        facebook=facebook,
+    )
+
+
+def _custom_format(r: _Reader, f: Any, i: int) -> CustomFormat:
+    key = f"formats[{i}]"
+    if not isinstance(f, Mapping):
+        raise ConfigError(r.path_, key, "must be a table", "write it as [[formats]] with name = ...")
+    names = {"name", "platform", "id", "time", "time_format", "author", "text", "likes", "comments", "shares"}
+    r.allowed(f, key, names | {"views", "url"})
+    for required in ("name", "platform", "id", "time"):
+        if not f.get(required):
+            raise ConfigError(r.path_, f"{key}.{required}", "missing", "name the column that holds it")
+    platform = str(f["platform"])
+    if platform not in PLATFORMS:
+        raise ConfigError(
+            r.path_, f"{key}.platform", f"unknown platform {platform!r}", f"use one of {PLATFORMS}"
+        )
+    return CustomFormat(
+        name=str(f["name"]),
+        platform=platform,
+        id=str(f["id"]),
+        time=str(f["time"]),
+        time_format=str(f["time_format"]) if f.get("time_format") else None,
+        author=str(f.get("author", "")),
+        text=str(f.get("text", "")),
+        likes=str(f.get("likes", "")),
+        comments=str(f.get("comments", "")),
+        shares=str(f.get("shares", "")),
+        views=str(f.get("views", "")),
+        url=str(f.get("url", "")),
+    )
+
+
+class _Reader:
+    """Typed getters that raise ConfigError with the file and key."""
+
+    def __init__(self, path: Path) -> None:
+        self.path_ = path
+
+    def resolve(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (self.path_.parent / p)
+
+    def section(
+        self, data: Mapping[str, Any], name: str, required: bool = False, prefix: str = ""
+    ) -> Mapping[str, Any]:
+        value = data.get(name)
+        if value is None:
+            if required:
+                raise ConfigError(
+                    self.path_, prefix + name, "section missing", f"add a [{prefix}{name}] table"
+                )
+            return {}
+        if not isinstance(value, Mapping):
+            raise ConfigError(self.path_, prefix + name, "must be a table", f"write it as [{prefix}{name}]")
+        return value
+
+    def allowed(self, data: Mapping[str, Any], where: str, keys: set[str]) -> None:
+        for k in data:
+            if k not in keys:
+                close = sorted(keys, key=lambda c: _distance(c, k))[0]
+                full = f"{where}.{k}" if where else k
+                raise ConfigError(self.path_, full, "unknown key", f"did you mean {close!r}?")
+
+    def string(self, data: Mapping[str, Any], key: str, default: str) -> str:
+        value = data.get(key.rsplit(".", 1)[-1], default)
+        if not isinstance(value, str):
+            raise ConfigError(self.path_, key, f"must be text, got {value!r}", 'put it in quotes: "..."')
+        return value
+
+    def boolean(self, data: Mapping[str, Any], key: str, default: bool) -> bool:
+        value = data.get(key.rsplit(".", 1)[-1], default)
+        if not isinstance(value, bool):
+            raise ConfigError(self.path_, key, f"must be true or false, got {value!r}")
+        return value
+
+    def positive(self, data: Mapping[str, Any], key: str, default: int) -> int:
+        value = data.get(key.rsplit(".", 1)[-1], default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(self.path_, key, f"must be a whole number of at least 1, got {value!r}")
+        return value
+
+    def date(self, data: Mapping[str, Any], key: str) -> dt.date:
+        name = key.rsplit(".", 1)[-1]
+        if name not in data:
+            raise ConfigError(self.path_, key, "missing", "write it as a TOML date, e.g. 2022-09-19")
+        value = data[name]
+        if isinstance(value, dt.datetime):
+            raise ConfigError(self.path_, key, "must be a date without a time", "e.g. 2022-09-19")
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise ConfigError(
+            self.path_, key, f"{value!r} is not a date", "write it as YYYY-MM-DD, e.g. 2022-09-19"
+        )
+
+    def clock(self, data: Mapping[str, Any], key: str, default: str) -> dt.time:
+        value = data.get(key.rsplit(".", 1)[-1], default)
+        if isinstance(value, dt.time):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.time.fromisoformat(value)
+            except ValueError:
+                pass
+        raise ConfigError(
+            self.path_, key, f"{value!r} is not a time of day", 'write it as "HH:MM", e.g. "07:00"'
+        )
+
+    def path(self, data: Mapping[str, Any], key: str, default: str) -> Path:
+        return self.resolve(self.string(data, key, default))
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance, for 'did you mean' hints."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]

@@ -1,0 +1,53 @@
+"""`campaign-monitor status`: what is in the database and what ran last, as plain text."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, func, select
+
+from monitor.campaign import CampaignCalendar
+from monitor.config import Config
+from monitor.db import readonly
+from monitor.models import CollectionRun, Post, RejectedRow
+
+
+def describe(config: Config, engine: Engine, calendar: CampaignCalendar) -> str:
+    lines: list[str] = []
+    today = calendar.today()
+    c = config.campaign
+    if calendar.contains(today):
+        day, left = calendar.day_number(today), calendar.days_left(today)
+        when = f"day {day} of {calendar.total_days}, {left} days left"
+    elif today < c.start:
+        when = f"starts in {(c.start - today).days} days"
+    else:
+        when = "ended"
+    lines.append(f"{c.name}: {c.start} to {c.end} ({c.timezone}); today {today}: {when}")
+    with readonly(engine).connect() as conn:
+        per_source = conn.execute(
+            select(Post.platform, Post.source, func.count())
+            .group_by(Post.platform, Post.source)
+            .order_by(Post.platform, Post.source)
+        ).all()
+        lines.append("")
+        lines.append("posts by platform and source:")
+        if not per_source:
+            lines.append("  (none yet: import an export with `campaign-monitor ingest FILE`)")
+        for platform, source, count in per_source:
+            lines.append(f"  {platform:<10} {source:<28} {count:>8}")
+        runs = conn.execute(select(CollectionRun).order_by(CollectionRun.id.desc()).limit(10)).scalars().all()
+        lines.append("")
+        lines.append("last runs:")
+        if not runs:
+            lines.append("  (none)")
+        for run in runs:
+            started = run.started_at.astimezone(calendar.tz).strftime("%Y-%m-%d %H:%M")
+            target = f" {run.target}" if run.target else ""
+            lines.append(
+                f"  #{run.id} {started} {run.source}{target}: {run.status}, read {run.rows_read}, "
+                f"new {run.rows_new}, updated {run.rows_updated}, rejected {run.rows_rejected}"
+                + (f" - {run.error}" if run.error else "")
+            )
+        rejected = conn.execute(select(func.count()).select_from(RejectedRow)).scalar_one()
+        lines.append("")
+        lines.append(f"rejected rows kept for fixing: {rejected}")
+    return "\n".join(lines)

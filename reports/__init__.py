@@ -1,0 +1,1 @@
+"""Queries, charts, HTML and CSV exports built from the stored posts."""

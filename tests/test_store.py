@@ -1,0 +1,58 @@
+"""The store: upsert by platform key, latest metrics win, unknown keeps known, snapshots on change."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from monitor.models import MetricSnapshot, Post, PostHashtag
+from monitor.records import PostRecord, collect_hashtags, hashtags_in
+from monitor.store import finish_run, start_run, write_batch
+
+WIB = dt.timezone(dt.timedelta(hours=7))
+
+
+def rec(key: str = "1", likes: int | None = 5, comments: int | None = 1, **kw: object) -> PostRecord:
+    base = dict(
+        platform="facebook",
+        post_key=key,
+        created_at=dt.datetime(2022, 9, 19, 0, 30, tzinfo=WIB),
+        source="test",
+        text="Ayo vote #WeLoveProbolinggo!",
+        likes=likes,
+        comments=comments,
+        shares=None,
+        hashtags=collect_hashtags("Ayo vote #WeLoveProbolinggo!"),
+    )
+    base.update(kw)
+    return PostRecord(**base)  # type: ignore[arg-type]
+
+
+def test_hashtag_rules() -> None:
+    assert hashtags_in("(#WeLoveCities) #WeLoveCities! x#nope #WeLoveProbolinggo2022 #Kota_Ku") == {
+        "welovecities",
+        "weloveprobolinggo2022",
+        "kota_ku",
+    }
+    assert collect_hashtags("no tags", ["#WeLoveCities", "Bromo"]) == {"welovecities", "bromo"}
+
+
+def test_upsert_counts_and_snapshots(engine, config) -> None:
+    tz = config.campaign.tz
+    run = start_run(engine, "test", None)
+    first = write_batch(engine, run, [rec("1"), rec("2")], tz)
+    assert (first.new, first.updated, first.unchanged) == (2, 0, 0)
+    again = write_batch(engine, run, [rec("1"), rec("2", likes=9), rec("1", likes=None)], tz)
+    # "1" twice in one batch: the later observation (likes unknown) keeps the known 5.
+    assert (again.new, again.updated, again.unchanged) == (0, 1, 2)
+    finish_run(engine, run, "ok")
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Post)).scalar() == 2
+        likes = dict(conn.execute(select(Post.post_key, Post.likes)).all())
+        assert likes == {"1": 5, "2": 9}
+        local = conn.execute(select(Post.local_date, Post.created_at).where(Post.post_key == "1")).one()
+        assert local.local_date == dt.date(2022, 9, 19)  # 00:30 WIB is the 19th locally, the 18th in UTC
+        assert local.created_at == dt.datetime(2022, 9, 18, 17, 30, tzinfo=dt.UTC)
+        assert conn.execute(select(func.count()).select_from(MetricSnapshot)).scalar() == 3
+        assert set(conn.execute(select(PostHashtag.tag)).scalars()) == {"weloveprobolinggo"}
