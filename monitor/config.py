@@ -82,7 +82,7 @@ class RemindersConfig:
 @dataclass(frozen=True)
 class InboxConfig:
     path: Path
-    every_minutes: int = 5
+    every_minutes: float = 5  # fractions allowed: 0.5 checks every 30 seconds
 
 
 @dataclass(frozen=True)
@@ -396,7 +396,7 @@ def _sources(r: _Reader, s: Mapping[str, Any]) -> SourcesConfig:
     return SourcesConfig(
         inbox=InboxConfig(
             path=r.path(inbox, "sources.inbox.path", "data/inbox"),
-            every_minutes=r.positive(inbox, "sources.inbox.every_minutes", 5),
+            every_minutes=r.positive_number(inbox, "sources.inbox.every_minutes", 5),
         ),
         twitter=TwitterConfig(
             enabled=r.boolean(tw, "sources.twitter.enabled", False),
@@ -489,6 +489,12 @@ class _Reader:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(self.path_, key, f"must be a whole number of at least 1, got {value!r}")
         return value
+
+    def positive_number(self, data: Mapping[str, Any], key: str, default: float) -> float:
+        value = data.get(key.rsplit(".", 1)[-1], default)
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(self.path_, key, f"must be a number above 0, got {value!r}")
+        return float(value)
 
     def date(self, data: Mapping[str, Any], key: str) -> dt.date:
         name = key.rsplit(".", 1)[-1]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import Engine, func, select
 
 from monitor.campaign import CampaignCalendar
 from monitor.config import Config
 from monitor.db import readonly
 from monitor.models import CollectionRun, Post, RejectedRow
+from monitor.scheduler import job_statuses
 
 
 def describe(config: Config, engine: Engine, calendar: CampaignCalendar) -> str:
@@ -40,7 +43,7 @@ def describe(config: Config, engine: Engine, calendar: CampaignCalendar) -> str:
         if not runs:
             lines.append("  (none)")
         for run in runs:
-            started = run.started_at.astimezone(calendar.tz).strftime("%Y-%m-%d %H:%M")
+            started = _local(run.started_at, calendar)
             target = f" {run.target}" if run.target else ""
             lines.append(
                 f"  #{run.id} {started} {run.source}{target}: {run.status}, read {run.rows_read}, "
@@ -50,4 +53,21 @@ def describe(config: Config, engine: Engine, calendar: CampaignCalendar) -> str:
         rejected = conn.execute(select(func.count()).select_from(RejectedRow)).scalar_one()
         lines.append("")
         lines.append(f"rejected rows kept for fixing: {rejected}")
+    lines.append("")
+    lines.append("jobs of `campaign-monitor run` (last run, next run):")
+    for job in job_statuses(config, engine, calendar):
+        last = (
+            f"{_local(job.last_started, calendar)} {job.last_status}"
+            + (f" - {job.last_error}" if job.last_error else "")
+            if job.last_started
+            else "never"
+        )
+        upcoming = (
+            _local(job.next_run, calendar) if job.next_run else "at start" if job.job != "reminder" else "-"
+        )
+        lines.append(f"  {job.job:<20} last: {last}; next: {upcoming}")
     return "\n".join(lines)
+
+
+def _local(instant: dt.datetime | None, calendar: CampaignCalendar) -> str:
+    return instant.astimezone(calendar.tz).strftime("%Y-%m-%d %H:%M") if instant else "-"

@@ -1,0 +1,344 @@
+"""`campaign-monitor run`: the jobs, the APScheduler set-up, catch-up, and a clean stop.
+
+State that matters lives in our own tables (imported_files, vote_reminders, collection_runs) and the
+report folders, never in a pickled job store: jobs are rebuilt from config at every start, and
+catch-up asks the database and the disk what was missed ("was today's reminder sent?").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import Engine, select
+
+from monitor.campaign import CampaignCalendar
+from monitor.config import Config
+from monitor.db import readonly
+from monitor.inbox import Inbox
+from monitor.lock import RunLock, lock_path
+from monitor.models import CollectionRun
+from monitor.store import finish_run, start_run
+
+log = logging.getLogger(__name__)
+
+JOB_INBOX, JOB_REMINDER, JOB_REPORT = "inbox", "reminder", "daily-report"
+STOP_GRACE_SECONDS = 120  # SIGTERM waits this long for a running job, then exits anyway
+REMINDER_GRACE_SECONDS = 3600  # a reminder run up to an hour late (e.g. after a suspend) still goes out
+REPORT_GRACE_SECONDS = 3600
+
+JobOutcome = str  # "ok" | "partial" | "failed" | "rate_limited" | "skipped"
+
+
+def enabled_api_sources(config: Config) -> list[str]:
+    s = config.sources
+    return [
+        name
+        for name, on in (("twitter", s.twitter), ("instagram", s.instagram), ("facebook", s.facebook))
+        if on.enabled
+    ]
+
+
+def api_every_minutes(config: Config, name: str) -> int:
+    every: int = getattr(config.sources, name).every_minutes
+    return every
+
+
+class Jobs:
+    """The job bodies. Each run is logged with its name and recorded in collection_runs as
+    `job:<name>`; an exception is recorded and logged, never raised into the scheduler."""
+
+    def __init__(self, config: Config, engine: Engine, calendar: CampaignCalendar) -> None:
+        self.config = config
+        self.engine = engine
+        self.calendar = calendar
+        self.inbox = Inbox(config, engine)
+        self._running = 0
+        self._idle = threading.Condition()
+
+    # --- bookkeeping
+    def run_job(self, name: str, body: Callable[[], JobOutcome]) -> JobOutcome:
+        with self._idle:
+            self._running += 1
+        try:
+            run_id = start_run(self.engine, f"job:{name}", None)
+            try:
+                outcome, error = body(), None
+            except Exception as exc:  # a failing job must not stop the scheduler
+                log.exception("job %s failed", name)
+                outcome, error = "failed", f"{type(exc).__name__}: {exc}"
+            finish_run(self.engine, run_id, outcome, error=error)
+        finally:
+            with self._idle:
+                self._running -= 1
+                self._idle.notify_all()
+        log.log(logging.WARNING if outcome == "failed" else logging.INFO, "job %s: %s", name, outcome)
+        return outcome
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._running == 0, timeout=timeout)
+
+    # --- the jobs
+    def inbox_pass(self) -> JobOutcome:
+        return self.run_job(JOB_INBOX, self._inbox)
+
+    def _inbox(self) -> JobOutcome:
+        result = self.inbox.run_pass()
+        return "ok" if result.clean else "partial"
+
+    def collect(self, source: str) -> JobOutcome:
+        return self.run_job(f"collect-{source}", lambda: self._collect(source))
+
+    def _collect(self, source: str) -> JobOutcome:
+        from monitor.collect import collect_source
+
+        result = collect_source(self.config, self.engine, source, calendar=self.calendar)
+        status: str = result.status
+        return status
+
+    def reminder(self) -> JobOutcome:
+        return self.run_job(JOB_REMINDER, self._reminder)
+
+    def _reminder(self) -> JobOutcome:
+        from monitor.reminders import send_reminders
+
+        today = self.calendar.today()
+        if not self.calendar.contains(today):
+            return "skipped"
+        deliveries = send_reminders(self.config, self.engine, self.calendar, today)
+        return "failed" if any(d.status == "failed" for d in deliveries) else "ok"
+
+    def daily_report(self, day: dt.date | None = None) -> JobOutcome:
+        return self.run_job(JOB_REPORT, lambda: self._daily_report(day))
+
+    def _daily_report(self, day: dt.date | None) -> JobOutcome:
+        from reports.build import build_daily_report
+
+        day = day or self.calendar.today()
+        if not self.calendar.contains(day):
+            return "skipped"
+        path = build_daily_report(self.config, self.engine, self.calendar, day)
+        log.info("daily report for %s: %s", day, path)
+        return "ok"
+
+    # --- catch-up, from the database and the disk
+    def report_missing(self, day: dt.date) -> bool:
+        return (
+            self.calendar.contains(day)
+            and not (self.config.reports.out_dir / day.isoformat() / "index.html").exists()
+        )
+
+    def catch_up(self) -> list[JobOutcome]:
+        """What should have happened by now and did not: today's reminder once its time has passed
+        (never a past day's: those are recorded as missed), yesterday's and today's daily report."""
+        from monitor.reminders import record_missed
+
+        outcomes: list[JobOutcome] = []
+        now, today = self.calendar.now(), self.calendar.today()
+        missed = record_missed(self.config, self.engine, self.calendar, before=today)
+        if missed:
+            log.warning("catch-up: %d reminder(s) of past days were never sent; recorded as missed", missed)
+        if self.calendar.contains(today) and now >= self.calendar.at_local(today, self.config.reminders.at):
+            outcomes.append(self.reminder())
+        yesterday = today - dt.timedelta(days=1)
+        if self.report_missing(yesterday):
+            outcomes.append(self.daily_report(yesterday))
+        if now >= self.calendar.at_local(today, self.config.reports.daily_at) and self.report_missing(today):
+            outcomes.append(self.daily_report(today))
+        return outcomes
+
+
+def build_scheduler(config: Config, jobs: Jobs) -> BlockingScheduler:
+    """Jobs from config with fixed ids (replace_existing), coalesced, one instance each, string triggers
+    in the campaign time zone; chart work on its own single thread (matplotlib is not thread-safe)."""
+    tz = config.campaign.tz
+    scheduler = BlockingScheduler(
+        timezone=tz,
+        executors={"default": ThreadPoolExecutor(2), "charts": ThreadPoolExecutor(1)},
+        job_defaults={"coalesce": True, "max_instances": 1},
+    )
+    now = dt.datetime.now(tz)
+    inbox_seconds = config.sources.inbox.every_minutes * 60
+    scheduler.add_job(
+        jobs.inbox_pass,
+        "interval",
+        seconds=inbox_seconds,
+        id=JOB_INBOX,
+        name="import new files from the inbox",
+        replace_existing=True,
+        next_run_time=now,
+        misfire_grace_time=max(1, int(inbox_seconds)),
+    )
+    for source in enabled_api_sources(config):
+        minutes = api_every_minutes(config, source)
+        scheduler.add_job(
+            jobs.collect,
+            "interval",
+            minutes=minutes,
+            args=[source],
+            id=f"collect-{source}",
+            name=f"collect from the {source} API",
+            replace_existing=True,
+            next_run_time=now,
+            misfire_grace_time=minutes * 60,
+        )
+    at = config.reminders.at
+    scheduler.add_job(
+        jobs.reminder,
+        "cron",
+        hour=at.hour,
+        minute=at.minute,
+        id=JOB_REMINDER,
+        name="send the daily vote reminder",
+        replace_existing=True,
+        misfire_grace_time=REMINDER_GRACE_SECONDS,
+    )
+    daily = config.reports.daily_at
+    scheduler.add_job(
+        jobs.daily_report,
+        "cron",
+        hour=daily.hour,
+        minute=daily.minute,
+        id=JOB_REPORT,
+        name="rebuild the daily report",
+        replace_existing=True,
+        executor="charts",
+        misfire_grace_time=REPORT_GRACE_SECONDS,
+    )
+    return scheduler
+
+
+@dataclass
+class Runner:
+    """Holds the lock, catches up, runs the scheduler, and stops cleanly on SIGTERM/SIGINT."""
+
+    config: Config
+    engine: Engine
+    calendar: CampaignCalendar
+
+    def __post_init__(self) -> None:
+        self.jobs = Jobs(self.config, self.engine, self.calendar)
+        self.scheduler = build_scheduler(self.config, self.jobs)
+        self.stopping = threading.Event()
+
+    def request_stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
+        if signum is not None:
+            log.info("received %s: finishing the running job, then stopping", signal.Signals(signum).name)
+        self.stopping.set()
+        # Shut down from another thread: the handler may interrupt the scheduler while it holds its locks.
+        threading.Thread(target=self._shutdown_when_started, daemon=True).start()
+
+    def _shutdown_when_started(self) -> None:
+        for _ in range(200):
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
+                return
+            if not self.stopping.is_set():
+                return
+            time.sleep(0.05)
+
+    def run(self) -> int:
+        with RunLock(lock_path(self.config)):
+            previous = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+            try:
+                log.info("campaign-monitor run: catching up")
+                self.jobs.catch_up()
+                if self.stopping.is_set():
+                    return 0
+                for job in self.scheduler.get_jobs():
+                    log.info("job %s (%s): %s", job.id, job.name, job.trigger)
+                self.scheduler.start()  # blocks until request_stop
+                if not self.jobs.wait_idle(STOP_GRACE_SECONDS):
+                    log.warning("a job still runs after %d s; exiting without it", STOP_GRACE_SECONDS)
+                    logging.shutdown()
+                    os._exit(0)  # committed work is safe; the unfinished batch rolls back
+                log.info("stopped")
+                return 0
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+
+def run_once(config: Config, engine: Engine, calendar: CampaignCalendar) -> int:
+    """Every due job once (for cron): the inbox, each enabled API source, then catch-up.
+    Returns the exit status: 0 all ok, 1 if any job failed or was partial."""
+    with RunLock(lock_path(config)):
+        jobs = Jobs(config, engine, calendar)
+        outcomes = [jobs.inbox_pass()]
+        outcomes += [jobs.collect(source) for source in enabled_api_sources(config)]
+        outcomes += jobs.catch_up()
+    return 0 if all(o in ("ok", "skipped") for o in outcomes) else 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# For `status`
+
+
+@dataclass
+class JobStatus:
+    job: str
+    last_started: dt.datetime | None
+    last_status: str | None
+    last_error: str | None
+    next_run: dt.datetime | None
+
+
+def job_statuses(config: Config, engine: Engine, calendar: CampaignCalendar) -> list[JobStatus]:
+    """The last run of each job and when it will next run (computed from config, as `run` would)."""
+    tz = config.campaign.tz
+    now = calendar.now().astimezone(tz)
+    names = [JOB_INBOX, *(f"collect-{s}" for s in enabled_api_sources(config)), JOB_REMINDER, JOB_REPORT]
+    result = []
+    with readonly(engine).connect() as conn:
+        for name in names:
+            last = (
+                conn.execute(
+                    select(CollectionRun)
+                    .where(CollectionRun.source == f"job:{name}")
+                    .order_by(CollectionRun.id.desc())
+                )
+                .scalars()
+                .first()
+            )
+            if name == JOB_REMINDER:
+                next_run = _next_campaign_time(calendar, config.reminders.at, now)
+            elif name == JOB_REPORT:
+                next_run = _next_campaign_time(calendar, config.reports.daily_at, now)
+            else:
+                minutes = (
+                    config.sources.inbox.every_minutes
+                    if name == JOB_INBOX
+                    else api_every_minutes(config, name.removeprefix("collect-"))
+                )
+                base = (last.finished_at or last.started_at) if last else None
+                next_run = max(now, base + dt.timedelta(minutes=minutes)) if base else None
+            result.append(
+                JobStatus(
+                    job=name,
+                    last_started=last.started_at if last else None,
+                    last_status=last.status if last else None,
+                    last_error=last.error if last else None,
+                    next_run=next_run,
+                )
+            )
+    return result
+
+
+def _next_campaign_time(calendar: CampaignCalendar, at: dt.time, now: dt.datetime) -> dt.datetime | None:
+    trigger = CronTrigger(hour=at.hour, minute=at.minute, timezone=calendar.tz)
+    earliest = max(now, dt.datetime.combine(calendar.start, dt.time(0), calendar.tz))
+    fire: dt.datetime | None = trigger.get_next_fire_time(None, earliest)
+    if fire is None or fire.date() > calendar.end:
+        return None
+    return fire
