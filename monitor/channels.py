@@ -1,0 +1,212 @@
+"""Where a vote reminder goes: the log, a chat webhook (Slack, Mattermost) or a Telegram chat.
+
+Each channel is one function that delivers one message or raises `DeliveryFailed` with a reason
+that is safe to store and show. Webhook URLs and bot tokens are secrets (a Slack webhook URL *is*
+its credential), so every reason is redacted, and urllib3's debug lines (which print the request
+path) are redacted while a request is in flight.
+
+There is no automatic retry here: a POST that timed out may still have arrived, and the next
+`remind` retries a failed delivery anyway (see monitor.reminders).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from monitor import __version__
+from monitor.config import RemindersConfig
+
+# Read at call time, so tests (and impatient users of the library) can shorten them.
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 20.0
+USER_AGENT = f"campaign-monitor/{__version__} (+vote reminder)"
+REDACTED = "***"
+
+log = logging.getLogger("campaign_monitor.reminders")
+
+
+class DeliveryFailed(Exception):
+    """A channel did not take the message. str() is already redacted and safe to store."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One vote reminder on its way to a channel."""
+
+    day: dt.date
+    campaign_day: int
+    text: str
+
+
+Deliver = Callable[[Outgoing, RemindersConfig, requests.Session], None]
+
+
+def new_session() -> requests.Session:
+    """One session per `remind`: keeps the connection and sends a versioned User-Agent."""
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def deliver(channel: str, outgoing: Outgoing, cfg: RemindersConfig, session: requests.Session) -> None:
+    """Deliver `outgoing` through `channel` ("log", "webhook" or "telegram"); raise DeliveryFailed."""
+    try:
+        send = DELIVERY[channel]
+    except KeyError:
+        raise DeliveryFailed(f"unknown channel {channel!r}") from None
+    send(outgoing, cfg, session)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The channels
+
+
+def deliver_log(outgoing: Outgoing, cfg: RemindersConfig, session: requests.Session) -> None:
+    """The log channel: the row in vote_reminders is the delivery; this only writes a log line."""
+    # The command prints the message and the row keeps it: only -v repeats it in the log.
+    log.debug(
+        "vote reminder for %s (campaign day %d):\n%s", outgoing.day, outgoing.campaign_day, outgoing.text
+    )
+
+
+def deliver_webhook(outgoing: Outgoing, cfg: RemindersConfig, session: requests.Session) -> None:
+    """POST {"text", "date", "campaign_day"} as JSON to the URL in the configured env var.
+
+    Slack and Mattermost incoming webhooks show "text" and ignore the other fields.
+    """
+    url = secret_from_env(cfg.webhook.url_env, "the webhook URL")
+    redact = Redactor(url_secrets(url))
+    payload = {"text": outgoing.text, "date": outgoing.day.isoformat(), "campaign_day": outgoing.campaign_day}
+    response = _post(session, url, payload, redact)
+    if not 200 <= response.status_code < 300:
+        raise DeliveryFailed(redact(f"HTTP {response.status_code}: {_snippet(response.text)}"))
+
+
+def deliver_telegram(outgoing: Outgoing, cfg: RemindersConfig, session: requests.Session) -> None:
+    """Bot API sendMessage to the configured chat; success only when the answer says "ok": true."""
+    token = secret_from_env(cfg.telegram.token_env, "the Telegram bot token")
+    url = f"{cfg.telegram.api_base}/bot{token}/sendMessage"
+    redact = Redactor([token, *url_secrets(url)])
+    payload = {"chat_id": cfg.telegram.chat_id, "text": outgoing.text}
+    response = _post(session, url, payload, redact)
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("ok") is True:
+        return
+    if isinstance(body, dict) and body.get("description"):
+        detail = str(body["description"])
+    else:
+        detail = _snippet(response.text) or "no JSON answer"
+    raise DeliveryFailed(redact(f"HTTP {response.status_code}: {detail}"))
+
+
+DELIVERY: dict[str, Deliver] = {
+    "log": deliver_log,
+    "webhook": deliver_webhook,
+    "telegram": deliver_telegram,
+}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Secrets
+
+
+def secret_from_env(name: str, what: str) -> str:
+    """The value of env var `name`; a missing one fails the delivery, naming the variable only."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise DeliveryFailed(f"environment variable {name} is not set (it should hold {what})")
+    return value
+
+
+def url_secrets(url: str) -> list[str]:
+    """The parts of a URL that may carry a credential: all of it, its path and its query."""
+    parts = urlsplit(url)
+    secrets = [url]
+    if parts.path not in ("", "/"):
+        secrets.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+        secrets.append(parts.path)
+    if parts.query:
+        secrets.append(parts.query)
+    return secrets
+
+
+class Redactor:
+    """Replaces every secret (and its URL-quoted forms) in a text with ***."""
+
+    MIN_LENGTH = 4  # shorter strings are not credentials, and replacing them would garble messages
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        variants: set[str] = set()
+        for secret in secrets:
+            if len(secret) >= self.MIN_LENGTH:
+                variants.update({secret, quote(secret, safe=""), quote(secret, safe="/:")})
+        # Longest first, so a URL is replaced whole before its path is.
+        self.secrets = sorted(variants, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+
+class _RedactingFilter(logging.Filter):
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self.redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.redact(record.getMessage())
+        record.args = ()
+        return True
+
+
+# urllib3 logs "POST /bot<token>/sendMessage" at debug level; `-v` would print it.
+_HTTP_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.connection")
+
+
+@contextmanager
+def redacted_http_logs(redact: Redactor) -> Iterator[None]:
+    """While a request runs, redact the secrets from the HTTP library's own log records."""
+    flt = _RedactingFilter(redact)
+    loggers = [logging.getLogger(name) for name in _HTTP_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(flt)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(flt)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# HTTP
+
+
+def _post(
+    session: requests.Session, url: str, payload: dict[str, Any], redact: Redactor
+) -> requests.Response:
+    with redacted_http_logs(redact):
+        try:
+            return session.post(url, json=payload, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
+        except requests.Timeout as exc:
+            raise DeliveryFailed(redact(f"no answer in time: {exc}")) from None
+        except requests.RequestException as exc:
+            raise DeliveryFailed(redact(f"{type(exc).__name__}: {exc}")) from None
+
+
+def _snippet(text: str, limit: int = 200) -> str:
+    """The start of an answer body on one line, enough to see why a server said no."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
