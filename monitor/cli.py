@@ -163,3 +163,63 @@ def status(app: App) -> None:
     from monitor.status import describe
 
     app.say(describe(app.config, app.engine, app.calendar))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# remind, reminders
+
+
+@main.command()
+@click.option(
+    "--date", "day_text", metavar="YYYY-MM-DD", help="The day (default: today in the campaign zone)."
+)
+@click.option("--dry-run", is_flag=True, help="Print the message; send nothing and record nothing.")
+@click.pass_context
+def remind(ctx: click.Context, day_text: str | None, dry_run: bool) -> None:
+    """Send the daily vote reminder on every configured channel, at most once per day and channel.
+    Exit 1 if a channel failed (the next `remind` that day retries it)."""
+    from monitor.reminders import send_reminders
+
+    app: App = ctx.obj
+    day = parse_day(day_text, "--date") or app.calendar.today()
+    deliveries = send_reminders(app.config, app.engine, app.calendar, day, dry_run=dry_run)
+    cal = app.calendar
+    if not cal.contains(day):
+        app.say(f"{day} is outside the campaign ({cal.start} to {cal.end}): no vote reminder")
+        return
+    if not deliveries:
+        app.say("no reminder channels configured ([reminders] channels)")
+        return
+    message = deliveries[0].message
+    app.say(f"vote reminder for {day} (campaign day {cal.day_number(day)} of {cal.total_days}):")
+    if dry_run or any(d.status == "sent" for d in deliveries):
+        app.say(message)
+        app.say()
+    notes = {
+        "sent": "sent",
+        "already_sent": "already sent earlier; not sent again",
+        "in_progress": "another process is sending it right now",
+        "missed": "missed - the day has passed and a reminder is not sent late",
+        "dry_run": "dry run - nothing sent or recorded",
+    }
+    for d in deliveries:
+        if d.status == "failed":
+            app.say(f"  {d.channel}: failed - {d.error} (the next remind retries it)", err=True)
+        else:
+            app.say(f"  {d.channel}: {notes.get(d.status, d.status)}")
+    if any(d.status == "failed" for d in deliveries):
+        ctx.exit(EXIT_PARTIAL)
+
+
+@main.command("reminders")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout instead of a table.")
+@click.pass_obj
+def reminders_log(app: App, as_csv: bool) -> None:
+    """The vote reminder log: each day and channel, its status, attempts and when it was sent."""
+    from monitor.reminders import format_log_table, reminder_log, write_log_csv
+
+    entries = reminder_log(app.engine)
+    if as_csv:
+        write_log_csv(entries, click.get_text_stream("stdout"), app.calendar)
+    else:
+        app.say(format_log_table(entries, app.calendar))
