@@ -1,0 +1,165 @@
+"""X API v2 recent search (`GET /2/tweets/search/recent`) -> PostRecords, one page at a time.
+
+A pass walks `meta.next_token` from the newest tweet back to `since_id` (the newest id the last
+complete pass saw). Each yielded page carries the checkpoint to save with its posts:
+- mid-pass: `{"since_id", "next_token", "newest_id"}`, so an interrupted pass (rate limit, crash)
+  resumes at the next page and still ends with the right `since_id`;
+- at the end of a pass: `{"since_id": <newest id of this pass>}`.
+A 429 whose reset is near is waited for (through the injected `sleep`); a far reset raises
+RateLimited and the checkpoint already saved lets the next run continue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import requests
+
+from collectors.http import ApiError, ApiPage, get_json
+from monitor.config import TwitterConfig
+from monitor.errors import RateLimited, SourceError
+from monitor.records import PostRecord, collect_hashtags
+
+log = logging.getLogger(__name__)
+
+SOURCE = "x_api"
+SEARCH_PATH = "/2/tweets/search/recent"
+TWEET_FIELDS = "created_at,public_metrics,entities,referenced_tweets,author_id,lang"
+MAX_RATE_LIMIT_WAITS = 3  # near resets waited for in one run before giving up until the next run
+
+
+def search_params(query: str, since_id: str | None, next_token: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "query": query,
+        "max_results": 100,
+        "tweet.fields": TWEET_FIELDS,
+        "expansions": "author_id",
+        "user.fields": "username,name",
+    }
+    if since_id:
+        params["since_id"] = since_id
+    if next_token:
+        params["next_token"] = next_token
+    return params
+
+
+def recent_search_pages(
+    session: requests.Session,
+    cfg: TwitterConfig,
+    token: str,
+    state: Mapping[str, Any],
+    *,
+    sleep: Callable[[float], None],
+    clock: Callable[[], dt.datetime],
+) -> Iterator[ApiPage]:
+    """One pass of recent search from the saved `state`; yields pages with their checkpoints."""
+    url = cfg.api_base + SEARCH_PATH
+    since_id = state.get("since_id")
+    next_token = state.get("next_token")
+    newest_id = state.get("newest_id") if next_token else None
+    if next_token:
+        log.info("x_api: resuming an interrupted pass")
+    while True:
+        params = search_params(cfg.query, since_id, next_token)
+        page = _get_page(session, url, params, token, cfg.max_wait_seconds, sleep, clock)
+        meta = page.get("meta") or {}
+        # The first page of a pass holds its newest tweet; a resumed pass kept it in the checkpoint.
+        newest_id = newest_id or meta.get("newest_id")
+        next_token = meta.get("next_token")
+        if next_token:
+            checkpoint = {"since_id": since_id, "next_token": next_token, "newest_id": newest_id}
+        else:
+            checkpoint = {"since_id": newest_id or since_id}
+        result = ApiPage(url=url, checkpoint={k: v for k, v in checkpoint.items() if v})
+        users = {
+            u.get("id"): u for u in (page.get("includes") or {}).get("users") or [] if isinstance(u, dict)
+        }
+        for tweet in page.get("data") or []:  # no `data` key at all when nothing matched
+            try:
+                result.records.append(tweet_record(tweet, users))
+            except (ValueError, TypeError, KeyError) as exc:
+                result.rejected.append((f"unreadable tweet: {exc}", str(tweet)[:1000]))
+        yield result
+        if not next_token:
+            return
+
+
+def _get_page(
+    session: requests.Session,
+    url: str,
+    params: dict[str, Any],
+    token: str,
+    max_wait: int,
+    sleep: Callable[[float], None],
+    clock: Callable[[], dt.datetime],
+) -> dict[str, Any]:
+    waits = 0
+    while True:
+        try:
+            return get_json(session, url, params, bearer=token)
+        except ApiError as exc:
+            if exc.status == 429:
+                reset_at = _reset_at(exc.headers)
+                wait = (reset_at - clock()).total_seconds() + 1 if reset_at else None
+                if wait is not None and wait <= max_wait and waits < MAX_RATE_LIMIT_WAITS:
+                    waits += 1
+                    log.info("x_api: rate limited; waiting %.0f s for the limit to reset", max(wait, 0))
+                    sleep(max(wait, 0))
+                    continue
+                raise RateLimited(SOURCE, reset_at, "the next run continues where this one stopped") from None
+            raise _explain(exc) from None
+
+
+def _reset_at(headers: Mapping[str, str]) -> dt.datetime | None:
+    """`x-rate-limit-reset` is Unix seconds (UTC)."""
+    raw = next((v for k, v in headers.items() if k.lower() == "x-rate-limit-reset"), None)
+    try:
+        return dt.datetime.fromtimestamp(int(str(raw).strip()), dt.UTC) if raw else None
+    except (ValueError, OverflowError):
+        return None
+
+
+def _explain(exc: ApiError) -> SourceError:
+    if exc.status == 401:
+        return SourceError(
+            f"x_api: the bearer token was refused ({exc}); check sources.twitter.token_env's variable "
+            "(see docs/sources.md)"
+        )
+    if exc.status == 403:
+        return SourceError(f"x_api: access denied ({exc}); your X API plan may not include recent search")
+    return SourceError(f"x_api: {exc}")
+
+
+def tweet_record(tweet: Mapping[str, Any], users: Mapping[Any, Mapping[str, Any]]) -> PostRecord:
+    """Map one v2 tweet (with the expanded authors) to a PostRecord."""
+    tweet_id = str(tweet["id"])
+    created = dt.datetime.fromisoformat(str(tweet["created_at"]))  # 2023-09-01T03:15:00.000Z
+    metrics = tweet.get("public_metrics") or {}
+    author_id = tweet.get("author_id")
+    user = users.get(author_id) or {}
+    handle = user.get("username")
+    tags = [h.get("tag", "") for h in (tweet.get("entities") or {}).get("hashtags") or []]
+    refs = tweet.get("referenced_tweets") or []
+    retweets, quotes = metrics.get("retweet_count"), metrics.get("quote_count")
+    return PostRecord(
+        platform="twitter",
+        post_key=tweet_id,
+        created_at=created,
+        source=SOURCE,
+        text=tweet.get("text"),
+        url=f"https://x.com/{handle}/status/{tweet_id}"
+        if handle
+        else f"https://x.com/i/web/status/{tweet_id}",
+        author_id=str(author_id) if author_id else None,
+        author_handle=handle,
+        author_name=user.get("name"),
+        likes=metrics.get("like_count"),
+        comments=metrics.get("reply_count"),
+        shares=None if retweets is None and quotes is None else (retweets or 0) + (quotes or 0),
+        views=metrics.get("impression_count"),
+        is_repost=any(r.get("type") == "retweeted" for r in refs if isinstance(r, dict)),
+        hashtags=collect_hashtags(tweet.get("text"), tags),
+    )

@@ -1,0 +1,262 @@
+"""One pass of the collectors: fetch pages from a source and store each page in one transaction.
+
+Each source pass is one `collection_runs` row (`x_api`, `instagram_api`, `facebook_api`; target = the
+API base, never a token). A page's posts and the collector's checkpoint commit together, so a kill or
+a rate limit loses nothing committed and the next run continues from the last stored page. HTTP
+calls happen between transactions, never inside one (the page generators are advanced outside
+`write_batch`).
+
+Statuses: ok; partial (some pages stored, then an error, or one Facebook page failed); failed
+(nothing stored); rate_limited (the platform asked us to wait; the checkpoint is saved); skipped.
+
+`COLLECTORS` maps a source name to a function taking a SourceContext; the scheduler adds "inbox".
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from collectors import facebook, instagram, twitter
+from collectors.graph import TokenError
+from collectors.http import ApiPage, make_session, redact
+from monitor.campaign import CampaignCalendar
+from monitor.errors import RateLimited, SourceError, UsageError
+from monitor.store import Rejection, finish_run, load_checkpoint, start_run, write_batch
+
+if TYPE_CHECKING:
+    import requests
+    from sqlalchemy import Engine
+
+    from monitor.config import Config
+
+log = logging.getLogger(__name__)
+
+API_SOURCES = ["twitter", "instagram", "facebook"]
+RUN_SOURCES = {"twitter": twitter.SOURCE, "instagram": instagram.SOURCE, "facebook": facebook.SOURCE}
+PROBLEM_STATUSES = frozenset({"partial", "failed", "rate_limited"})
+
+SessionFactory = Callable[[], "requests.Session"]
+
+
+@dataclass
+class SourceResult:
+    """What one source pass did: for the command line, the scheduler and the status page."""
+
+    source: str
+    status: str  # ok | partial | failed | rate_limited | skipped
+    pages: int = 0
+    new: int = 0
+    updated: int = 0
+    rejected: int = 0
+    error: str | None = None  # redacted
+    run_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status not in PROBLEM_STATUSES
+
+
+@dataclass
+class SourceContext:
+    """Everything a collector function needs; tests inject `sleep` and `session_factory`."""
+
+    config: Config
+    engine: Engine
+    calendar: CampaignCalendar
+    sleep: Callable[[float], None] = time.sleep
+    session_factory: SessionFactory = field(default=make_session)
+
+
+CollectorFn = Callable[[SourceContext], SourceResult]
+
+
+def source_enabled(config: Config, name: str) -> bool:
+    """A source is on when its section says `enabled = true`; sections without the key are always on."""
+    section = getattr(config.sources, name, None)
+    return bool(getattr(section, "enabled", True)) if section is not None else False
+
+
+def enabled_sources(config: Config) -> list[str]:
+    """The API sources switched on in config.toml, in the order they run."""
+    return [name for name in API_SOURCES if source_enabled(config, name)]
+
+
+def collect(
+    config: Config,
+    engine: Engine,
+    calendar: CampaignCalendar | None = None,
+    source: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    session_factory: SessionFactory | None = None,
+) -> list[SourceResult]:
+    """One pass of every enabled API source, or of the named one (which must be enabled)."""
+    if source is not None:
+        if source not in COLLECTORS:
+            raise UsageError(f"unknown source {source!r}: use one of {', '.join(COLLECTORS)}")
+        if not source_enabled(config, source):
+            raise UsageError(
+                f"source {source!r} is not enabled: set `enabled = true` under [sources.{source}] "
+                f"in {config.path} (see docs/sources.md)"
+            )
+        names = [source]
+    else:
+        names = enabled_sources(config)
+    return [collect_source(config, engine, name, calendar, sleep, session_factory) for name in names]
+
+
+def collect_source(
+    config: Config,
+    engine: Engine,
+    name: str,
+    calendar: CampaignCalendar | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    session_factory: SessionFactory | None = None,
+) -> SourceResult:
+    """One pass of one source from the registry; a disabled source is skipped (no run row)."""
+    collector = COLLECTORS.get(name)
+    if collector is None:
+        raise UsageError(f"unknown source {name!r}: use one of {', '.join(COLLECTORS)}")
+    if not source_enabled(config, name):
+        return SourceResult(source=name, status="skipped")
+    ctx = SourceContext(
+        config=config,
+        engine=engine,
+        calendar=calendar or CampaignCalendar(config.campaign),
+        sleep=sleep,
+        session_factory=session_factory or make_session,
+    )
+    return collector(ctx)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The API sources
+
+
+def _collect_twitter(ctx: SourceContext) -> SourceResult:
+    cfg = ctx.config.sources.twitter
+
+    def body(session: requests.Session, token: str, store: _PageStore) -> None:
+        state = load_checkpoint(ctx.engine, twitter.SOURCE)
+        store.all(
+            twitter.recent_search_pages(session, cfg, token, state, sleep=ctx.sleep, clock=ctx.calendar.now)
+        )
+
+    return _api_pass(ctx, "twitter", cfg.api_base, cfg.token_env, body)
+
+
+def _collect_instagram(ctx: SourceContext) -> SourceResult:
+    cfg = ctx.config.sources.instagram
+
+    def body(session: requests.Session, token: str, store: _PageStore) -> None:
+        state = load_checkpoint(ctx.engine, instagram.SOURCE)
+        tags = ctx.config.campaign.hashtags
+        store.all(instagram.hashtag_pages(session, cfg, token, tags, state, now=ctx.calendar.now()))
+
+    return _api_pass(ctx, "instagram", cfg.api_base, cfg.token_env, body)
+
+
+def _collect_facebook(ctx: SourceContext) -> SourceResult:
+    cfg = ctx.config.sources.facebook
+    since = ctx.calendar.local_midnight(ctx.config.campaign.start)
+
+    def body(session: requests.Session, token: str, store: _PageStore) -> None:
+        for page_id in cfg.pages:
+            try:
+                store.all(facebook.page_posts(session, cfg, token, page_id, since))
+            except (TokenError, RateLimited):
+                raise  # the same token and limits apply to every page: stop here
+            except SourceError as exc:
+                # One page failing (wrong id, no permission) must not cost the other pages.
+                store.errors.append(f"page {page_id}: {exc}")
+                log.warning("facebook_api: page %s failed: %s", page_id, redact(str(exc), [token]))
+
+    return _api_pass(ctx, "facebook", cfg.api_base, cfg.token_env, body)
+
+
+COLLECTORS: dict[str, CollectorFn] = {
+    "twitter": _collect_twitter,
+    "instagram": _collect_instagram,
+    "facebook": _collect_facebook,
+}
+
+
+class _PageStore:
+    """Stores fetched pages of one run, each in its own transaction, and counts what happened."""
+
+    def __init__(self, ctx: SourceContext, name: str, run_id: int, token: str) -> None:
+        self.ctx, self.name, self.run_id, self.token = ctx, name, run_id, token
+        self.checkpoint_source = RUN_SOURCES[name]
+        self.result = SourceResult(source=name, status="ok", run_id=run_id)
+        self.errors: list[str] = []
+
+    def all(self, pages: Iterable[ApiPage]) -> None:
+        # Advancing the generator does the HTTP call; write_batch opens its transaction only after.
+        for page in pages:
+            self.store(page)
+
+    def store(self, page: ApiPage) -> None:
+        rejections = [
+            Rejection(file=page.url, line=None, reason=reason, raw=redact(raw, [self.token]))
+            for reason, raw in page.rejected
+        ]
+        counts = write_batch(
+            self.ctx.engine,
+            self.run_id,
+            page.records,
+            self.ctx.config.campaign.tz,
+            rejections=rejections,
+            checkpoint=(self.checkpoint_source, page.checkpoint) if page.checkpoint is not None else None,
+        )
+        self.result.pages += 1
+        self.result.new += counts.new
+        self.result.updated += counts.updated
+        self.result.rejected += counts.rejected
+
+
+def _api_pass(
+    ctx: SourceContext,
+    name: str,
+    api_base: str,
+    token_env: str,
+    body: Callable[[requests.Session, str, _PageStore], None],
+) -> SourceResult:
+    """Run `body` as one recorded pass: token from the environment, a fresh session, final status."""
+    run_source = RUN_SOURCES[name]
+    run_id = start_run(ctx.engine, run_source, api_base)
+    token = os.environ.get(token_env, "").strip()
+    store = _PageStore(ctx, name, run_id, token)
+    status = "ok"
+    try:
+        if not token:
+            raise SourceError(
+                f"{run_source}: the environment variable {token_env} is not set: put the access token "
+                "there (see docs/sources.md)"
+            )
+        with ctx.session_factory() as session:
+            body(session, token, store)
+    except RateLimited as exc:
+        status = "rate_limited"
+        store.errors.append(str(exc))
+    except SourceError as exc:
+        store.errors.append(str(exc))
+    except BaseException as exc:
+        # A bug or Ctrl-C: the pages already stored stay; the run row must not stay "running".
+        finish_run(ctx.engine, run_id, "failed", redact(f"{type(exc).__name__}: {exc}", [token]))
+        raise
+    result = store.result
+    if status == "ok" and store.errors:
+        status = "partial" if result.pages else "failed"
+    result.status = status
+    result.error = redact("; ".join(store.errors), [token]) or None
+    finish_run(ctx.engine, run_id, status, result.error, pages=result.pages)
+    if result.error:
+        log.warning("%s: %s", run_source, result.error)
+    log.info(
+        "%s: %s, %d pages, %d new, %d updated", run_source, status, result.pages, result.new, result.updated
+    )
+    return result
