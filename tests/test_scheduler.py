@@ -1,0 +1,238 @@
+"""`campaign-monitor run`: jobs from config, the inbox, catch-up, the lock, a clean stop."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from monitor.campaign import CampaignCalendar, fixed_clock
+from monitor.cli import main
+from monitor.config import load_config
+from monitor.db import open_engine
+from monitor.errors import AlreadyRunning
+from monitor.inbox import Inbox
+from monitor.lock import RunLock, lock_path
+from monitor.models import CollectionRun, ImportedFile, Post, VoteReminder
+from monitor.scheduler import JOB_INBOX, JOB_REMINDER, JOB_REPORT, Jobs, Runner, build_scheduler, job_statuses
+
+EXPORT = Path(__file__).parent / "data" / "scheduler" / "crowdtangle_two_posts.csv"
+WIB = dt.timezone(dt.timedelta(hours=7))
+
+
+def calendar_at(config, *args: int) -> CampaignCalendar:
+    return CampaignCalendar(config.campaign, fixed_clock(dt.datetime(*args, tzinfo=WIB)))  # type: ignore[misc]
+
+
+def job_runs(engine, name: str) -> list[str]:
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(CollectionRun.status).where(CollectionRun.source == f"job:{name}").order_by(CollectionRun.id)
+            ).scalars()
+        )
+
+
+def test_jobs_come_from_config(write_config) -> None:
+    cfg = load_config(
+        write_config(
+            '[reminders]\nat = "06:45"\n[reports]\ndaily_at = "22:00"\n[sources.inbox]\nevery_minutes = 2\n'
+            '[sources.twitter]\nenabled = true\nevery_minutes = 15\n'
+        )
+    )
+    engine = open_engine(cfg.storage.url)
+    scheduler = build_scheduler(cfg, Jobs(cfg, engine, CampaignCalendar(cfg.campaign)))
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {JOB_INBOX, "collect-twitter", JOB_REMINDER, JOB_REPORT}
+    assert str(scheduler.timezone) == "Asia/Jakarta"
+    inbox = jobs[JOB_INBOX]
+    assert isinstance(inbox.trigger, IntervalTrigger) and inbox.trigger.interval == dt.timedelta(minutes=2)
+    assert jobs["collect-twitter"].trigger.interval == dt.timedelta(minutes=15)
+    reminder = jobs[JOB_REMINDER]
+    assert isinstance(reminder.trigger, CronTrigger) and str(reminder.trigger.timezone) == "Asia/Jakarta"
+    assert "hour='6'" in str(reminder.trigger) and "minute='45'" in str(reminder.trigger)
+    assert jobs[JOB_REPORT].executor == "charts" and "hour='22'" in str(jobs[JOB_REPORT].trigger)
+    for job in jobs.values():
+        assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time >= 60
+    engine.dispose()
+
+
+def test_a_failing_job_is_recorded_and_does_not_raise(config, engine, calendar) -> None:
+    jobs = Jobs(config, engine, calendar)
+
+    def boom() -> str:
+        raise RuntimeError("disk full")
+
+    assert jobs.run_job("inbox", boom) == "failed"
+    with engine.connect() as conn:
+        run = conn.execute(select(CollectionRun).where(CollectionRun.source == "job:inbox")).scalar_one()
+    assert run.status == "failed" and "disk full" in (run.error or "")
+    assert jobs.wait_idle(0.1)
+
+
+def test_inbox_imports_once_and_waits_for_writers(config, engine) -> None:
+    inbox_dir = config.sources.inbox.path
+    inbox_dir.mkdir(parents=True)
+    inbox = Inbox(config, engine, settle_seconds=3600)
+    partial = inbox_dir / "export.csv"
+    partial.write_bytes(EXPORT.read_bytes()[:900])
+    first = inbox.run_pass()
+    assert first.waiting == [partial] and not first.imported  # new and fresh: wait
+    partial.write_bytes(EXPORT.read_bytes())
+    assert inbox.run_pass().waiting == [partial]  # grew since the last pass: still being written
+    done = inbox.run_pass()  # unchanged since the last pass: take it
+    assert [p.name for p in done.imported] == ["export.csv"] and done.clean
+    assert (inbox_dir / "processed" / "export.csv").exists() and not partial.exists()
+    # The same content under another name is recognised by its hash and not imported again.
+    shutil.copyfile(EXPORT, inbox_dir / "copy.csv")
+    old = time.time() - 7200
+    os.utime(inbox_dir / "copy.csv", (old, old))
+    again = inbox.run_pass()
+    assert [p.name for p in again.imported] == ["copy.csv"]
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Post)).scalar() == 2
+        assert conn.execute(select(func.count()).select_from(ImportedFile)).scalar() == 1
+
+
+def test_inbox_moves_an_unknown_file_to_failed_with_the_reason(config, engine) -> None:
+    inbox_dir = config.sources.inbox.path
+    inbox_dir.mkdir(parents=True)
+    (inbox_dir / "notes.csv").write_text("Nama,Alamat\nBudi,Mayangan\n", encoding="utf-8")
+    result = Inbox(config, engine, settle_seconds=0).run_pass()
+    assert not result.clean and [p.name for p in result.failed] == ["notes.csv"]
+    why = (inbox_dir / "failed" / "notes.csv.why.txt").read_text()
+    assert "notes.csv" in why or "format" in why.lower()
+
+
+def test_catch_up_sends_todays_reminder_once_and_never_a_past_day(config, engine) -> None:
+    before_seven = calendar_at(config, 2022, 10, 3, 6, 59)
+    assert Jobs(config, engine, before_seven).catch_up() == [] or not job_runs(engine, JOB_REMINDER)
+    after_seven = calendar_at(config, 2022, 10, 3, 9, 30)
+    Jobs(config, engine, after_seven).catch_up()
+    Jobs(config, engine, after_seven).catch_up()  # a restart: nothing is sent twice
+    with engine.connect() as conn:
+        rows = conn.execute(select(VoteReminder.local_date, VoteReminder.status)).all()
+    by_day = {day: status for day, status in rows}
+    assert by_day[dt.date(2022, 10, 3)] == "sent"
+    assert sum(1 for _, status in rows if status == "sent") == 1
+    # Days 1-14 (19 Sep - 2 Oct) passed without a reminder: recorded as missed, not sent late.
+    assert all(by_day[dt.date(2022, 9, 19) + dt.timedelta(days=i)] == "missed" for i in range(14))
+
+
+def test_catch_up_builds_yesterdays_missing_report(config, engine) -> None:
+    cal = calendar_at(config, 2022, 10, 3, 6, 0)
+    Jobs(config, engine, cal).catch_up()
+    assert (config.reports.out_dir / "2022-10-02" / "index.html").exists()
+    assert not (config.reports.out_dir / "2022-10-03").exists()  # today's is due at 23:30
+    assert (config.reports.out_dir / "latest" / "index.html").exists()
+    assert job_runs(engine, JOB_REPORT) == ["ok"]
+    Jobs(config, engine, cal).catch_up()
+    assert job_runs(engine, JOB_REPORT) == ["ok"]  # present now: not built again
+
+
+def test_second_instance_is_refused(config) -> None:
+    with RunLock(lock_path(config)), pytest.raises(AlreadyRunning, match=f"pid {os.getpid()}"):
+        RunLock(lock_path(config)).acquire()
+    RunLock(lock_path(config)).acquire()  # released: free again
+
+
+def test_run_once_refused_while_another_run_holds_the_lock(config_path, config) -> None:
+    with RunLock(lock_path(config)):
+        result = CliRunner().invoke(main, ["--config", str(config_path), "run", "--once"])
+    assert result.exit_code == 1 and "holds" in result.output and "Traceback" not in result.output
+
+
+def test_run_once_imports_the_inbox(config_path, config, engine) -> None:
+    config.sources.inbox.path.mkdir(parents=True)
+    target = config.sources.inbox.path / "ct.csv"
+    shutil.copyfile(EXPORT, target)
+    old = time.time() - 3600
+    os.utime(target, (old, old))
+    env = {"CAMPAIGN_MONITOR_NOW": "2022-11-05T08:00:00+07:00"}
+    result = CliRunner().invoke(main, ["--config", str(config_path), "run", "--once"], env=env)
+    assert result.exit_code == 0, result.output
+    assert (config.sources.inbox.path / "processed" / "ct.csv").exists()
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Post)).scalar() == 2
+    statuses = {s.job: s for s in job_statuses(config, engine, calendar_at(config, 2022, 11, 5, 8, 0))}
+    assert statuses[JOB_INBOX].last_status == "ok"
+    assert statuses[JOB_REMINDER].next_run is None  # the campaign is over
+
+
+def test_sigterm_lets_the_running_job_finish(config, engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    started, finished = threading.Event(), threading.Event()
+
+    def slow_pass(self: Inbox):  # type: ignore[no-untyped-def]
+        started.set()
+        time.sleep(1.0)
+        finished.set()
+        from monitor.inbox import InboxPass
+
+        return InboxPass()
+
+    monkeypatch.setattr(Inbox, "run_pass", slow_pass)
+    runner = Runner(config, engine, calendar_at(config, 2022, 11, 5, 8, 0))
+
+    def stop_when_busy() -> None:
+        started.wait(10)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=stop_when_busy, daemon=True).start()
+    assert runner.run() == 0
+    assert finished.is_set()
+    assert job_runs(engine, JOB_INBOX) == ["ok"]
+
+
+def test_run_as_a_real_process(write_config, tmp_path: Path) -> None:
+    path = write_config("[sources.inbox]\nevery_minutes = 0.02\n")  # a pass every 1.2 s
+    cfg = load_config(path)
+    env = {**os.environ, "CAMPAIGN_MONITOR_NOW": "2022-11-05T08:00:00+07:00"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(path), "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        processed = cfg.sources.inbox.path / "processed" / "drop.csv"
+        deadline = time.time() + 30
+        while not cfg.sources.inbox.path.is_dir() and time.time() < deadline:
+            time.sleep(0.1)
+        staging = tmp_path / "drop.csv"
+        shutil.copyfile(EXPORT, staging)
+        staging.rename(cfg.sources.inbox.path / "drop.csv")
+        while not processed.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        assert processed.exists(), "the export was not picked up"
+        second = subprocess.run(
+            [sys.executable, "-m", "monitor", "--config", str(path), "run", "--once"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 1 and f"pid {proc.pid}" in second.stderr
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    assert "drop.csv imported" in output
+    engine = open_engine(cfg.storage.url)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Post)).scalar() == 2
+    engine.dispose()
