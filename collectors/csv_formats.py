@@ -1,0 +1,523 @@
+"""The export formats we read: one small declarative entry each, a registry, and detection.
+
+A format is recognised by its header (never by the file name): every signature column must be there.
+Each entry says which columns hold the key, time, text, author and metrics; `row_mapper` turns the
+entry and a file's header into a fast function from a record to a PostRecord. User-defined layouts
+from config ([[formats]]) become entries of the same kind (`custom_format`).
+
+The rules the numbers follow are DESIGN 5: likes = all reactions, shares = shares or retweets +
+quotes, empty = unknown; keys are the platform's native post key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from collectors.csv_reader import (
+    DAY_FIRST,
+    MONTH_FIRST,
+    RowError,
+    check_id,
+    parse_count,
+    parse_time,
+    strptime_time,
+)
+from monitor.config import CustomFormat
+from monitor.errors import ExportFormatError, UsageError
+from monitor.records import PostRecord, collect_hashtags, hashtags_in
+
+# A column reference: one name, or alternatives of which the first present in the header is used.
+Column = str | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One export layout: how to recognise it and where each field of a PostRecord comes from."""
+
+    name: str  # what --format takes and what posts.source records
+    platform: str
+    title: str  # for people: "CrowdTangle Facebook (pages and groups)"
+    signature: tuple[str, ...]  # all must be in the header
+    key: Column  # the column the post key is read from
+    time: str
+    one_of: tuple[tuple[str, ...], ...] = ()  # at least one of each group must be in the header
+    date_order: str = MONTH_FIRST  # the documented order when a file's slashed dates are all ambiguous
+    time_format: str | None = None  # strptime format (custom formats); None: the common forms
+    text: tuple[str, ...] = ()  # the first non-empty of these is the post text
+    url: Column | None = None
+    author_id: Column | None = None
+    author_handle: Column | None = None
+    author_name: Column | None = None
+    handle_from_url: bool = False  # Twitter Analytics: the handle is in the permalink
+    likes: tuple[Column, ...] = ()  # summed (CrowdTangle's seven reactions)
+    comments: tuple[Column, ...] = ()
+    shares: tuple[Column, ...] = ()  # summed (retweets + quotes)
+    views: tuple[Column, ...] = ()
+    id_columns: tuple[str, ...] = ()  # other id columns checked for Excel damage
+    hashtag_list: str | None = None  # a JSON list column of tags (twarc entities.hashtags)
+    repost: str | None = None  # a column that, when set, marks the row as a repost/retweet
+    escaped_newlines: bool = False  # twarc writes newlines as the two characters \n
+    custom: bool = False
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The built-in formats (FORMATS.md has the evidence for every header)
+
+CROWDTANGLE_FACEBOOK = ExportFormat(
+    name="crowdtangle-facebook",
+    platform="facebook",
+    title="CrowdTangle Facebook (pages and groups)",
+    signature=(
+        "User Name",
+        "Facebook Id",
+        "Post Created",
+        "Likes",
+        "Comments",
+        "Shares",
+        "Love",
+        "Wow",
+        "Haha",
+        "Sad",
+        "Angry",
+        "Care",
+        "URL",
+        "Message",
+    ),
+    one_of=(("Page Name", "Group Name"),),
+    key="URL",
+    time="Post Created",
+    text=("Message",),
+    url="URL",
+    author_id="Facebook Id",
+    author_handle="User Name",
+    author_name=("Page Name", "Group Name"),
+    likes=("Likes", "Love", "Wow", "Haha", "Sad", "Angry", "Care"),
+    comments=("Comments",),
+    shares=("Shares",),
+    views=("Post Views",),
+    id_columns=("Facebook Id",),
+)
+
+CROWDTANGLE_INSTAGRAM = ExportFormat(
+    name="crowdtangle-instagram",
+    platform="instagram",
+    title="CrowdTangle Instagram",
+    signature=("Account", "User Name", "Post Created", "Likes", "Comments", "URL", "Description"),
+    key="URL",
+    time="Post Created",
+    text=("Description", "Title"),
+    url="URL",
+    author_handle="User Name",
+    author_name="Account",
+    likes=("Likes",),
+    comments=("Comments",),
+    views=("Views",),
+)
+
+MBS_FACEBOOK = ExportFormat(
+    name="mbs-facebook",
+    platform="facebook",
+    title="Meta Business Suite Facebook posts",
+    signature=(
+        "Post ID",
+        "Page ID",
+        "Page name",
+        "Publish time",
+        "Permalink",
+        "Reactions",
+        "Comments",
+        "Shares",
+    ),
+    key="Post ID",
+    time="Publish time",
+    date_order=MONTH_FIRST,  # English exports write MM/DD/YYYY HH:MM
+    text=("Description", "Title"),
+    url="Permalink",
+    author_id="Page ID",
+    author_name="Page name",
+    likes=("Reactions",),
+    comments=("Comments",),
+    shares=("Shares",),
+    views=(("Views", "Impressions"),),
+    id_columns=("Page ID",),
+)
+
+MBS_INSTAGRAM = ExportFormat(
+    name="mbs-instagram",
+    platform="instagram",
+    title="Meta Business Suite Instagram posts",
+    signature=("Post ID", "Account ID", "Account username", "Publish time", "Permalink", "Likes", "Comments"),
+    key="Permalink",
+    time="Publish time",
+    date_order=MONTH_FIRST,
+    text=("Description",),
+    url="Permalink",
+    author_id="Account ID",
+    author_handle="Account username",
+    author_name="Account name",
+    likes=("Likes",),
+    comments=("Comments",),
+    shares=("Shares",),
+    views=(("Views", "Impressions"),),
+    id_columns=("Post ID", "Account ID"),
+)
+
+TWARC_CSV = ExportFormat(
+    name="twarc-csv",
+    platform="twitter",
+    title="twarc2 CSV (twarc-csv default columns)",
+    signature=(
+        "id",
+        "author_id",
+        "created_at",
+        "text",
+        "referenced_tweets.retweeted.id",
+        "public_metrics.like_count",
+        "public_metrics.reply_count",
+        "public_metrics.retweet_count",
+        "author.username",
+    ),
+    key="id",
+    time="created_at",
+    text=("text",),
+    author_id="author_id",
+    author_handle="author.username",
+    author_name="author.name",
+    likes=("public_metrics.like_count",),
+    comments=("public_metrics.reply_count",),
+    shares=("public_metrics.retweet_count", "public_metrics.quote_count"),
+    views=("public_metrics.impression_count",),
+    id_columns=("author_id",),
+    hashtag_list="entities.hashtags",
+    repost="referenced_tweets.retweeted.id",
+    escaped_newlines=True,
+)
+
+TWITTER_ANALYTICS = ExportFormat(
+    name="twitter-analytics",
+    platform="twitter",
+    title="Twitter Analytics tweet activity",
+    signature=("Tweet id", "Tweet permalink", "Tweet text", "time", "impressions", "retweets", "replies"),
+    one_of=(("likes", "favorites"),),
+    key="Tweet id",
+    time="time",
+    text=("Tweet text",),
+    url="Tweet permalink",
+    handle_from_url=True,
+    likes=(("likes", "favorites"),),
+    comments=("replies",),
+    shares=("retweets",),
+    views=("impressions",),
+)
+
+BUILTIN_FORMATS: tuple[ExportFormat, ...] = (
+    CROWDTANGLE_FACEBOOK,
+    CROWDTANGLE_INSTAGRAM,
+    MBS_FACEBOOK,
+    MBS_INSTAGRAM,
+    TWARC_CSV,
+    TWITTER_ANALYTICS,
+)
+
+
+def custom_format(spec: CustomFormat) -> ExportFormat:
+    """An entry for a user-defined layout from config ([[formats]])."""
+    named = [spec.id, spec.time, spec.author, spec.text, spec.likes, spec.comments, spec.shares]
+    named += [spec.views, spec.url]
+    return ExportFormat(
+        name=spec.name,
+        platform=spec.platform,
+        title=f"custom format {spec.name!r} from config",
+        signature=tuple(dict.fromkeys(c for c in named if c)),
+        key=spec.id,
+        time=spec.time,
+        date_order=DAY_FIRST,  # a sheet kept by an Indonesian team: 20/09/2022
+        time_format=spec.time_format,
+        text=(spec.text,) if spec.text else (),
+        url=spec.url or None,
+        author_handle=spec.author or None,
+        likes=(spec.likes,) if spec.likes else (),
+        comments=(spec.comments,) if spec.comments else (),
+        shares=(spec.shares,) if spec.shares else (),
+        views=(spec.views,) if spec.views else (),
+        custom=True,
+    )
+
+
+def all_formats(custom: Iterable[CustomFormat] = ()) -> tuple[ExportFormat, ...]:
+    """The user's formats first (they win ties), then the built-in ones."""
+    return (*(custom_format(c) for c in custom), *BUILTIN_FORMATS)
+
+
+def format_names(formats: Sequence[ExportFormat] = BUILTIN_FORMATS) -> list[str]:
+    return [f.name for f in formats]
+
+
+def find_format(name: str, formats: Sequence[ExportFormat] = BUILTIN_FORMATS) -> ExportFormat:
+    """The format called `name`; UsageError listing the names otherwise."""
+    for fmt in formats:
+        if fmt.name == name:
+            return fmt
+    raise UsageError(f"unknown format {name!r}; use one of: {', '.join(format_names(formats))}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Detection
+
+
+def missing_columns(fmt: ExportFormat, header: Sequence[str]) -> list[str]:
+    """The columns `fmt` needs that the header lacks (case-insensitive)."""
+    present = {h.casefold() for h in header}
+    missing = [c for c in fmt.signature if c.casefold() not in present]
+    for group in fmt.one_of:
+        if not any(c.casefold() in present for c in group):
+            missing.append(" or ".join(group))
+    return missing
+
+
+def detect_format(
+    header: Sequence[str], formats: Sequence[ExportFormat] = BUILTIN_FORMATS, source: str = "the file"
+) -> ExportFormat:
+    """The format whose columns are all in the header; the most specific one wins.
+
+    Raises ExportFormatError naming the nearest format and the columns it misses.
+    """
+    best: ExportFormat | None = None
+    nearest: tuple[float, ExportFormat, list[str]] | None = None
+    for fmt in formats:
+        missing = missing_columns(fmt, header)
+        if not missing:
+            if best is None or len(fmt.signature) > len(best.signature):
+                best = fmt
+            continue
+        needed = len(fmt.signature) + len(fmt.one_of)
+        score = (needed - len(missing)) / needed
+        if nearest is None or score > nearest[0]:
+            nearest = (score, fmt, missing)
+    if best is not None:
+        return best
+    if nearest is None or nearest[0] == 0:
+        raise ExportFormatError(
+            f"{source}: no known export format matches its columns "
+            f"({', '.join(list(header)[:6])}{', ...' if len(header) > 6 else ''}); "
+            f"known formats: {', '.join(format_names(formats))}"
+        )
+    _score, fmt, missing = nearest
+    raise ExportFormatError(
+        f"{source}: no known export format matches its columns; nearest is {fmt.title} ({fmt.name}), "
+        f"missing columns: {', '.join(missing)}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Keys
+
+_FB_URL_KEY = re.compile(r"/(?:posts|permalink|videos|reel|reels|photos/[^/]+)/([\w.-]+)")
+_FB_QUERY_KEY = re.compile(r"[?&](?:story_fbid|fbid|v)=([\w.-]+)")
+_IG_SHORTCODE = re.compile(r"/(?:p|reel|reels|tv)/([A-Za-z0-9_-]+)")
+_TWEET_URL = re.compile(r"/status(?:es)?/(\d+)")
+_TWEET_HANDLE = re.compile(r"(?:twitter|x)\.com/([A-Za-z0-9_]+)/status")
+_IG_CODE = re.compile(r"[A-Za-z0-9_-]{5,}")
+
+
+def facebook_post_key(value: str) -> str:
+    """`<page>_<post>` -> `<post>`; a post URL -> its post id; a bare id as it is."""
+    text = value.strip()
+    if text.isdigit():
+        return text
+    if "/" in text:
+        match = _FB_URL_KEY.search(text) or _FB_QUERY_KEY.search(text)
+        if match:
+            return match.group(1)
+        last = text.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        if last and last.replace("_", "").isalnum():
+            return last.rsplit("_", 1)[-1]
+        raise RowError(f"no Facebook post id in {value!r}")
+    page, sep, post = text.partition("_")
+    if sep and page.isdigit() and post:
+        return post
+    if text.replace("_", "").replace("-", "").isalnum():
+        return text
+    raise RowError(f"not a Facebook post id: {value!r}")
+
+
+def instagram_shortcode(value: str) -> str:
+    """The shortcode of an Instagram link (`/p/<code>/`, `/reel/<code>/`) or a bare shortcode."""
+    text = value.strip()
+    match = _IG_SHORTCODE.search(text)
+    if match:
+        return match.group(1)
+    if "/" not in text and _IG_CODE.fullmatch(text) and not text.isdigit():
+        return text
+    raise RowError(f"no Instagram shortcode in {value!r} (need a /p/<code>/ or /reel/<code>/ link)")
+
+
+def tweet_id(value: str) -> str:
+    """A tweet id, bare or from a `/status/<id>` link."""
+    text = value.strip()
+    if text.isdigit():
+        return text
+    match = _TWEET_URL.search(text)
+    if match:
+        return match.group(1)
+    raise RowError(f"not a tweet id: {value!r}")
+
+
+KEY_READERS: dict[str, Callable[[str], str]] = {
+    "facebook": facebook_post_key,
+    "instagram": instagram_shortcode,
+    "twitter": tweet_id,
+}
+
+
+def handle_in_permalink(url: str) -> str | None:
+    """The account in `https://twitter.com/<handle>/status/<id>`."""
+    match = _TWEET_HANDLE.search(url)
+    return match.group(1) if match else None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Row mapping
+
+
+def row_mapper(
+    fmt: ExportFormat, header: Sequence[str], local_zone: dt.tzinfo, date_order: str | None = None
+) -> Callable[[list[str]], PostRecord]:
+    """A function from one record of a file with this header to a PostRecord (RowError: reject it).
+
+    Column positions are resolved once per file, so the per-row work is only reading cells.
+    """
+    index = {h.casefold(): i for i, h in enumerate(header)}
+
+    def col(ref: Column | None) -> int | None:
+        if ref is None:
+            return None
+        for name in (ref,) if isinstance(ref, str) else ref:
+            if name.casefold() in index:
+                return index[name.casefold()]
+        return None
+
+    def name_of(ref: Column) -> str:
+        i = col(ref)
+        return header[i] if i is not None else (ref if isinstance(ref, str) else ref[0])
+
+    key_i = col(fmt.key)
+    time_i = col(fmt.time)
+    if key_i is None or time_i is None:
+        raise ExportFormatError(f"{fmt.name}: the header lacks {fmt.key!r} or {fmt.time!r}")
+    key_name, time_name = header[key_i], header[time_i]
+    read_key = KEY_READERS[fmt.platform]
+    text_is = [i for i in (col(c) for c in fmt.text) if i is not None]
+    url_i, id_i, handle_i, name_i = (
+        col(fmt.url),
+        col(fmt.author_id),
+        col(fmt.author_handle),
+        col(fmt.author_name),
+    )
+    tags_i, repost_i = col(fmt.hashtag_list), col(fmt.repost)
+    check_is = [(i, header[i]) for i in (col(c) for c in fmt.id_columns) if i is not None]
+
+    def metric(refs: tuple[Column, ...]) -> list[tuple[int, str]]:
+        return [(i, name_of(r)) for r in refs if (i := col(r)) is not None]
+
+    likes, comments, shares, views = (
+        metric(fmt.likes),
+        metric(fmt.comments),
+        metric(fmt.shares),
+        metric(fmt.views),
+    )
+    order = date_order or fmt.date_order
+    time_format = fmt.time_format
+    platform, source, unescape = fmt.platform, fmt.name, fmt.escaped_newlines
+    from_url = fmt.handle_from_url
+
+    def total(cells: list[tuple[int, str]], row: list[str]) -> int | None:
+        result: int | None = None
+        for i, name in cells:
+            value = row[i]
+            if value.isdigit():  # fast path for the common bare count
+                n: int | None = int(value)
+            else:
+                try:
+                    n = parse_count(value)
+                except RowError as exc:
+                    raise RowError(f"{name}: {exc}") from None
+            if n is not None:
+                result = n if result is None else result + n
+        return result
+
+    def opt(i: int | None, row: list[str]) -> str | None:
+        if i is None:
+            return None
+        value = row[i].strip()
+        return value or None
+
+    def to_record(row: list[str]) -> PostRecord:
+        raw_key = row[key_i].strip()
+        if not raw_key:
+            raise RowError(f"{key_name} is empty")
+        check_id(raw_key, key_name)
+        key = read_key(raw_key)
+        for i, name in check_is:
+            check_id(row[i], name)
+        raw_time = row[time_i]
+        try:
+            if time_format:
+                created = strptime_time(raw_time, time_format, local_zone)
+            else:
+                created = parse_time(raw_time, local_zone, order)
+        except RowError as exc:
+            raise RowError(f"{time_name}: {exc}") from None
+        text = None
+        for i in text_is:
+            if row[i].strip():
+                text = row[i]
+                break
+        if text is not None and unescape:
+            text = text.replace("\\n", "\n")
+        url = opt(url_i, row)
+        handle = opt(handle_i, row)
+        if handle is None and from_url and url:
+            handle = handle_in_permalink(url)
+        if handle:
+            handle = handle.lstrip("@")
+        extra: list[str] = []
+        if tags_i is not None and row[tags_i].strip():
+            extra = _tag_list(row[tags_i])
+        return PostRecord(
+            platform=platform,
+            post_key=key,
+            created_at=created,
+            source=source,
+            text=text,
+            url=url,
+            author_id=opt(id_i, row),
+            author_handle=handle,
+            author_name=opt(name_i, row),
+            likes=total(likes, row),
+            comments=total(comments, row),
+            shares=total(shares, row),
+            views=total(views, row),
+            is_repost=repost_i is not None and bool(row[repost_i].strip()),
+            hashtags=collect_hashtags(text, extra),
+        )
+
+    return to_record
+
+
+def _tag_list(cell: str) -> list[str]:
+    """twarc's `["#WeLoveCities", ...]`; a plain `#a #b` or `a, b` cell also works."""
+    text = cell.strip()
+    if text.startswith("["):
+        try:
+            values = json.loads(text)
+        except ValueError:
+            raise RowError(f"entities.hashtags is not a JSON list: {cell[:60]!r}") from None
+        return [str(v) for v in values if isinstance(v, str)]
+    found = hashtags_in(text)
+    return list(found) if found else [t for t in re.split(r"[\s,;]+", text) if t]

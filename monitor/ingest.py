@@ -1,0 +1,306 @@
+"""Import export files: detect the format, stream the rows, store them in batches, log the run.
+
+Library API (the CLI `ingest` command and the scheduler's inbox job call these):
+
+    ingest_file(config, engine, path, format_name=None, skip_known=False, progress=None) -> FileResult
+    ingest_paths(config, engine, paths, format_name=None, progress=None) -> list[FileResult]
+
+Each batch of store.BATCH_SIZE rows is one transaction (its posts and its rejected rows together),
+so a kill loses nothing committed; posts are upserted by (platform, post_key), so running the same
+import again adds no duplicates. The file's sha256 goes to `imported_files` in a final transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
+
+from sqlalchemy import Engine, Table, select
+
+from collectors.csv_formats import (
+    ExportFormat,
+    all_formats,
+    detect_format,
+    find_format,
+    missing_columns,
+    row_mapper,
+)
+from collectors.csv_reader import (
+    DAY_FIRST,
+    ExportFile,
+    RowError,
+    date_order_of,
+    has_slashed_dates,
+    open_export,
+    raw_record,
+)
+from monitor.config import Config
+from monitor.errors import ExportFormatError, UsageError
+from monitor.models import ImportedFile
+from monitor.records import PostRecord
+from monitor.store import BATCH_SIZE, BatchCounts, Rejection, finish_run, start_run, upsert_into, write_batch
+
+Progress = Callable[[int], None]  # called with the number of bytes read since the last call
+SHOWN_REJECTIONS = 10
+EXPORT_SUFFIXES = (".csv", ".tsv")
+
+imported_t = cast(Table, ImportedFile.__table__)
+
+
+@dataclass
+class FileResult:
+    """What happened to one file."""
+
+    path: Path
+    format: str | None
+    sha256: str | None
+    status: str  # "ok" | "partial" | "rejected" | "already_imported"
+    counts: BatchCounts = field(default_factory=BatchCounts)
+    rejections: list[Rejection] = field(default_factory=list)  # the first SHOWN_REJECTIONS
+    rejected_total: int = 0
+    message: str = ""  # encoding / date-order notes, or why the whole file was rejected
+    run_id: int | None = None
+
+    @property
+    def rows_read(self) -> int:
+        return self.counts.read
+
+    @property
+    def had_problems(self) -> bool:
+        return self.status in ("partial", "rejected")
+
+
+def export_paths(paths: Iterable[Path | str]) -> list[Path]:
+    """Files in the order given; a folder stands for its CSV files sorted by name.
+
+    Raises UsageError when a path does not exist.
+    """
+    found: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            found.extend(
+                sorted(
+                    (p for p in path.iterdir() if p.is_file() and p.suffix.lower() in EXPORT_SUFFIXES),
+                    key=lambda p: p.name,
+                )
+            )
+        elif path.exists():
+            found.append(path)
+        else:
+            raise UsageError(f"{path}: no such file or folder")
+    return found
+
+
+def ingest_paths(
+    config: Config,
+    engine: Engine,
+    paths: Iterable[Path | str],
+    format_name: str | None = None,
+    progress: Progress | None = None,
+) -> list[FileResult]:
+    """Import files and folders in the order given (see `export_paths`)."""
+    files = export_paths(paths)
+    if format_name is not None:
+        find_format(format_name, all_formats(config.formats))  # a bad name fails before any import
+    return [ingest_file(config, engine, path, format_name, progress=progress) for path in files]
+
+
+def ingest_file(
+    config: Config,
+    engine: Engine,
+    path: Path | str,
+    format_name: str | None = None,
+    skip_known: bool = False,
+    progress: Progress | None = None,
+) -> FileResult:
+    """Import one export file; bad rows are rejected one by one, a file we cannot read as a whole.
+
+    `format_name` forces a format (UsageError if unknown). With `skip_known`, a file whose content was
+    imported before is not read again (status "already_imported").
+    """
+    path = Path(path)
+    formats = all_formats(config.formats)
+    forced = find_format(format_name, formats) if format_name else None
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    try:
+        export = open_export(path)
+    except ExportFormatError as exc:
+        return _reject_file(engine, path, None, None, str(exc), progress, path.stat().st_size)
+    if skip_known and _already_imported(engine, export.sha256):
+        if progress:
+            progress(export.size)
+        return FileResult(path, None, export.sha256, "already_imported", message="imported before")
+    try:
+        if forced is not None:
+            missing = missing_columns(forced, export.header)
+            if missing:
+                raise ExportFormatError(
+                    f"{path}: not a {forced.title} export; missing columns: {', '.join(missing)}"
+                )
+            fmt = forced
+        else:
+            fmt = detect_format(export.header, formats, source=str(path))
+    except ExportFormatError as exc:
+        return _reject_file(engine, path, None, export.sha256, str(exc), progress, export.size)
+    return _import_rows(config, engine, export, fmt, progress)
+
+
+def _import_rows(
+    config: Config, engine: Engine, export: ExportFile, fmt: ExportFormat, progress: Progress | None
+) -> FileResult:
+    tz = config.campaign.tz
+    notes = [n for n in (export.encoding_note,) if n]
+    order, order_note = _date_order(export, fmt)
+    if order_note:
+        notes.append(order_note)
+    to_record = row_mapper(fmt, export.header, tz, order)
+    width = len(export.header)
+    name = str(export.path)
+    result = FileResult(export.path, fmt.name, export.sha256, "ok")
+    result.run_id = run_id = start_run(engine, fmt.name, name)
+    records: list[PostRecord] = []
+    rejections: list[Rejection] = []
+
+    def flush() -> None:
+        result.counts += write_batch(engine, run_id, records, tz, rejections)
+        records.clear()
+        rejections.clear()
+
+    def reject(line: int, reason: str, fields: list[str]) -> None:
+        rejection = Rejection(name, line, reason, raw_record(fields, export.delimiter))
+        rejections.append(rejection)
+        result.rejected_total += 1
+        if len(result.rejections) < SHOWN_REJECTIONS:
+            result.rejections.append(rejection)
+
+    try:
+        for line, fields in export.records(progress):
+            if len(fields) != width:
+                reject(line, f"has {len(fields)} fields, the header has {width}", fields)
+            else:
+                try:
+                    records.append(to_record(fields))
+                except (RowError, ValueError) as exc:
+                    reject(line, str(exc), fields)
+            if len(records) + len(rejections) >= BATCH_SIZE:
+                flush()
+        flush()
+        _record_import(engine, export, fmt.name, run_id)
+    except BaseException as exc:
+        # Batches already committed stay; the run shows how far it got.
+        finish_run(engine, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
+        raise
+    result.status = "partial" if result.rejected_total else "ok"
+    result.message = "; ".join(notes)
+    finish_run(engine, run_id, result.status, error=result.message or None)
+    return result
+
+
+def _date_order(export: ExportFile, fmt: ExportFormat) -> tuple[str | None, str]:
+    """The day/month order of this file's slashed dates, read from its values (FORMATS.md 8)."""
+    if fmt.time_format:
+        return None, ""
+    values = export.column(export.header[_index(export.header, fmt.time)])
+    first = next((v for v in values if v.strip()), "")
+    if not has_slashed_dates(first):
+        return None, ""
+    order = date_order_of(export.column(export.header[_index(export.header, fmt.time)]))
+    if order is not None:
+        return order, ""
+    documented = "day/month/year" if fmt.date_order == DAY_FIRST else "month/day/year"
+    return None, (
+        f"every date could be day-first or month-first; used {fmt.name}'s documented order ({documented})"
+    )
+
+
+def _index(header: Sequence[str], name: str) -> int:
+    folded = [h.casefold() for h in header]
+    return folded.index(name.casefold())
+
+
+def _reject_file(
+    engine: Engine,
+    path: Path,
+    fmt: str | None,
+    sha256: str | None,
+    reason: str,
+    progress: Progress | None,
+    size: int,
+) -> FileResult:
+    """A file rejected whole is still logged: a failed run with the reason."""
+    run_id = start_run(engine, fmt or "csv", str(path))
+    finish_run(engine, run_id, "failed", error=reason)
+    if progress:
+        progress(size)
+    return FileResult(path, fmt, sha256, "rejected", message=reason, run_id=run_id)
+
+
+def _already_imported(engine: Engine, sha256: str) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(imported_t.c.id).where(imported_t.c.sha256 == sha256)).first() is not None
+
+
+def _record_import(engine: Engine, export: ExportFile, fmt: str, run_id: int) -> None:
+    with engine.begin() as conn:
+        stmt = upsert_into(conn, imported_t).values(
+            sha256=export.sha256,
+            path=str(export.path),
+            format=fmt,
+            run_id=run_id,
+            imported_at=dt.datetime.now(dt.UTC),
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["sha256"],
+                set_={
+                    "path": stmt.excluded.path,
+                    "format": stmt.excluded.format,
+                    "run_id": stmt.excluded.run_id,
+                    "imported_at": stmt.excluded.imported_at,
+                },
+            )
+        )
+
+
+def summarize(results: Sequence[FileResult]) -> BatchCounts:
+    """The counts of several files added up."""
+    total = BatchCounts()
+    for r in results:
+        total += r.counts
+    return total
+
+
+def summary_lines(results: Sequence[FileResult], shown: int = 5) -> list[str]:
+    """The import summary for people: one line per file, its first rejects, then the totals."""
+    lines: list[str] = []
+    for r in results:
+        c = r.counts
+        if r.status == "rejected":
+            lines.append(f"{r.path}: REJECTED: {r.message}")
+            continue
+        if r.status == "already_imported":
+            lines.append(f"{r.path}: already imported, skipped")
+            continue
+        lines.append(
+            f"{r.path} [{r.format}]: {c.read} rows read, {c.new} new, {c.updated} updated, "
+            f"{c.unchanged} unchanged, {r.rejected_total} rejected"
+        )
+        if r.message:
+            lines.append(f"  note: {r.message}")
+        for rej in r.rejections[:shown]:
+            lines.append(f"  line {rej.line}: {rej.reason}")
+        if r.rejected_total > shown:
+            lines.append(f"  ... and {r.rejected_total - shown} more rejected rows (kept in rejected_rows)")
+    total = summarize(results)
+    whole = sum(1 for r in results if r.status == "rejected")
+    lines.append(
+        f"total: {len(results)} file(s), {total.read} rows read, {total.new} new, {total.updated} updated, "
+        f"{total.unchanged} unchanged, {total.rejected} rejected"
+        + (f"; {whole} file(s) rejected whole" if whole else "")
+    )
+    return lines
