@@ -21,6 +21,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from monitor.campaign import CampaignCalendar
 from monitor.config import Config
@@ -166,8 +167,9 @@ def build_scheduler(config: Config, jobs: Jobs) -> BlockingScheduler:
     scheduler = BlockingScheduler(
         timezone=tz,
         executors={"default": ThreadPoolExecutor(2), "charts": ThreadPoolExecutor(1)},
-        job_defaults={"coalesce": True, "max_instances": 1},
     )
+    # Stated on each job (not only as scheduler defaults) so the jobs carry them before start().
+    once = {"coalesce": True, "max_instances": 1, "replace_existing": True}
     now = dt.datetime.now(tz)
     inbox_seconds = config.sources.inbox.every_minutes * 60
     scheduler.add_job(
@@ -176,7 +178,7 @@ def build_scheduler(config: Config, jobs: Jobs) -> BlockingScheduler:
         seconds=inbox_seconds,
         id=JOB_INBOX,
         name="import new files from the inbox",
-        replace_existing=True,
+        **once,
         next_run_time=now,
         misfire_grace_time=max(1, int(inbox_seconds)),
     )
@@ -189,7 +191,7 @@ def build_scheduler(config: Config, jobs: Jobs) -> BlockingScheduler:
             args=[source],
             id=f"collect-{source}",
             name=f"collect from the {source} API",
-            replace_existing=True,
+            **once,
             next_run_time=now,
             misfire_grace_time=minutes * 60,
         )
@@ -201,7 +203,7 @@ def build_scheduler(config: Config, jobs: Jobs) -> BlockingScheduler:
         minute=at.minute,
         id=JOB_REMINDER,
         name="send the daily vote reminder",
-        replace_existing=True,
+        **once,
         misfire_grace_time=REMINDER_GRACE_SECONDS,
     )
     daily = config.reports.daily_at
@@ -212,7 +214,7 @@ def build_scheduler(config: Config, jobs: Jobs) -> BlockingScheduler:
         minute=daily.minute,
         id=JOB_REPORT,
         name="rebuild the daily report",
-        replace_existing=True,
+        **once,
         executor="charts",
         misfire_grace_time=REPORT_GRACE_SECONDS,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from monitor.campaign import CampaignCalendar
 from monitor.config import Config
@@ -37,7 +38,11 @@ def describe(config: Config, engine: Engine, calendar: CampaignCalendar) -> str:
             lines.append("  (none yet: import an export with `campaign-monitor ingest FILE`)")
         for platform, source, count in per_source:
             lines.append(f"  {platform:<10} {source:<28} {count:>8}")
-        runs = conn.execute(select(CollectionRun).order_by(CollectionRun.id.desc()).limit(10)).scalars().all()
+        runs = (
+            Session(bind=conn)
+            .scalars(select(CollectionRun).order_by(CollectionRun.id.desc()).limit(10))
+            .all()
+        )
         lines.append("")
         lines.append("last runs:")
         if not runs:

@@ -17,6 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from click.testing import CliRunner
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from monitor.campaign import CampaignCalendar, fixed_clock
 from monitor.cli import main
@@ -40,7 +41,9 @@ def job_runs(engine, name: str) -> list[str]:
     with engine.connect() as conn:
         return list(
             conn.execute(
-                select(CollectionRun.status).where(CollectionRun.source == f"job:{name}").order_by(CollectionRun.id)
+                select(CollectionRun.status)
+                .where(CollectionRun.source == f"job:{name}")
+                .order_by(CollectionRun.id)
             ).scalars()
         )
 
@@ -49,7 +52,7 @@ def test_jobs_come_from_config(write_config) -> None:
     cfg = load_config(
         write_config(
             '[reminders]\nat = "06:45"\n[reports]\ndaily_at = "22:00"\n[sources.inbox]\nevery_minutes = 2\n'
-            '[sources.twitter]\nenabled = true\nevery_minutes = 15\n'
+            "[sources.twitter]\nenabled = true\nevery_minutes = 15\n"
         )
     )
     engine = open_engine(cfg.storage.url)
@@ -76,8 +79,8 @@ def test_a_failing_job_is_recorded_and_does_not_raise(config, engine, calendar) 
         raise RuntimeError("disk full")
 
     assert jobs.run_job("inbox", boom) == "failed"
-    with engine.connect() as conn:
-        run = conn.execute(select(CollectionRun).where(CollectionRun.source == "job:inbox")).scalar_one()
+    with Session(engine) as session:
+        run = session.scalars(select(CollectionRun).where(CollectionRun.source == "job:inbox")).one()
     assert run.status == "failed" and "disk full" in (run.error or "")
     assert jobs.wait_idle(0.1)
 
