@@ -1,0 +1,524 @@
+"""The community roster: which KIM and LPM accounts carry the campaign (issue 7).
+
+The roster is a CSV the office keeps (`name,group,kelurahan,kecamatan,facebook,instagram,twitter`);
+an account cell holds a handle, `@handle`, a profile link or a Facebook page id. This module reads it
+(bad rows are reported with their line, the rest load) and is the ONE place that says which posts
+belong to which member: the roster's accounts go into a temporary table and SQL joins posts to it on
+platform and author (Facebook: page id or handle; Instagram and X: username; case-insensitive), so
+reports aggregate in the database instead of loading posts into Python.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import ColumnClause, Connection, Date, Engine, Executable, bindparam, text
+
+from monitor.config import CampaignConfig
+from monitor.db import readonly
+from monitor.errors import UsageError
+
+PLATFORMS = ("facebook", "instagram", "twitter")
+PLATFORM_TITLES = {"facebook": "Facebook", "instagram": "Instagram", "twitter": "X/Twitter"}
+HEADER = "name,group,kelurahan,kecamatan,facebook,instagram,twitter"
+
+# Header names the office may write instead of ours (Indonesian sheets, short forms), case-insensitive.
+COLUMN_ALIASES = {
+    "name": ("name", "nama", "nama lengkap"),
+    "group": ("group", "kelompok", "kim", "lembaga", "kim/lpm"),
+    "kelurahan": ("kelurahan", "desa", "kel", "kel."),
+    "kecamatan": ("kecamatan", "kec", "kec."),
+    "facebook": ("facebook", "fb"),
+    "instagram": ("instagram", "ig"),
+    "twitter": ("twitter", "x", "twitter/x", "x/twitter"),
+}
+
+# What a bare handle may look like per platform (ASCII only, so SQL lower() equals casefold()).
+HANDLE_PATTERNS = {
+    "facebook": re.compile(r"[a-z0-9._-]{1,80}"),
+    "instagram": re.compile(r"[a-z0-9._]{1,30}"),
+    "twitter": re.compile(r"[a-z0-9_]{1,15}"),
+}
+HOST_PLATFORMS = {
+    "facebook.com": "facebook",
+    "fb.com": "facebook",
+    "instagram.com": "instagram",
+    "instagr.am": "instagram",
+    "twitter.com": "twitter",
+    "x.com": "twitter",
+}
+HOST_PREFIXES = ("www.", "m.", "mobile.", "web.", "mbasic.", "touch.")
+# First path segments that are pages of the site, not accounts.
+NOT_ACCOUNTS = {
+    "facebook": {
+        "groups", "events", "watch", "photo.php", "photo", "story.php", "permalink.php", "share",
+        "sharer", "sharer.php", "hashtag", "login", "login.php", "home.php", "reel", "stories",
+        "marketplace", "search", "help", "settings", "gaming", "media",
+    },
+    "instagram": {"p", "reel", "reels", "tv", "explore", "accounts", "direct", "about", "legal"},
+    "twitter": {"i", "intent", "home", "search", "hashtag", "share", "explore", "settings", "messages",
+                "notifications", "login"},
+}  # fmt: skip
+URL_LIKE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|(?:[a-z0-9-]+\.)+[a-z]{2,}/)", re.IGNORECASE)
+
+
+class RosterMissing(UsageError):
+    """No roster file where the config says it is."""
+
+
+class RosterFileError(UsageError):
+    """The roster file cannot be read as a roster at all (not a bad row: the whole file)."""
+
+
+class AccountError(ValueError):
+    """An account cell that names no account of its platform; the message says why."""
+
+
+@dataclass(frozen=True)
+class RosterMember:
+    """One trained KIM/LPM member and their accounts: platform -> normalized accounts."""
+
+    name: str
+    group: str
+    kelurahan: str
+    kecamatan: str
+    accounts: dict[str, frozenset[str]] = field(default_factory=dict)
+    line: int = 0  # where the member is in the roster file (header = line 1)
+
+    @property
+    def account_count(self) -> int:
+        return sum(len(a) for a in self.accounts.values())
+
+
+@dataclass(frozen=True)
+class RosterProblem:
+    """A bad row: its line (header = line 1), what is wrong, and the row as written."""
+
+    line: int
+    reason: str
+    raw: str = ""
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Roster:
+    path: Path
+    members: tuple[RosterMember, ...]
+    problems: tuple[RosterProblem, ...] = ()
+
+    def accounts(self) -> Iterator[tuple[int, str, str]]:
+        """(member index, platform, account) for every account on the roster."""
+        for index, member in enumerate(self.members):
+            for platform in PLATFORMS:
+                for account in sorted(member.accounts.get(platform, ())):
+                    yield index, platform, account
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Account cells
+
+
+def parse_account(platform: str, cell: str) -> str:
+    """One account cell -> the normalized account: a lower-case handle or a numeric Facebook id.
+
+    Accepts `handle`, `@handle`, a profile link (with or without https://, www., m.; also
+    facebook.com/profile.php?id=<id>, /people/<name>/<id>, x.com) or a Facebook page id.
+    Raises AccountError saying why when the cell names no account of `platform`.
+    """
+    if platform not in PLATFORMS:
+        raise ValueError(f"unknown platform {platform!r}")
+    value = cell.strip().strip("\"'<>").strip()
+    if not value:
+        raise AccountError("empty")
+    if URL_LIKE.match(value) or "/" in value:
+        return _account_from_link(platform, value)
+    return _handle(platform, value[1:] if value.startswith("@") else value, cell)
+
+
+def parse_accounts(platform: str, cell: str) -> frozenset[str]:
+    """All accounts in one cell: several may be separated by `;`, `,`, new lines, or spaces between
+    @handles and links. Empty -> no account. Raises AccountError for the first bad one."""
+    found: set[str] = set()
+    for part in re.split(r"[;,\n]+", cell or ""):
+        part = part.strip()
+        if not part:
+            continue
+        tokens = part.split()
+        # "Budi Santoso" is a name written where a handle belongs, not two handles.
+        if len(tokens) > 1 and not all(t.startswith("@") or URL_LIKE.match(t) for t in tokens):
+            raise AccountError(
+                f"{part!r} has spaces: write the handle (e.g. @kim_mayangan) or the profile link"
+            )
+        found.update(parse_account(platform, token) for token in tokens)
+    return frozenset(found)
+
+
+def _handle(platform: str, handle: str, cell: str) -> str:
+    if platform == "facebook" and handle.isdigit():
+        return handle  # a page or profile id
+    if any(ch.isspace() for ch in handle):
+        raise AccountError(
+            f"{cell.strip()!r} has spaces: write the handle (e.g. @kim_mayangan) or the profile link"
+        )
+    normalized = handle.lower()
+    if not HANDLE_PATTERNS[platform].fullmatch(normalized):
+        raise AccountError(f"{cell.strip()!r} is not a valid {PLATFORM_TITLES[platform]} username")
+    return normalized
+
+
+def _account_from_link(platform: str, value: str) -> str:
+    title = PLATFORM_TITLES[platform]
+    parts = urlsplit(value if "://" in value else "https://" + value)
+    host = (parts.hostname or "").lower()
+    for prefix in HOST_PREFIXES:
+        if host.startswith(prefix):
+            host = host[len(prefix) :]
+            break
+    link_platform = HOST_PLATFORMS.get(host)
+    if link_platform is None:
+        raise AccountError(f"{value!r} is a link to {host or 'nowhere'}, not to {title}")
+    if link_platform != platform:
+        raise AccountError(f"{value!r} is a {PLATFORM_TITLES[link_platform]} link in the {platform} column")
+    segments = [s for s in parts.path.split("/") if s]
+    if not segments:
+        raise AccountError(f"{value!r} names no account")
+    first = segments[0].lower()
+    if platform == "facebook":
+        if first == "profile.php":
+            ids = parse_qs(parts.query).get("id", [""])
+            if ids[0].isdigit():
+                return ids[0]
+            raise AccountError(f"{value!r} has no numeric id=")
+        if first in ("people", "pages"):
+            ids = [s for s in segments[1:] if s.isdigit()]
+            if ids:
+                return ids[-1]
+            raise AccountError(f"{value!r} has no page id")
+        if first == "pg" and len(segments) > 1:
+            first = segments[1].lower()
+    elif platform == "instagram" and first == "stories" and len(segments) > 1:
+        first = segments[1].lower()
+    if first in NOT_ACCOUNTS[platform]:
+        raise AccountError(f"{value!r} is a {title} post, group or other page, not an account")
+    return _handle(platform, first, value)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The roster file
+
+
+def load_roster(path: Path | str) -> Roster:
+    """Read the roster CSV (UTF-8 with or without BOM, else cp1252; `,` or `;` delimited).
+
+    Bad rows (no name, an account cell that names no account, an account another member already
+    has) are returned as problems with their line; members with a bad account cell still load with
+    their good accounts, so they stay on the report. Raises RosterMissing when the file is not there
+    and RosterFileError when it has no name column or no account column.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RosterMissing(
+            f"no roster file at {path} (create it with the header line `{HEADER}`, one member a line, "
+            "or point [roster] path in config.toml to it; see docs/roster.md)"
+        )
+    raw = path.read_bytes()
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        content = raw.decode("cp1252", errors="replace")  # Excel's "CSV" on Windows
+    first_line = content.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+    header = next(reader, None)
+    if header is None:
+        raise RosterFileError(f"{path}: the roster file is empty (first line: {HEADER})")
+    columns = _columns(path, header)
+
+    members: list[RosterMember] = []
+    problems: list[RosterProblem] = []
+    owners: dict[tuple[str, str], RosterMember] = {}
+    line = reader.line_num
+    for row in reader:
+        start, line = line + 1, reader.line_num  # a quoted cell may span lines; report the first
+        if not any(cell.strip() for cell in row):
+            continue
+        raw_row = delimiter.join(row)
+
+        def cell(key: str, row: list[str] = row) -> str:
+            index = columns.get(key)
+            return row[index].strip() if index is not None and index < len(row) else ""
+
+        name = " ".join(cell("name").split())
+        if not name:
+            problems.append(RosterProblem(start, "no name (the name column is empty)", raw_row))
+            continue
+        accounts: dict[str, frozenset[str]] = {}
+        for platform in PLATFORMS:
+            try:
+                found = parse_accounts(platform, cell(platform))
+            except AccountError as exc:
+                problems.append(RosterProblem(start, f"{name}: {platform} {exc}", raw_row))
+                continue
+            for account in sorted(found):
+                owner = owners.get((platform, account))
+                if owner is not None:
+                    problems.append(
+                        RosterProblem(
+                            start,
+                            f"{name}: {platform} {account} is already listed for {owner.name} "
+                            f"(line {owner.line}); it counts for {owner.name} only",
+                            raw_row,
+                        )
+                    )
+                    found = found - {account}
+            if found:
+                accounts[platform] = found
+        member = RosterMember(
+            name=name,
+            group=" ".join(cell("group").split()),
+            kelurahan=" ".join(cell("kelurahan").split()),
+            kecamatan=" ".join(cell("kecamatan").split()),
+            accounts=accounts,
+            line=start,
+        )
+        for platform, found in accounts.items():
+            for account in found:
+                owners[(platform, account)] = member
+        members.append(member)
+    return Roster(path=path, members=tuple(members), problems=tuple(problems))
+
+
+def _columns(path: Path, header: Sequence[str]) -> dict[str, int]:
+    names = [h.strip().lstrip("\ufeff").lower() for h in header]
+    columns: dict[str, int] = {}
+    for key, aliases in COLUMN_ALIASES.items():
+        for index, name in enumerate(names):
+            if name in aliases:
+                columns[key] = index
+                break
+    if "name" not in columns:
+        raise RosterFileError(f"{path}: line 1 has no `name` column (the header should be `{HEADER}`)")
+    if not any(p in columns for p in PLATFORMS):
+        raise RosterFileError(
+            f"{path}: line 1 has no facebook, instagram or twitter column (the header should be `{HEADER}`)"
+        )
+    return columns
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Matching posts to members (SQL, in one place)
+
+ACCOUNTS_TABLE = "tmp_roster_accounts"
+
+# Campaign posts of a date range (DESIGN 5): a tracked tag, inside the range, not a repost.
+CAMPAIGN_POSTS_SQL = """
+SELECT p.id AS post_id, p.platform, p.author_id, p.author_handle, p.author_name, p.local_date,
+       coalesce(p.likes, 0) + coalesce(p.comments, 0) + coalesce(p.shares, 0) AS interactions
+FROM posts p
+WHERE p.local_date BETWEEN :start AND :end
+  AND NOT p.is_repost
+  AND EXISTS (SELECT 1 FROM post_hashtags h WHERE h.post_id = p.id AND h.tag IN :tags)
+"""
+
+# The author of a post as roster accounts are written: lower-case handle without '@'.
+AUTHOR_HANDLE_SQL = "lower(ltrim({p}.author_handle, '@'))"
+
+# (member, post_id, local_date, interactions) for every campaign post of a member. CROSS JOIN keeps
+# posts as the outer loop in SQLite, so each post is one index lookup in the small accounts table;
+# UNION removes the double match of a Facebook page listed by both id and handle.
+MEMBER_POSTS_SQL = f"""
+SELECT r.member, c.post_id, c.local_date, c.interactions FROM campaign_posts c CROSS JOIN {ACCOUNTS_TABLE} r
+ WHERE r.platform = c.platform AND r.account = {AUTHOR_HANDLE_SQL.format(p="c")}
+UNION
+SELECT r.member, c.post_id, c.local_date, c.interactions FROM campaign_posts c CROSS JOIN {ACCOUNTS_TABLE} r
+ WHERE c.platform = 'facebook' AND r.platform = 'facebook' AND r.account = c.author_id
+"""
+
+
+def campaign_query(sql: str) -> str:
+    """Prefix `sql` with the CTEs `campaign_posts(post_id, platform, author_id, author_handle,
+    author_name, local_date, interactions)` and `member_posts(member, post_id, local_date, interactions)`
+    (member = index into roster.members).
+
+    Bind :start, :end (dates) and :tags (expanding) with `bind_campaign`; run it on a connection
+    from `matching()`, which holds the roster's accounts.
+    """
+    return f"WITH campaign_posts AS ({CAMPAIGN_POSTS_SQL}),\nmember_posts AS ({MEMBER_POSTS_SQL})\n{sql}"
+
+
+def bind_campaign(
+    sql: str, campaign: CampaignConfig, start: dt.date, end: dt.date, *columns: ColumnClause[Any]
+) -> tuple[Executable, dict[str, object]]:
+    """A text() statement for `sql` with the campaign parameters typed and bound (the range is cut to
+    the campaign window) and, when given, typed result columns (SQLite returns dates as text).
+    Returns (statement, params) for conn.execute."""
+    start, end = max(start, campaign.start), min(end, campaign.end)
+    stmt = text(sql).bindparams(
+        bindparam("start", type_=Date()),
+        bindparam("end", type_=Date()),
+        bindparam("tags", expanding=True),
+    )
+    params: dict[str, object] = {"start": start, "end": end, "tags": sorted(campaign.tracked_hashtags)}
+    return (stmt.columns(*columns) if columns else stmt), params
+
+
+@contextmanager
+def matching(engine: Engine, roster: Roster) -> Iterator[Connection]:
+    """A read-only connection holding the roster's accounts in a temporary table
+    (member, platform, account) that `campaign_query` SQL joins against."""
+    with readonly(engine).connect() as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {ACCOUNTS_TABLE}"))
+        conn.execute(
+            text(
+                f"CREATE TEMPORARY TABLE {ACCOUNTS_TABLE} "
+                "(member INTEGER, platform VARCHAR(16), account TEXT)"
+            )
+        )
+        conn.execute(text(f"CREATE INDEX ix_{ACCOUNTS_TABLE} ON {ACCOUNTS_TABLE} (platform, account)"))
+        rows = [{"member": m, "platform": p, "account": a} for m, p, a in roster.accounts()]
+        if rows:
+            conn.execute(
+                text(
+                    f"INSERT INTO {ACCOUNTS_TABLE} (member, platform, account) "
+                    "VALUES (:member, :platform, :account)"
+                ),
+                rows,
+            )
+        try:
+            yield conn
+        finally:
+            conn.rollback()  # temporary tables are transactional: this also drops it
+
+
+# ---------------------------------------------------------------------------------------------------------
+# roster check
+
+
+@dataclass(frozen=True)
+class UnseenAccount:
+    member: RosterMember
+    platform: str
+    account: str
+
+
+@dataclass(frozen=True)
+class UnlistedPoster:
+    platform: str
+    handle: str | None
+    author_id: str | None
+    name: str | None
+    posts: int
+
+
+@dataclass(frozen=True)
+class RosterCheck:
+    roster: Roster
+    unseen: tuple[UnseenAccount, ...]  # never the author of any stored post: likely typos
+    unlisted: tuple[UnlistedPoster, ...]  # frequent campaign posters not on the roster
+    min_posts: int
+
+
+def seen_accounts(conn: Connection) -> set[tuple[str, str]]:
+    """(platform, account) of the roster accounts that authored any stored post (campaign or not).
+    `conn` comes from `matching()`."""
+    sql = f"""
+    SELECT DISTINCT r.platform, r.account FROM posts p CROSS JOIN {ACCOUNTS_TABLE} r
+     WHERE r.platform = p.platform AND r.account = {AUTHOR_HANDLE_SQL.format(p="p")}
+    UNION
+    SELECT DISTINCT r.platform, r.account FROM posts p CROSS JOIN {ACCOUNTS_TABLE} r
+     WHERE p.platform = 'facebook' AND r.platform = 'facebook' AND r.account = p.author_id
+    """
+    return {(platform, account) for platform, account in conn.execute(text(sql))}
+
+
+def unlisted_posters(conn: Connection, campaign: CampaignConfig, min_posts: int = 3) -> list[UnlistedPoster]:
+    """Authors with at least `min_posts` campaign posts in the window whose account is not on the
+    roster, most posts first. `conn` comes from `matching()`."""
+    handle = AUTHOR_HANDLE_SQL.format(p="c")
+    sql = campaign_query(
+        f"""
+        SELECT c.platform, {handle} AS handle, max(c.author_id) AS author_id,
+               max(c.author_name) AS name, count(*) AS posts
+        FROM campaign_posts c
+        WHERE NOT EXISTS (SELECT 1 FROM {ACCOUNTS_TABLE} r
+                           WHERE r.platform = c.platform AND r.account = {handle})
+          AND NOT EXISTS (SELECT 1 FROM {ACCOUNTS_TABLE} r
+                           WHERE c.platform = 'facebook' AND r.platform = 'facebook'
+                             AND r.account = c.author_id)
+        GROUP BY c.platform, coalesce({handle}, c.author_id)
+        HAVING count(*) >= :min_posts
+        ORDER BY posts DESC, c.platform, handle
+        """
+    )
+    stmt, params = bind_campaign(sql, campaign, campaign.start, campaign.end)
+    rows = conn.execute(stmt, {**params, "min_posts": min_posts})
+    return [
+        UnlistedPoster(r.platform, r.handle, r.author_id, r.name, int(r.posts))
+        for r in rows
+        if r.handle or r.author_id  # posts without any author cannot be put on a roster
+    ]
+
+
+def check_roster(engine: Engine, roster: Roster, campaign: CampaignConfig, min_posts: int = 3) -> RosterCheck:
+    """Roster accounts never seen in any source, and frequent campaign posters not on the roster."""
+    with matching(engine, roster) as conn:
+        seen = seen_accounts(conn)
+        unlisted = unlisted_posters(conn, campaign, min_posts)
+    unseen = tuple(
+        UnseenAccount(roster.members[m], platform, account)
+        for m, platform, account in roster.accounts()
+        if (platform, account) not in seen
+    )
+    return RosterCheck(roster=roster, unseen=unseen, unlisted=tuple(unlisted), min_posts=min_posts)
+
+
+def describe_check(check: RosterCheck) -> str:
+    """The `roster check` report as plain text."""
+    roster = check.roster
+    accounts = sum(m.account_count for m in roster.members)
+    lines = [f"roster {roster.path}: {len(roster.members)} members, {accounts} accounts"]
+    if roster.problems:
+        lines.append(f"\nbad rows ({len(roster.problems)}; fix them in the roster file):")
+        lines.extend(f"  {p}" for p in roster.problems)
+    no_accounts = [m for m in roster.members if not m.account_count]
+    if no_accounts:
+        lines.append(f"\nmembers without any account ({len(no_accounts)}; their posts cannot be counted):")
+        lines.extend(f"  line {m.line}: {m.name}" for m in no_accounts)
+    lines.append(f"\nroster accounts never seen in any source ({len(check.unseen)}; check for typos):")
+    if not check.unseen:
+        lines.append("  (none)")
+    for u in check.unseen:
+        where = ", ".join(x for x in (u.member.group, u.member.kecamatan) if x)
+        lines.append(
+            f"  {u.platform:<10} {_shown(u.platform, u.account):<32} {u.member.name}"
+            + (f" ({where})" if where else "")
+            + f", line {u.member.line}"
+        )
+    lines.append(
+        f"\nfrequent campaign posters not on the roster ({len(check.unlisted)}; "
+        f">= {check.min_posts} campaign posts):"
+    )
+    if not check.unlisted:
+        lines.append("  (none)")
+    for p in check.unlisted:
+        account = _shown(p.platform, p.handle) if p.handle else str(p.author_id)
+        extra = ", ".join(x for x in (p.name, f"id {p.author_id}" if p.author_id and p.handle else None) if x)
+        lines.append(
+            f"  {p.platform:<10} {account:<32} {p.posts:>5} posts" + (f"  ({extra})" if extra else "")
+        )
+    return "\n".join(lines)
+
+
+def _shown(platform: str, account: str) -> str:
+    return account if platform == "facebook" else "@" + account

@@ -1,0 +1,265 @@
+"""The community roster: account cells, the roster file, matching in SQL, and `roster check`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.cli import main
+from monitor.records import PostRecord, collect_hashtags
+from monitor.roster import (
+    AccountError,
+    RosterFileError,
+    RosterMissing,
+    check_roster,
+    load_roster,
+    parse_account,
+    parse_accounts,
+)
+from monitor.store import finish_run, start_run, write_batch
+
+DATA = Path(__file__).parent / "data"
+WIB = dt.timezone(dt.timedelta(hours=7))
+
+
+@pytest.mark.parametrize(
+    ("platform", "cell", "account"),
+    [
+        ("facebook", "KIM.Mayangan", "kim.mayangan"),
+        ("facebook", "@kim.mayangan", "kim.mayangan"),
+        ("facebook", "https://www.facebook.com/KIM.Mayangan/", "kim.mayangan"),
+        ("facebook", "http://facebook.com/kim.mayangan?ref=bookmarks", "kim.mayangan"),
+        ("facebook", "m.facebook.com/Kim.Mayangan", "kim.mayangan"),
+        ("facebook", "https://web.facebook.com/kim.mayangan/posts/123", "kim.mayangan"),
+        ("facebook", "https://www.facebook.com/profile.php?id=100012345678901", "100012345678901"),
+        ("facebook", "https://m.facebook.com/profile.php?id=100012345678901&ref=x", "100012345678901"),
+        ("facebook", "https://www.facebook.com/people/Budi-Santoso/100012345678901/", "100012345678901"),
+        ("facebook", "https://www.facebook.com/pg/KIMMayangan/about/", "kimmayangan"),
+        ("facebook", "https://www.facebook.com/100012345678901", "100012345678901"),
+        ("facebook", " 100012345678901 ", "100012345678901"),
+        ("instagram", "Kim_Mayangan", "kim_mayangan"),
+        ("instagram", "@Kim.Mayangan", "kim.mayangan"),
+        ("instagram", "https://www.instagram.com/Kim_Mayangan/", "kim_mayangan"),
+        ("instagram", "instagram.com/kim_mayangan?igshid=abc", "kim_mayangan"),
+        ("twitter", "@KimMayangan", "kimmayangan"),
+        ("twitter", "https://twitter.com/KimMayangan", "kimmayangan"),
+        ("twitter", "https://x.com/kimmayangan/", "kimmayangan"),
+        ("twitter", "https://mobile.twitter.com/KimMayangan/status/1575000000000000000", "kimmayangan"),
+    ],
+)
+def test_account_cell_forms(platform: str, cell: str, account: str) -> None:
+    assert parse_account(platform, cell) == account
+
+
+@pytest.mark.parametrize(
+    ("platform", "cell", "why"),
+    [
+        ("instagram", "https://www.tiktok.com/@kim_mayangan", "link to tiktok.com"),
+        ("instagram", "https://www.facebook.com/kim.mayangan", "Facebook link in the instagram column"),
+        ("twitter", "https://instagram.com/kim", "Instagram link in the twitter column"),
+        ("instagram", "Budi Santoso", "has spaces"),
+        ("instagram", "https://www.instagram.com/p/CjX1abc/", "not an account"),
+        ("facebook", "https://www.facebook.com/groups/kim.probolinggo", "not an account"),
+        ("facebook", "https://www.facebook.com/profile.php", "no numeric id"),
+        ("twitter", "kim_mayangan_probolinggo", "not a valid X/Twitter username"),
+        ("instagram", "kïm", "not a valid Instagram username"),
+        ("twitter", "https://twitter.com/", "names no account"),
+    ],
+)
+def test_account_cells_that_name_no_account(platform: str, cell: str, why: str) -> None:
+    with pytest.raises(AccountError, match=why):
+        parse_account(platform, cell)
+
+
+def test_several_accounts_in_one_cell() -> None:
+    assert parse_accounts("instagram", "@kim_a; https://instagram.com/KIM_B/ @kim_c, kim_d") == {
+        "kim_a",
+        "kim_b",
+        "kim_c",
+        "kim_d",
+    }
+    assert parse_accounts("facebook", "") == frozenset()
+    with pytest.raises(AccountError, match="has spaces"):
+        parse_accounts("instagram", "@kim_a; Kim Mayangan")
+
+
+def test_load_roster_utf8_bom_and_every_column() -> None:
+    roster = load_roster(DATA / "roster.csv")
+    assert roster.problems == ()
+    assert [m.name for m in roster.members] == [
+        "Budi Santoso",
+        "Siti Aminah",
+        "Agus Salim",
+        "Dewi Lestari",
+        "Rudi Hartono",
+        "Lina Marlina",
+    ]
+    budi = roster.members[0]
+    assert (budi.group, budi.kelurahan, budi.kecamatan, budi.line) == ("KIM Mayangan", "Mayangan", "Mayangan", 2)
+    assert budi.accounts == {
+        "facebook": {"kim.mayangan"},
+        "instagram": {"kim_mayangan"},
+        "twitter": {"kimmayangan"},
+    }
+    assert roster.members[1].accounts == {"facebook": {"100012345678901"}, "instagram": {"siti.aminah"}}
+    assert roster.members[2].accounts == {"facebook": {"100099988877"}, "twitter": {"agus_salim"}}
+    assert roster.members[4].accounts["instagram"] == {"rudi.kim", "kim_ketapang"}
+    assert roster.members[5].accounts == {}  # a member without accounts still loads
+
+
+def test_load_roster_cp1252_semicolons_and_indonesian_headers() -> None:
+    roster = load_roster(DATA / "roster_semicolon_cp1252.csv")
+    assert roster.problems == ()
+    (andre,) = roster.members
+    assert andre.name == "André Wijaya"
+    assert (andre.group, andre.kelurahan, andre.kecamatan) == ("KIM Kebonsari", "Kebonsari Kulon", "Kanigaran")
+    assert andre.accounts == {"facebook": {"andre.wijaya"}, "instagram": {"andre_w"}}
+
+
+def test_bad_rows_are_reported_with_their_line_and_the_rest_load() -> None:
+    roster = load_roster(DATA / "roster_bad.csv")
+    problems = {(p.line, p.reason.split(":")[0]) for p in roster.problems}
+    assert problems == {
+        (3, "no name (the name column is empty)"),
+        (4, "Siti Aminah"),  # a TikTok link in the instagram column
+        (5, "Agus Salim"),  # a name where the handle belongs
+        (7, "Dewi Lestari"),  # kim.mayangan already belongs to Budi (line 2)
+        (8, "Rina \"Ina\" Putri"),  # a post link; the row spans lines 8-9
+    }
+    by_line = {p.line: p.reason for p in roster.problems}
+    assert "tiktok.com" in by_line[4]
+    assert "has spaces" in by_line[5]
+    assert "already listed for Budi Santoso (line 2)" in by_line[7]
+    names = [m.name for m in roster.members]
+    # Rows with a bad account cell stay on the roster with their good accounts; the nameless row does not.
+    assert names == ["Budi Santoso", "Siti Aminah", "Agus Salim", "Dewi Lestari", 'Rina "Ina" Putri', "Tono"]
+    agus = roster.members[2]
+    assert agus.accounts == {"twitter": {"agus_salim"}}
+    dewi = roster.members[3]
+    assert dewi.accounts == {"instagram": {"dewi.lestari"}}
+    assert roster.members[4].group == "KIM Kedopok" and roster.members[4].line == 8
+    assert roster.members[5].line == 10
+
+
+def test_missing_roster_and_unusable_header(tmp_path: Path) -> None:
+    with pytest.raises(RosterMissing, match="no roster file at .*name,group,kelurahan"):
+        load_roster(tmp_path / "roster.csv")
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("akun,jumlah\nkim,3\n", encoding="utf-8")
+    with pytest.raises(RosterFileError, match="no `name` column"):
+        load_roster(wrong)
+    no_accounts = tmp_path / "names.csv"
+    no_accounts.write_text("name,group\nBudi,KIM\n", encoding="utf-8")
+    with pytest.raises(RosterFileError, match="no facebook, instagram or twitter column"):
+        load_roster(no_accounts)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# roster check
+
+
+def post(platform: str, key: str, handle: str | None, *, author_id: str | None = None, **kw: object) -> PostRecord:
+    text = str(kw.pop("text", "Ayo vote #WeLoveProbolinggo"))
+    base: dict[str, object] = dict(
+        platform=platform,
+        post_key=key,
+        created_at=dt.datetime(2022, 9, 25, 9, 0, tzinfo=WIB),
+        source="test",
+        text=text,
+        author_handle=handle,
+        author_id=author_id,
+        likes=1,
+        hashtags=collect_hashtags(text),
+    )
+    base.update(kw)
+    return PostRecord(**base)  # type: ignore[arg-type]
+
+
+def store(engine, config, records: list[PostRecord]) -> None:  # type: ignore[no-untyped-def]
+    run = start_run(engine, "test", None)
+    write_batch(engine, run, records, config.campaign.tz)
+    finish_run(engine, run, "ok")
+
+
+def test_check_lists_unseen_accounts_and_unlisted_frequent_posters(engine, config) -> None:  # type: ignore[no-untyped-def]
+    roster = load_roster(DATA / "roster.csv")
+    store(
+        engine,
+        config,
+        [
+            # Budi's Facebook page seen by handle (any case), his Instagram only in an untagged post.
+            post("facebook", "f1", "KIM.Mayangan"),
+            post("instagram", "i1", "kim_mayangan", text="no tag here", hashtags=frozenset()),
+            # Siti's page by id only; Agus's profile by id.
+            post("facebook", "f2", None, author_id="100012345678901"),
+            post("facebook", "f3", "agus.page", author_id="100099988877"),
+            # A frequent poster not on the roster: 3 campaign posts (+1 repost, +1 outside the window).
+            *(post("instagram", f"x{i}", "Warga_Bromo") for i in range(3)),
+            post("instagram", "x9", "warga_bromo", is_repost=True),
+            post("instagram", "x8", "warga_bromo", created_at=dt.datetime(2022, 11, 2, tzinfo=WIB)),
+            # Only two campaign posts: under --min-posts 3.
+            *(post("twitter", f"t{i}", "jarang") for i in range(2)),
+            # "dewi_lestari" is Dewi's X handle, but on Instagram it is someone else, not on the roster.
+            *(post("instagram", f"d{i}", "dewi_lestari") for i in range(3)),
+        ],
+    )
+    check = check_roster(engine, roster, config.campaign, min_posts=3)
+    unseen = {(u.platform, u.account) for u in check.unseen}
+    assert ("facebook", "kim.mayangan") not in unseen
+    assert ("instagram", "kim_mayangan") not in unseen  # any post counts as seen, not only campaign posts
+    assert ("facebook", "100012345678901") not in unseen
+    assert ("facebook", "100099988877") not in unseen
+    assert unseen == {
+        ("twitter", "kimmayangan"),
+        ("instagram", "siti.aminah"),
+        ("twitter", "agus_salim"),
+        ("instagram", "dewi.lestari"),
+        ("twitter", "dewi_lestari"),
+        ("facebook", "rudi.kim"),
+        ("instagram", "rudi.kim"),
+        ("instagram", "kim_ketapang"),
+    }
+    assert [(p.platform, p.handle, p.posts) for p in check.unlisted] == [
+        ("instagram", "dewi_lestari", 3),
+        ("instagram", "warga_bromo", 3),
+    ]
+    assert [p.handle for p in check_roster(engine, roster, config.campaign, min_posts=2).unlisted] == [
+        "dewi_lestari",
+        "warga_bromo",
+        "jarang",
+    ]
+
+
+def test_roster_check_command(tmp_path: Path, write_config) -> None:  # type: ignore[no-untyped-def]
+    runner = CliRunner()
+    config_path = write_config('[roster]\npath = "members/roster.csv"\n')
+    args = ["--config", str(config_path), "roster", "check"]
+
+    missing = runner.invoke(main, args)
+    assert missing.exit_code == 2, missing.output
+    assert "no roster file at" in missing.output and "members" in missing.output
+    assert "docs/roster.md" in missing.output
+    assert "Traceback" not in missing.output
+
+    (tmp_path / "members").mkdir()
+    shutil.copy(DATA / "roster.csv", tmp_path / "members" / "roster.csv")
+    clean = runner.invoke(main, args)
+    assert clean.exit_code == 0, clean.output
+    assert "6 members, 12 accounts" in clean.output
+    assert "never seen in any source (12" in clean.output  # an empty database has seen nothing
+    assert "@kimmayangan" in clean.output and "Budi Santoso" in clean.output
+    assert "members without any account (1" in clean.output and "Lina Marlina" in clean.output
+
+    shutil.copy(DATA / "roster_bad.csv", tmp_path / "members" / "roster.csv")
+    bad = runner.invoke(main, [*args, "--min-posts", "5"])
+    assert bad.exit_code == 1, bad.output
+    assert "bad rows (5" in bad.output
+    assert "line 3: no name" in bad.output
+    assert ">= 5 campaign posts" in bad.output
+
+    usage = runner.invoke(main, [*args, "--min-posts", "0"])
+    assert usage.exit_code == 2
