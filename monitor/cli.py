@@ -223,3 +223,33 @@ def reminders_log(app: App, as_csv: bool) -> None:
         write_log_csv(entries, click.get_text_stream("stdout"), app.calendar)
     else:
         app.say(format_log_table(entries, app.calendar))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# roster
+
+
+@main.group()
+def roster() -> None:
+    """The community roster (KIM and LPM members and their accounts)."""
+
+
+@roster.command("check")
+@click.option(
+    "--min-posts",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Campaign posts from which an account not on the roster is listed.",
+)
+@click.pass_context
+def roster_check(ctx: click.Context, min_posts: int) -> None:
+    """Roster accounts never seen in any source (likely typos), frequent campaign posters not on the
+    roster, and the roster's bad rows (exit 1 when there are any; 2 when there is no roster file)."""
+    from monitor.roster import check_roster, describe_check, load_roster
+
+    app: App = ctx.obj
+    loaded = load_roster(app.config.roster.path)
+    app.say(describe_check(check_roster(app.engine, loaded, app.config.campaign, min_posts)))
+    if loaded.problems:
+        ctx.exit(EXIT_PARTIAL)
