@@ -302,17 +302,10 @@ def job_statuses(config: Config, engine: Engine, calendar: CampaignCalendar) -> 
     now = calendar.now().astimezone(tz)
     names = [JOB_INBOX, *(f"collect-{s}" for s in enabled_api_sources(config)), JOB_REMINDER, JOB_REPORT]
     result = []
-    with readonly(engine).connect() as conn:
+    with Session(readonly(engine)) as session:
         for name in names:
-            last = (
-                conn.execute(
-                    select(CollectionRun)
-                    .where(CollectionRun.source == f"job:{name}")
-                    .order_by(CollectionRun.id.desc())
-                )
-                .scalars()
-                .first()
-            )
+            query = select(CollectionRun).where(CollectionRun.source == f"job:{name}")
+            last = session.scalars(query.order_by(CollectionRun.id.desc())).first()
             if name == JOB_REMINDER:
                 next_run = _next_campaign_time(calendar, config.reminders.at, now)
             elif name == JOB_REPORT:
