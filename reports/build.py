@@ -1,0 +1,320 @@
+"""Build the report folder: query -> CSV files -> charts -> index.html, in that order.
+
+`build_report` writes one folder for a range (the `report` command). `build_daily_report` writes
+`<out_dir>/<YYYY-MM-DD>/` for the campaign so far and then points `<out_dir>/latest` at it by
+replacing a symlink atomically, so whoever opens `latest/index.html` always gets one whole report
+(see docs/report.md). To add a section, add a step below (query in `gather`, a file writer, a
+template block) and keep the sequence readable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import shutil
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine
+
+from monitor.campaign import CampaignCalendar
+from monitor.config import Config
+from monitor.errors import UsageError
+from reports import charts, queries
+from reports.files import atomic_write_text, write_people_csv
+from reports.html import local_time, render_report
+from reports.labels import labels_for
+from reports.queries import ALL, DAILY_COLUMNS, ReportScope
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TOP_POSTS_CSV = 50  # rows in top_posts.csv
+TOP_POSTS_PAGE = 20  # rows on the page (the CSV has the rest)
+TOP_ACCOUNTS = 15
+LATEST = "latest"
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """Where a report was written and what it covers."""
+
+    out_dir: Path
+    index: Path
+    start: dt.date
+    end: dt.date
+    files: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class ReportData:
+    """Everything the report shows, already aggregated (small frames, not posts)."""
+
+    scope: ReportScope
+    daily: pd.DataFrame
+    totals: dict[str, int]
+    last_day: dict[str, int]
+    day_before: dict[str, int]
+    hashtags: pd.DataFrame
+    all_tags: pd.DataFrame
+    top_posts: pd.DataFrame
+    top_accounts: pd.DataFrame
+    posting_times: pd.DataFrame
+    coverage: pd.DataFrame
+    reminders: pd.DataFrame
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Public entry points
+
+
+def report_range(
+    calendar: CampaignCalendar, start: dt.date | None = None, end: dt.date | None = None
+) -> tuple[dt.date, dt.date]:
+    """The days a report covers: the asked range (defaults: calendar.default_range()), cut to the
+    campaign window. Raises UsageError when the range is reversed or misses the window."""
+    default_start, default_end = calendar.default_range()
+    start, end = start or default_start, end or default_end
+    if start > end:
+        raise UsageError(f"the report range starts {start}, after it ends {end}; swap --from and --to")
+    first, last = max(start, calendar.start), min(end, calendar.end)
+    if first > last:
+        raise UsageError(
+            f"{start}..{end} is outside the campaign window {calendar.start}..{calendar.end}; "
+            "pick days inside it"
+        )
+    return first, last
+
+
+def build_report(
+    config: Config,
+    engine: Engine,
+    out_dir: Path,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    calendar: CampaignCalendar | None = None,
+) -> ReportResult:
+    """Write the report for start..end (default: the campaign so far) into out_dir (created)."""
+    calendar = calendar or CampaignCalendar(config.campaign)
+    first, last = report_range(calendar, start, end)
+    scope = ReportScope(config.campaign, first, last)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    data = gather(engine, scope)  # 1. every number, from SQL
+    csv_files = write_csvs(data, out_dir)  # 2. the CSV exports
+    chart_files = draw_charts(data, out_dir, config.campaign.language)  # 3. the charts
+    index = write_index(config, calendar, data, out_dir, chart_files, csv_files)  # 4. the page
+    return ReportResult(out_dir, index, first, last, [*csv_files, *chart_files, index])
+
+
+def build_daily_report(config: Config, engine: Engine, calendar: CampaignCalendar, day: dt.date) -> Path:
+    """Write `<out_dir>/<day>/` (campaign start .. day) and swap `<out_dir>/latest` to it atomically.
+
+    Returns the dated folder. The report is built in a hidden staging folder first, so neither the
+    dated folder nor `latest` ever shows a half-written report.
+    """
+    if day < config.campaign.start:
+        raise UsageError(f"{day} is before the campaign starts ({config.campaign.start}); no daily report")
+    root = Path(config.reports.out_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / day.isoformat()
+    staging = root / f".staging-{day.isoformat()}-{secrets.token_hex(4)}"
+    try:
+        build_report(config, engine, staging, config.campaign.start, day, calendar)
+        publish(staging, final, root / LATEST)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def publish(staging: Path, final: Path, latest: Path) -> None:
+    """Move a finished report folder to `final` and point the `latest` symlink at it.
+
+    Each swap of `latest` is os.replace of a fresh symlink: atomic, so `latest` always points at a
+    complete folder. When `final` already exists (a rebuild of the same day), `latest` first points at
+    the staging folder while a hard-linked copy takes the place of the old `final`.
+    """
+    if final.exists():
+        _point(latest, staging)
+        copy = final.with_name(f".copy-{final.name}-{secrets.token_hex(4)}")
+        shutil.copytree(staging, copy, copy_function=os.link)
+        trash = final.with_name(f".old-{final.name}-{secrets.token_hex(4)}")
+        final.rename(trash)
+        copy.rename(final)
+        _point(latest, final)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        staging.rename(final)
+        _point(latest, final)
+
+
+def _point(link: Path, target: Path) -> None:
+    """Atomically make `link` a relative symlink to `target` (a sibling folder)."""
+    tmp = link.with_name(f".{link.name}-{secrets.token_hex(4)}")
+    os.symlink(target.name, tmp, target_is_directory=True)
+    if link.is_dir() and not link.is_symlink():
+        # A real folder named latest (copied by hand) cannot be replaced by a symlink in one step.
+        shutil.rmtree(link)
+    os.replace(tmp, link)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Steps
+
+
+def gather(engine: Engine, scope: ReportScope) -> ReportData:
+    """Run every query of the report (all aggregated in the database)."""
+    last = scope.end
+    pair = ReportScope(scope.campaign, last - dt.timedelta(days=1), last)
+    pair_daily = queries.daily_by_platform(engine, pair)
+    pair_totals = pair_daily[pair_daily.platform == ALL].set_index("date")
+    return ReportData(
+        scope=scope,
+        daily=queries.daily_by_platform(engine, scope),
+        totals=queries.range_totals(engine, scope),
+        last_day=_day_figures(pair_totals, last),
+        day_before=_day_figures(pair_totals, last - dt.timedelta(days=1)),
+        hashtags=queries.hashtags_daily(engine, scope),
+        all_tags=queries.all_tags_daily(engine, scope),
+        top_posts=queries.top_posts(engine, scope, TOP_POSTS_CSV),
+        top_accounts=queries.top_accounts(engine, scope, TOP_ACCOUNTS),
+        posting_times=queries.posting_times(engine, scope),
+        coverage=queries.data_coverage(engine, scope),
+        reminders=queries.reminders(engine, scope),
+    )
+
+
+def _day_figures(totals: pd.DataFrame, day: dt.date) -> dict[str, int]:
+    row: Any = totals.loc[day]
+    return {
+        "posts": int(row["posts"]),
+        "interactions": int(row["interactions"]),
+        "authors": int(row["authors"]),
+    }
+
+
+def write_csvs(data: ReportData, out_dir: Path) -> list[Path]:
+    """daily.csv, top_posts.csv, hashtags.csv (UTF-8 with BOM, formula cells neutralized)."""
+    daily = write_people_csv(out_dir / "daily.csv", DAILY_COLUMNS, _iso_dates(data.daily[DAILY_COLUMNS]))
+    top_columns = ["rank", "platform", "date", "author", "url", "likes", "comments", "shares", "interactions"]
+    top = write_people_csv(
+        out_dir / "top_posts.csv", [*top_columns, "text"], _iso_dates(data.top_posts[[*top_columns, "text"]])
+    )
+    tag_columns = ["date", "hashtag", "posts", "interactions"]
+    tags = write_people_csv(out_dir / "hashtags.csv", tag_columns, _iso_dates(data.hashtags[tag_columns]))
+    return [daily, top, tags]
+
+
+def _iso_dates(frame: pd.DataFrame) -> list[list[Any]]:
+    return [[v.isoformat() if isinstance(v, dt.date) else v for v in row] for row in frame.itertuples(False)]
+
+
+def draw_charts(data: ReportData, out_dir: Path, language: str) -> list[Path]:
+    """The PNG charts, in the order the page shows them."""
+    sent = data.reminders[data.reminders.status == "sent"]["date"]
+    ctx = charts.ChartContext(data.scope, language, frozenset(sent))
+    return [
+        charts.posts_per_day(ctx, data.daily, out_dir / "posts_per_day.png"),
+        charts.interactions_per_day(ctx, data.daily, out_dir / "interactions_per_day.png"),
+        charts.hashtags(ctx, data.hashtags, data.all_tags, out_dir / "hashtags.png"),
+        charts.top_accounts(ctx, data.top_accounts, out_dir / "top_accounts.png"),
+        charts.posting_times(ctx, data.posting_times, out_dir / "posting_times.png"),
+    ]
+
+
+CHART_TITLES = {
+    "posts_per_day.png": "chart_posts",
+    "interactions_per_day.png": "chart_interactions",
+    "hashtags.png": "chart_hashtags",
+    "top_accounts.png": "chart_accounts",
+    "posting_times.png": "chart_times",
+}
+
+
+def write_index(
+    config: Config,
+    calendar: CampaignCalendar,
+    data: ReportData,
+    out_dir: Path,
+    chart_files: list[Path],
+    csv_files: list[Path],
+) -> Path:
+    """index.html: headline figures, charts, tables; links are relative so the folder can move."""
+    language = config.campaign.language
+    labels = labels_for(language)
+    scope = data.scope
+    tz = config.campaign.tz
+    context = {
+        "campaign": config.campaign,
+        "hashtags": ["#" + tag for tag in scope.tracked_tags.values()],
+        "start": scope.start,
+        "end": scope.end,
+        "start_day": scope.campaign_day(scope.start),
+        "end_day": scope.campaign_day(scope.end),
+        "total_days": calendar.total_days,
+        "days_left": calendar.days_left(scope.end),
+        "generated_at": local_time(calendar.now(), tz) + f" ({config.campaign.timezone})",
+        "totals": data.totals,
+        "last_day": data.last_day,
+        "day_before": data.day_before,
+        "charts": [
+            _chart_entry(path, labels.get(CHART_TITLES.get(path.name, ""), path.stem)) for path in chart_files
+        ],
+        "top_posts": data.top_posts.head(TOP_POSTS_PAGE).to_dict("records"),
+        "top_accounts": data.top_accounts.to_dict("records"),
+        "coverage": _coverage_days(data),
+        "reminders": [
+            {**r, "sent_at": local_time(_or_none(r["sent_at"]), tz)}
+            for r in data.reminders.to_dict("records")
+        ],
+        "csv_files": [path.name for path in csv_files],
+    }
+    return atomic_write_text(out_dir / "index.html", render_report(language, context))
+
+
+def _chart_entry(path: Path, title: str) -> dict[str, Any]:
+    # The PNG header holds the size; width/height on <img> keep the page from jumping while it loads.
+    with path.open("rb") as handle:
+        width, height = struct.unpack(">II", handle.read(24)[16:24])
+    return {"file": path.name, "title": title, "width": width, "height": height}
+
+
+def _coverage_days(data: ReportData) -> list[dict[str, Any]]:
+    days: dict[dt.date, dict[str, Any]] = {}
+    row: Any
+    for row in data.coverage.itertuples(False):
+        entry = days.setdefault(
+            row.date,
+            {
+                "date": row.date,
+                "campaign_day": data.scope.campaign_day(row.date),
+                "posts": 0,
+                "s": {},
+                "t": {},
+            },
+        )
+        if row.posts:
+            entry["posts"] += row.posts
+            entry["s"][row.source] = entry["s"].get(row.source, 0) + row.posts
+            if row.target:
+                name = _target_name(row.target)
+                entry["t"][name] = entry["t"].get(name, 0) + row.posts
+    return [
+        {**e, "sources": sorted(e["s"].items()), "targets": sorted(e["t"].items())} for e in days.values()
+    ]
+
+
+def _target_name(target: str) -> str:
+    # A file path shows its name (the folder is the same inbox every time); an API base stays whole.
+    return target if "://" in target else Path(target).name
+
+
+def _or_none(value: Any) -> Any:
+    import pandas as pd
+
+    return None if value is None or pd.isna(value) else value

@@ -1,0 +1,169 @@
+"""Every word the report shows, one dict per language (config campaign.language), and number formats.
+
+Indonesian writes 1.234 and 12,5%; English writes 1,234 and 12.5%. Add a language by adding a dict
+with the same keys (a test checks the keys match) and its entry in NUMBER_SEPARATORS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+LABELS: dict[str, dict[str, str]] = {
+    "id": {
+        "title": "Laporan harian kampanye",
+        "range": "Periode",
+        "generated": "Dibuat",
+        "campaign_day": "Hari kampanye",
+        "day_short": "H",
+        "of": "dari",
+        "summary": "Ringkasan periode",
+        "last_day": "Hari terakhir",
+        "vs_day_before": "dibanding hari sebelumnya",
+        "posts": "Postingan",
+        "interactions": "Interaksi",
+        "accounts": "Akun aktif",
+        "days_left": "Sisa hari",
+        "likes": "Suka",
+        "comments": "Komentar",
+        "shares": "Bagikan",
+        "date": "Tanggal",
+        "platform": "Platform",
+        "author": "Akun",
+        "text": "Teks",
+        "link": "Tautan",
+        "open": "buka",
+        "rank": "No.",
+        "hashtag": "Tagar",
+        "active_days": "Hari aktif",
+        "charts": "Grafik",
+        "chart_posts": "Postingan kampanye per hari",
+        "chart_interactions": "Interaksi per hari",
+        "chart_hashtags": "Tagar per hari",
+        "chart_accounts": "Akun teratas menurut interaksi",
+        "chart_times": "Waktu posting (jam lokal)",
+        "avg7": "Rata-rata 7 hari",
+        "cumulative": "Kumulatif",
+        "all_tags_share": "Memuat semua tagar (%)",
+        "campaign_window": "Masa kampanye",
+        "reminder_sent": "Pengingat vote terkirim",
+        "hour": "Jam",
+        "no_data": "Belum ada data",
+        "top_posts": "Postingan teratas",
+        "top_accounts": "Akun teratas",
+        "coverage": "Cakupan data per hari",
+        "coverage_note": (
+            "Sumber dan berkas yang memasok postingan kampanye tiap hari. Hari tanpa data ditandai."
+        ),
+        "sources": "Sumber",
+        "files": "Berkas / proses",
+        "gap": "tidak ada data",
+        "reminders": "Pengingat vote",
+        "channel": "Kanal",
+        "status": "Status",
+        "sent_at": "Waktu kirim",
+        "no_reminders": "Belum ada pengingat tercatat.",
+        "downloads": "Unduh data (CSV)",
+        "footnote": (
+            "Postingan kampanye: memuat minimal satu tagar yang dipantau, dalam masa kampanye, bukan repost. "
+            "Interaksi = suka + komentar + bagikan; angka yang tidak diketahui dihitung 0. Hari = hari lokal."
+        ),
+        "weekdays": "Sen Sel Rab Kam Jum Sab Min",
+        "months": "Jan Feb Mar Apr Mei Jun Jul Agu Sep Okt Nov Des",
+    },
+    "en": {
+        "title": "Daily campaign report",
+        "range": "Period",
+        "generated": "Generated",
+        "campaign_day": "Campaign day",
+        "day_short": "D",
+        "of": "of",
+        "summary": "Period summary",
+        "last_day": "Last day",
+        "vs_day_before": "vs the day before",
+        "posts": "Posts",
+        "interactions": "Interactions",
+        "accounts": "Active accounts",
+        "days_left": "Days left",
+        "likes": "Likes",
+        "comments": "Comments",
+        "shares": "Shares",
+        "date": "Date",
+        "platform": "Platform",
+        "author": "Account",
+        "text": "Text",
+        "link": "Link",
+        "open": "open",
+        "rank": "#",
+        "hashtag": "Hashtag",
+        "active_days": "Active days",
+        "charts": "Charts",
+        "chart_posts": "Campaign posts per day",
+        "chart_interactions": "Interactions per day",
+        "chart_hashtags": "Hashtags per day",
+        "chart_accounts": "Top accounts by interactions",
+        "chart_times": "Posting times (local hour)",
+        "avg7": "7-day average",
+        "cumulative": "Cumulative",
+        "all_tags_share": "Carrying all tags (%)",
+        "campaign_window": "Campaign window",
+        "reminder_sent": "Vote reminder sent",
+        "hour": "Hour",
+        "no_data": "No data yet",
+        "top_posts": "Top posts",
+        "top_accounts": "Top accounts",
+        "coverage": "Data coverage per day",
+        "coverage_note": (
+            "Sources and files that delivered each day's campaign posts. Days without data are marked."
+        ),
+        "sources": "Sources",
+        "files": "Files / runs",
+        "gap": "no data",
+        "reminders": "Vote reminders",
+        "channel": "Channel",
+        "status": "Status",
+        "sent_at": "Sent at",
+        "no_reminders": "No reminders recorded yet.",
+        "downloads": "Download data (CSV)",
+        "footnote": (
+            "Campaign post: carries at least one tracked hashtag, inside the campaign window, not a repost. "
+            "Interactions = likes + comments + shares; unknown metrics count as 0. Days are local days."
+        ),
+        "weekdays": "Mon Tue Wed Thu Fri Sat Sun",
+        "months": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
+    },
+}
+
+# (thousands separator, decimal separator)
+NUMBER_SEPARATORS = {"id": (".", ","), "en": (",", ".")}
+
+
+def labels_for(language: str) -> dict[str, str]:
+    """The label dict of a language (config validates the language; unknown falls back to English)."""
+    return LABELS.get(language, LABELS["en"])
+
+
+def format_number(value: float, language: str, decimals: int = 0) -> str:
+    """1234 -> '1.234' (id) or '1,234' (en); decimals use the language's decimal mark."""
+    thousands, decimal = NUMBER_SEPARATORS.get(language, NUMBER_SEPARATORS["en"])
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\0").replace(".", decimal).replace("\0", thousands)
+
+
+def format_signed(value: float, language: str) -> str:
+    """A change with its sign: +12, -3, ±0."""
+    if value == 0:
+        return "±0"
+    return ("+" if value > 0 else "-") + format_number(abs(value), language)
+
+
+def format_day(day: dt.date, language: str) -> str:
+    """'Sab 1 Okt 2022' / 'Sat 1 Oct 2022': the weekday helps the team read a day at a glance."""
+    labels = labels_for(language)
+    weekday = labels["weekdays"].split()[day.weekday()]
+    month = labels["months"].split()[day.month - 1]
+    return f"{weekday} {day.day} {month} {day.year}"
+
+
+def format_short_day(day: dt.date, language: str) -> str:
+    """'1 Okt' / '1 Oct': chart tick labels."""
+    return f"{day.day} {labels_for(language)['months'].split()[day.month - 1]}"

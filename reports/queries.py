@@ -1,0 +1,395 @@
+"""The report's numbers, aggregated in SQL and returned as pandas DataFrames zero-filled over the range.
+
+Every function counts *campaign posts* only (DESIGN 5): a post carrying at least one tracked hashtag
+(post_hashtags), whose local day (posts.local_date, campaign zone) is inside both the asked range and
+the campaign window, and that is not a repost. `interactions` = likes + comments + shares, with an
+unknown (NULL) metric summed as 0. An author is `coalesce(author_id, author_handle)` within a platform.
+
+No function loads every post into Python: the database groups, pandas only reshapes at most a few
+thousand aggregate rows (days x platforms, days x tags, UTC quarter-hours).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Engine, Integer, String, and_, case, cast, func, literal, select
+
+from monitor.config import CampaignConfig
+from monitor.db import readonly
+from monitor.models import CollectionRun, Post, PostHashtag, VoteReminder
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ALL = "all"  # the platform name of the per-day total row
+DAILY_COLUMNS = [
+    "date",
+    "campaign_day",
+    "platform",
+    "posts",
+    "authors",
+    "likes",
+    "comments",
+    "shares",
+    "interactions",
+]
+METRICS = ("likes", "comments", "shares", "interactions")
+
+
+@dataclass(frozen=True)
+class ReportScope:
+    """What a report counts: the campaign (window, tracked tags, zone) and the local days asked for."""
+
+    campaign: CampaignConfig
+    start: dt.date
+    end: dt.date
+
+    @property
+    def first(self) -> dt.date:
+        """The first day that can hold campaign posts: the later of range start and window start."""
+        return max(self.start, self.campaign.start)
+
+    @property
+    def last(self) -> dt.date:
+        return min(self.end, self.campaign.end)
+
+    def days(self) -> list[dt.date]:
+        """Every local day of the asked range, in order (the zero-fill index)."""
+        return [self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+    def campaign_day(self, day: dt.date) -> int:
+        return (day - self.campaign.start).days + 1
+
+    @property
+    def tracked_tags(self) -> dict[str, str]:
+        """Stored (case-folded) tag -> the spelling the config uses, in config order."""
+        tags: dict[str, str] = {}
+        for tag in self.campaign.hashtags:
+            tags.setdefault(tag.casefold(), tag)
+        return tags
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Building blocks
+
+
+def _interactions() -> ColumnElement[int]:
+    return func.coalesce(Post.likes, 0) + func.coalesce(Post.comments, 0) + func.coalesce(Post.shares, 0)
+
+
+def _author_key() -> ColumnElement[str]:
+    return func.coalesce(Post.author_id, Post.author_handle)
+
+
+def campaign_filter(scope: ReportScope) -> ColumnElement[bool]:
+    """The WHERE clause of a campaign post in the scope (uses the (tag, post_id) index)."""
+    tagged = select(PostHashtag.post_id).where(PostHashtag.tag.in_(list(scope.tracked_tags)))
+    return and_(
+        Post.local_date >= scope.first,
+        Post.local_date <= scope.last,
+        Post.is_repost.is_(False),
+        Post.id.in_(tagged),
+    )
+
+
+def _rows(engine: Engine, query: Any) -> list[Any]:
+    with readonly(engine).connect() as conn:
+        return list(conn.execute(query).all())
+
+
+def _as_date(value: Any) -> dt.date:
+    # SQLite returns the Date column as date; an expression over it may come back as ISO text.
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Per day
+
+
+def daily_by_platform(engine: Engine, scope: ReportScope) -> pd.DataFrame:
+    """One row per day of the range for each platform with campaign posts in it, plus `all`.
+
+    Columns: DAILY_COLUMNS. Days without posts are present with zeros. `authors` of `all` counts
+    distinct (platform, author) pairs that day. Ordered by date, platform alphabetically, `all` last.
+    """
+    import pandas as pd
+
+    where = campaign_filter(scope)
+    sums = (
+        func.count().label("posts"),
+        func.count(func.distinct(_author_key())).label("authors"),
+        func.sum(func.coalesce(Post.likes, 0)).label("likes"),
+        func.sum(func.coalesce(Post.comments, 0)).label("comments"),
+        func.sum(func.coalesce(Post.shares, 0)).label("shares"),
+        func.sum(_interactions()).label("interactions"),
+    )
+    per_platform = _rows(
+        engine,
+        select(Post.local_date, Post.platform, *sums).where(where).group_by(Post.local_date, Post.platform),
+    )
+    pair = Post.platform + literal(":") + _author_key()
+    totals = _rows(
+        engine,
+        select(Post.local_date, literal(ALL).label("platform"), *sums[:1], func.count(func.distinct(pair)))
+        .add_columns(*sums[2:])
+        .where(where)
+        .group_by(Post.local_date),
+    )
+    platforms = sorted({row.platform for row in per_platform})
+    found = {(_as_date(r[0]), r[1]): tuple(int(v or 0) for v in r[2:]) for r in [*per_platform, *totals]}
+    zero = (0, 0, 0, 0, 0, 0)
+    records = []
+    for day in scope.days():
+        for platform in [*platforms, ALL]:
+            records.append((day, scope.campaign_day(day), platform, *found.get((day, platform), zero)))
+    return pd.DataFrame.from_records(records, columns=DAILY_COLUMNS)
+
+
+def range_totals(engine: Engine, scope: ReportScope) -> dict[str, int]:
+    """Totals over the whole range: posts, authors (distinct platform+author), likes ... interactions."""
+    pair = Post.platform + literal(":") + _author_key()
+    row = _rows(
+        engine,
+        select(
+            func.count(),
+            func.count(func.distinct(pair)),
+            func.sum(func.coalesce(Post.likes, 0)),
+            func.sum(func.coalesce(Post.comments, 0)),
+            func.sum(func.coalesce(Post.shares, 0)),
+            func.sum(_interactions()),
+        ).where(campaign_filter(scope)),
+    )[0]
+    names = ("posts", "authors", "likes", "comments", "shares", "interactions")
+    return {name: int(value or 0) for name, value in zip(names, row, strict=True)}
+
+
+def hashtags_daily(engine: Engine, scope: ReportScope) -> pd.DataFrame:
+    """Each tracked tag on every day of the range: date, hashtag (config spelling), posts, interactions.
+
+    A post carrying both tags counts once under each tag.
+    """
+    import pandas as pd
+
+    tags = scope.tracked_tags
+    rows = _rows(
+        engine,
+        select(PostHashtag.tag, Post.local_date, func.count(), func.sum(_interactions()))
+        .join(Post, Post.id == PostHashtag.post_id)
+        .where(campaign_filter(scope), PostHashtag.tag.in_(list(tags)))
+        .group_by(PostHashtag.tag, Post.local_date),
+    )
+    found = {(_as_date(day), tag): (int(n), int(inter or 0)) for tag, day, n, inter in rows}
+    records = [
+        (day, spelling, *found.get((day, tag), (0, 0)))
+        for day in scope.days()
+        for tag, spelling in tags.items()
+    ]
+    return pd.DataFrame.from_records(records, columns=["date", "hashtag", "posts", "interactions"])
+
+
+def all_tags_daily(engine: Engine, scope: ReportScope) -> pd.DataFrame:
+    """Per day: campaign posts, posts carrying every tracked tag, and that share (0..1; 0 without posts)."""
+    import pandas as pd
+
+    tags = list(scope.tracked_tags)
+    carried = (
+        select(func.count())
+        .where(PostHashtag.post_id == Post.id, PostHashtag.tag.in_(tags))
+        .correlate(Post)
+        .scalar_subquery()
+    )
+    rows = _rows(
+        engine,
+        select(Post.local_date, func.count(), func.sum(case((carried == len(tags), 1), else_=0)))
+        .where(campaign_filter(scope))
+        .group_by(Post.local_date),
+    )
+    found = {_as_date(day): (int(n), int(both or 0)) for day, n, both in rows}
+    records = []
+    for day in scope.days():
+        posts, both = found.get(day, (0, 0))
+        records.append((day, posts, both, both / posts if posts else 0.0))
+    return pd.DataFrame.from_records(records, columns=["date", "posts", "all_tags", "share"])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Tops
+
+
+def author_label(handle: str | None, name: str | None, author_id: str | None) -> str:
+    """How a person recognises an account: @handle, else the display name, else the id."""
+    if handle:
+        return handle if handle.startswith("@") else f"@{handle}"
+    return name or author_id or "?"
+
+
+def top_posts(engine: Engine, scope: ReportScope, limit: int = 50) -> pd.DataFrame:
+    """The campaign posts with the most interactions (ties: earlier post first).
+
+    Columns: rank, platform, date, author, author_name, url, likes, comments, shares, interactions, text.
+    """
+    import pandas as pd
+
+    inter = _interactions().label("interactions")
+    rows = _rows(
+        engine,
+        select(
+            Post.platform,
+            Post.local_date,
+            Post.author_handle,
+            Post.author_name,
+            Post.author_id,
+            Post.url,
+            func.coalesce(Post.likes, 0),
+            func.coalesce(Post.comments, 0),
+            func.coalesce(Post.shares, 0),
+            inter,
+            Post.text,
+        )
+        .where(campaign_filter(scope))
+        .order_by(inter.desc(), Post.created_at, Post.id)
+        .limit(limit),
+    )
+    records = [
+        (
+            rank,
+            r[0],
+            _as_date(r[1]),
+            author_label(r[2], r[3], r[4]),
+            r[3] or "",
+            r[5] or "",
+            int(r[6]),
+            int(r[7]),
+            int(r[8]),
+            int(r[9]),
+            r[10] or "",
+        )
+        for rank, r in enumerate(rows, start=1)
+    ]
+    columns = ["rank", "platform", "date", "author", "author_name", "url"]
+    return pd.DataFrame.from_records(records, columns=[*columns, *METRICS, "text"])
+
+
+def top_accounts(engine: Engine, scope: ReportScope, limit: int = 15) -> pd.DataFrame:
+    """Accounts (platform + author) by the interactions their campaign posts drew.
+
+    Columns: platform, author, author_name, posts, interactions, active_days. Posts without any author
+    field are left out (they cannot be credited to anyone).
+    """
+    import pandas as pd
+
+    inter = func.sum(_interactions()).label("interactions")
+    rows = _rows(
+        engine,
+        select(
+            Post.platform,
+            func.max(Post.author_handle),
+            func.max(Post.author_name),
+            _author_key(),
+            func.count(),
+            inter,
+            func.count(func.distinct(Post.local_date)),
+        )
+        .where(campaign_filter(scope), _author_key().is_not(None))
+        .group_by(Post.platform, _author_key())
+        .order_by(inter.desc(), func.count().desc(), _author_key())
+        .limit(limit),
+    )
+    records = [
+        (r[0], author_label(r[1], r[2], r[3]), r[2] or "", int(r[4]), int(r[5] or 0), int(r[6])) for r in rows
+    ]
+    return pd.DataFrame.from_records(
+        records, columns=["platform", "author", "author_name", "posts", "interactions", "active_days"]
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# When people post
+
+
+def _utc_quarter(engine: Engine) -> ColumnElement[str]:
+    """created_at truncated to its UTC quarter-hour, as text 'YYYY-MM-DD HH:MM'.
+
+    Every zone offset in use is a multiple of 15 minutes, so a quarter-hour bucket maps to exactly one
+    local hour and weekday even across a DST change; at most 96 buckets a day come back.
+    """
+    if engine.dialect.name == "postgresql":  # not covered by the tests, which run on SQLite
+        minute = func.floor(func.extract("minute", Post.created_at) / 15) * 15
+        return func.to_char(Post.created_at, "YYYY-MM-DD HH24:", type_=String) + func.lpad(
+            cast(minute, Integer).cast(String), 2, "0", type_=String
+        )
+    minute = cast(func.strftime("%M", Post.created_at), Integer) / 15 * 15
+    return func.strftime("%Y-%m-%d %H:", Post.created_at, type_=String) + func.printf(
+        "%02d", minute, type_=String
+    )
+
+
+def posting_times(engine: Engine, scope: ReportScope) -> pd.DataFrame:
+    """Campaign posts by local weekday (rows 0=Monday..6) and local hour (columns 0..23)."""
+    import pandas as pd
+
+    bucket = _utc_quarter(engine).label("bucket")
+    rows = _rows(engine, select(bucket, func.count()).where(campaign_filter(scope)).group_by(bucket))
+    counts = [[0] * 24 for _ in range(7)]
+    tz = ZoneInfo(scope.campaign.timezone)
+    for text, count in rows:
+        local = dt.datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=dt.UTC).astimezone(tz)
+        counts[local.weekday()][local.hour] += int(count)
+    return pd.DataFrame(counts, index=range(7), columns=range(24), dtype="int64")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Where the numbers came from, and the reminders
+
+
+def data_coverage(engine: Engine, scope: ReportScope) -> pd.DataFrame:
+    """Per day: which source and which file or API run last delivered its campaign posts, with counts.
+
+    Columns: date, source, target ('' when unknown), posts. Days without any post have one row with
+    source '' and posts 0, so a gap shows.
+    """
+    import pandas as pd
+
+    rows = _rows(
+        engine,
+        select(Post.local_date, Post.source, func.coalesce(CollectionRun.target, ""), func.count())
+        .outerjoin(CollectionRun, CollectionRun.id == Post.last_run_id)
+        .where(campaign_filter(scope))
+        .group_by(Post.local_date, Post.source, CollectionRun.target)
+        .order_by(Post.local_date, Post.source, CollectionRun.target),
+    )
+    by_day: dict[dt.date, list[tuple[str, str, int]]] = {}
+    for day, source, target, count in rows:
+        by_day.setdefault(_as_date(day), []).append((source, target, int(count)))
+    records = []
+    for day in scope.days():
+        for source, target, count in by_day.get(day, [("", "", 0)]):
+            records.append((day, source, target, count))
+    return pd.DataFrame.from_records(records, columns=["date", "source", "target", "posts"])
+
+
+def reminders(engine: Engine, scope: ReportScope) -> pd.DataFrame:
+    """The vote reminders of the range: date, campaign_day, channel, status, sent_at (aware UTC), message."""
+    import pandas as pd
+
+    rows = _rows(
+        engine,
+        select(
+            VoteReminder.local_date,
+            VoteReminder.campaign_day,
+            VoteReminder.channel,
+            VoteReminder.status,
+            VoteReminder.sent_at,
+            VoteReminder.message,
+        )
+        .where(VoteReminder.local_date >= scope.start, VoteReminder.local_date <= scope.end)
+        .order_by(VoteReminder.local_date, VoteReminder.channel),
+    )
+    records = [(_as_date(r[0]), int(r[1]), r[2], r[3], r[4], r[5] or "") for r in rows]
+    return pd.DataFrame.from_records(
+        records, columns=["date", "campaign_day", "channel", "status", "sent_at", "message"]
+    )
