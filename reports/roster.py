@@ -1,0 +1,424 @@
+"""The roster section of the report: who posted, who has gone quiet, which kecamatan is behind.
+
+Every number counts campaign posts (DESIGN 5) whose author is one of a member's accounts; the match
+itself lives in `monitor.roster` (SQL against a temporary accounts table), so these functions only
+aggregate. Heavy imports (pandas, matplotlib) stay inside the functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Date, Engine, Integer, column
+
+from monitor.config import CampaignConfig
+from monitor.roster import Roster, RosterMember, bind_campaign, campaign_query, matching
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ROSTER_COLUMNS = [
+    "name",
+    "group",
+    "kecamatan",
+    "kelurahan",
+    "posts",
+    "interactions",
+    "active_days",
+    "last_post_date",
+]
+MEMBER_COLUMNS = ["name", "group", "kecamatan", "kelurahan"]
+QUIET_DAYS = 3
+NO_KECAMATAN = "-"
+
+CHART_TEXT = {
+    "id": {
+        "heatmap_title": "Unggahan kampanye per anggota per hari",
+        "posts": "unggahan",
+        "share_title": "Unggahan kampanye per hari: anggota KIM/LPM dan lainnya",
+        "roster_posts": "anggota roster",
+        "other_posts": "akun lain",
+        "share": "porsi roster (%)",
+        "no_members": "roster kosong",
+    },
+    "en": {
+        "heatmap_title": "Campaign posts per member per day",
+        "posts": "posts",
+        "share_title": "Campaign posts per day: KIM/LPM members and others",
+        "roster_posts": "roster members",
+        "other_posts": "other accounts",
+        "share": "roster share (%)",
+        "no_members": "empty roster",
+    },
+}
+
+
+@dataclass(frozen=True)
+class RosterReport:
+    """Everything the report shows about the roster for one date range."""
+
+    start: dt.date
+    end: dt.date  # "today" of the not-yet-posted and quiet lists
+    table: pd.DataFrame  # ROSTER_COLUMNS, one row per member, posts desc then name
+    participation: pd.DataFrame  # members x days (index: member label, columns: dates), posts
+    not_posted_today: pd.DataFrame  # MEMBER_COLUMNS + last_post_date
+    quiet: pd.DataFrame  # MEMBER_COLUMNS + last_post_date, days_quiet
+    kecamatan: pd.DataFrame  # kecamatan, members, members_active, active_pct, posts, interactions
+    share: pd.DataFrame  # date, campaign_posts, roster_posts, share_pct
+
+
+def roster_report(
+    engine: Engine,
+    roster: Roster,
+    campaign: CampaignConfig,
+    start: dt.date,
+    end: dt.date,
+    quiet_days: int = QUIET_DAYS,
+) -> RosterReport:
+    """All roster tables for the report range [start, end] (cut to the campaign window)."""
+    start, end = max(start, campaign.start), min(end, campaign.end)
+    with matching(engine, roster) as conn:
+        table = _member_stats(conn, roster, campaign, start, end)
+        return RosterReport(
+            start=start,
+            end=end,
+            table=table[ROSTER_COLUMNS].reset_index(drop=True),
+            participation=participation(conn, roster, campaign, start, end),
+            not_posted_today=not_posted_on(conn, roster, campaign, end),
+            quiet=quiet_members(conn, roster, campaign, end, quiet_days),
+            kecamatan=kecamatan_leaderboard(table),
+            share=roster_share(conn, campaign, start, end),
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Queries: `conn` comes from monitor.roster.matching(engine, roster)
+
+
+def roster_table(
+    conn: Connection, roster: Roster, campaign: CampaignConfig, start: dt.date, end: dt.date
+) -> pd.DataFrame:
+    """`name,group,kecamatan,kelurahan,posts,interactions,active_days,last_post_date` for every member
+    (zeros included) over the campaign posts of [start, end]; most posts first, then by name."""
+    return _member_stats(conn, roster, campaign, start, end)[ROSTER_COLUMNS].reset_index(drop=True)
+
+
+def _member_stats(
+    conn: Connection, roster: Roster, campaign: CampaignConfig, start: dt.date, end: dt.date
+) -> pd.DataFrame:
+    import pandas as pd
+
+    sql = campaign_query(
+        """
+        SELECT member, count(*) AS posts, sum(interactions) AS interactions,
+               count(DISTINCT local_date) AS active_days, max(local_date) AS last_post_date
+        FROM member_posts GROUP BY member
+        """
+    )
+    stmt, params = bind_campaign(
+        sql,
+        campaign,
+        start,
+        end,
+        column("member", Integer()),
+        column("posts", Integer()),
+        column("interactions", Integer()),
+        column("active_days", Integer()),
+        column("last_post_date", Date()),
+    )
+    found = {row.member: row for row in conn.execute(stmt, params)}
+    rows = []
+    for index, member in enumerate(roster.members):
+        row = found.get(index)
+        rows.append(
+            {
+                "member": index,
+                **_member_fields(member),
+                "posts": int(row.posts) if row else 0,
+                "interactions": int(row.interactions or 0) if row else 0,
+                "active_days": int(row.active_days) if row else 0,
+                "last_post_date": row.last_post_date if row else None,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["member", *ROSTER_COLUMNS])
+    frame["_name"] = frame["name"].str.casefold()
+    frame = frame.sort_values(["posts", "_name", "member"], ascending=[False, True, True], kind="stable")
+    return frame.drop(columns="_name").reset_index(drop=True)
+
+
+def participation(
+    conn: Connection, roster: Roster, campaign: CampaignConfig, start: dt.date, end: dt.date
+) -> pd.DataFrame:
+    """Campaign posts per member per day: one row per member (most posts first, labelled by name,
+    made unique when two members share one), one column per day of the range, zeros included."""
+    import pandas as pd
+
+    start, end = max(start, campaign.start), min(end, campaign.end)
+    sql = campaign_query(
+        "SELECT member, local_date AS day, count(*) AS posts FROM member_posts GROUP BY 1, 2"
+    )
+    stmt, params = bind_campaign(
+        sql,
+        campaign,
+        start,
+        end,
+        column("member", Integer()),
+        column("day", Date()),
+        column("posts", Integer()),
+    )
+    counts = {(r.member, r.day): int(r.posts) for r in conn.execute(stmt, params)}
+    days = list(_days(start, end))
+    totals = {m: sum(n for (mm, _), n in counts.items() if mm == m) for m in range(len(roster.members))}
+    order = sorted(
+        range(len(roster.members)), key=lambda m: (-totals[m], roster.members[m].name.casefold(), m)
+    )
+    labels = member_labels(roster.members)
+    return pd.DataFrame(
+        [[counts.get((m, day), 0) for day in days] for m in order],
+        index=pd.Index([labels[m] for m in order], name="member"),
+        columns=days,
+        dtype="int64",
+    )
+
+
+def not_posted_on(conn: Connection, roster: Roster, campaign: CampaignConfig, day: dt.date) -> pd.DataFrame:
+    """Members without a campaign post on `day` (the report's "today"), with their last campaign post
+    before it (empty: never); longest silence first."""
+    last = _last_posts(conn, campaign, day)
+    posted_today = {m for m, when in last.items() if when == day}
+    rows = [
+        {**_member_fields(member), "last_post_date": last.get(m)}
+        for m, member in enumerate(roster.members)
+        if m not in posted_today
+    ]
+    return _by_silence(rows, ["last_post_date"])
+
+
+def quiet_members(
+    conn: Connection, roster: Roster, campaign: CampaignConfig, day: dt.date, days: int = QUIET_DAYS
+) -> pd.DataFrame:
+    """Members who posted for the campaign before but not in the `days` days up to `day`
+    (days_quiet = days since their last campaign post, >= `days`); longest silence first."""
+    last = _last_posts(conn, campaign, day)
+    rows = []
+    for m, member in enumerate(roster.members):
+        when = last.get(m)
+        if when is not None and (day - when).days >= days:
+            rows.append({**_member_fields(member), "last_post_date": when, "days_quiet": (day - when).days})
+    return _by_silence(rows, ["last_post_date", "days_quiet"])
+
+
+def _last_posts(conn: Connection, campaign: CampaignConfig, day: dt.date) -> dict[int, dt.date]:
+    """Each member's last campaign post day from the campaign start up to `day`."""
+    sql = campaign_query("SELECT member, max(local_date) AS day FROM member_posts GROUP BY member")
+    stmt, params = bind_campaign(
+        sql, campaign, campaign.start, day, column("member", Integer()), column("day", Date())
+    )
+    return {r.member: r.day for r in conn.execute(stmt, params)}
+
+
+def _by_silence(rows: list[dict[str, Any]], extra: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
+    # Never posted first, then the oldest last post; ties by name.
+    rows.sort(key=lambda r: (r["last_post_date"] or dt.date.min, r["name"].casefold()))
+    return pd.DataFrame(rows, columns=[*MEMBER_COLUMNS, *extra])
+
+
+def kecamatan_leaderboard(member_stats: pd.DataFrame) -> pd.DataFrame:
+    """Per kecamatan: members, members_active (>= 1 campaign post in the range), active_pct, posts,
+    interactions; the most active share of members first, so the kecamatan behind is at the bottom."""
+    import pandas as pd
+
+    frame = member_stats.assign(
+        kecamatan=member_stats["kecamatan"].replace("", NO_KECAMATAN),
+        active=(member_stats["posts"] > 0).astype(int),
+    )
+    board = (
+        frame.groupby("kecamatan", sort=False)
+        .agg(
+            members=("name", "size"),
+            members_active=("active", "sum"),
+            posts=("posts", "sum"),
+            interactions=("interactions", "sum"),
+        )
+        .reset_index()
+    )
+    if board.empty:
+        return pd.DataFrame(
+            columns=["kecamatan", "members", "members_active", "active_pct", "posts", "interactions"]
+        )
+    board["active_pct"] = (100 * board["members_active"] / board["members"]).round(1)
+    board = board.sort_values(
+        ["active_pct", "posts", "kecamatan"], ascending=[False, False, True], kind="stable"
+    )
+    columns = ["kecamatan", "members", "members_active", "active_pct", "posts", "interactions"]
+    return board[columns].reset_index(drop=True)
+
+
+def roster_share(conn: Connection, campaign: CampaignConfig, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Per day of the range: campaign_posts, roster_posts (campaign posts by any member) and share_pct."""
+    import pandas as pd
+
+    start, end = max(start, campaign.start), min(end, campaign.end)
+    sql = campaign_query(
+        """
+        SELECT local_date AS day, count(*) AS posts, 'all' AS kind FROM campaign_posts GROUP BY 1
+        UNION ALL
+        SELECT local_date, count(DISTINCT post_id), 'roster' FROM member_posts GROUP BY 1
+        """
+    )
+    stmt, params = bind_campaign(
+        sql, campaign, start, end, column("day", Date()), column("posts", Integer()), column("kind")
+    )
+    counts = {(r.kind, r.day): int(r.posts) for r in conn.execute(stmt, params)}
+    rows = []
+    for day in _days(start, end):
+        total, ours = counts.get(("all", day), 0), counts.get(("roster", day), 0)
+        rows.append(
+            {
+                "date": day,
+                "campaign_posts": total,
+                "roster_posts": ours,
+                "share_pct": round(100 * ours / total, 1) if total else 0.0,
+            }
+        )
+    return pd.DataFrame(rows, columns=["date", "campaign_posts", "roster_posts", "share_pct"])
+
+
+def member_labels(members: Iterable[RosterMember]) -> list[str]:
+    """Names for charts and the heatmap: the name, plus group or line when two members share it."""
+    members = list(members)
+    seen: dict[str, int] = {}
+    for m in members:
+        seen[m.name.casefold()] = seen.get(m.name.casefold(), 0) + 1
+    labels = []
+    for m in members:
+        if seen[m.name.casefold()] == 1:
+            labels.append(m.name)
+        else:
+            labels.append(f"{m.name} ({m.group or 'line ' + str(m.line)})")
+    # Same name and same group: fall back to the line, which is unique.
+    if len(set(labels)) < len(labels):
+        labels = [
+            label if labels.count(label) == 1 else f"{m.name} (line {m.line})"
+            for label, m in zip(labels, members, strict=True)
+        ]
+    return labels
+
+
+def _member_fields(member: RosterMember) -> dict[str, str]:
+    return {
+        "name": member.name,
+        "group": member.group,
+        "kecamatan": member.kecamatan,
+        "kelurahan": member.kelurahan,
+    }
+
+
+def _days(start: dt.date, end: dt.date) -> Iterable[dt.date]:
+    day = start
+    while day <= end:
+        yield day
+        day += dt.timedelta(days=1)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Charts: matplotlib Figure() with Agg (no pyplot state), written to a temporary name and renamed.
+
+
+def write_roster_charts(report: RosterReport, out_dir: Path, language: str = "id") -> list[Path]:
+    """roster_heatmap.png and roster_share.png in out_dir; returns their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [
+        heatmap_chart(report, out_dir / "roster_heatmap.png", language),
+        share_chart(report, out_dir / "roster_share.png", language),
+    ]
+
+
+def heatmap_chart(report: RosterReport, path: Path, language: str = "id") -> Path:
+    """Members (rows, most posts first) x days (columns); the colour is the day's campaign posts."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    words = CHART_TEXT.get(language, CHART_TEXT["en"])
+    grid = report.participation
+    members, days = grid.shape
+    fig = Figure(figsize=(max(6.0, 3.0 + 0.22 * days), max(2.5, 1.5 + 0.2 * members)), dpi=100)
+    ax = fig.add_subplot()
+    ax.set_title(words["heatmap_title"])
+    if members == 0 or days == 0:
+        ax.text(0.5, 0.5, words["no_members"], ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+    else:
+        image = ax.imshow(
+            grid.to_numpy(), aspect="auto", cmap="Greens", vmin=0, vmax=max(1, int(grid.to_numpy().max()))
+        )
+        ax.set_yticks(range(members), labels=[str(label) for label in grid.index], fontsize=7)
+        step = max(1, days // 15)
+        ticks = list(range(0, days, step))
+        ax.set_xticks(ticks, labels=[f"{grid.columns[i]:%d/%m}" for i in ticks], fontsize=7, rotation=90)
+        colorbar = fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02)
+        colorbar.set_label(words["posts"])
+        colorbar.locator = MaxNLocator(integer=True)
+        colorbar.update_ticks()
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def share_chart(report: RosterReport, path: Path, language: str = "id") -> Path:
+    """Campaign posts per day, split into roster members and other accounts, with the roster share."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    words = CHART_TEXT.get(language, CHART_TEXT["en"])
+    share = report.share
+    fig = Figure(figsize=(10, 4), dpi=100)
+    ax = fig.add_subplot()
+    ax.set_title(words["share_title"])
+    x = list(range(len(share)))
+    ours = share["roster_posts"].tolist()
+    others = (share["campaign_posts"] - share["roster_posts"]).tolist()
+    ax.bar(x, ours, color="#2e7d32", label=words["roster_posts"])
+    ax.bar(x, others, bottom=ours, color="#c8e6c9", label=words["other_posts"])
+    ax.set_ylabel(words["posts"])
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    pct = ax.twinx()
+    # No campaign post that day: no share to draw (a gap, not a drop to 0 %).
+    pct_values = [
+        v if n else float("nan") for v, n in zip(share["share_pct"], share["campaign_posts"], strict=True)
+    ]
+    pct.plot(x, pct_values, color="#e65100", marker=".", label=words["share"])
+    pct.set_ylim(0, 100)
+    pct.set_ylabel(words["share"])
+    step = max(1, len(x) // 15)
+    ticks = x[::step]
+    ax.set_xticks(ticks, labels=[f"{share['date'].iloc[i]:%d/%m}" for i in ticks], rotation=90, fontsize=7)
+    handles, labels = ax.get_legend_handles_labels()
+    more_handles, more_labels = pct.get_legend_handles_labels()
+    ax.legend(handles + more_handles, labels + more_labels, loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _save(fig: Any, path: Path) -> Path:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fig.savefig(tmp, format="png")
+        os.replace(tmp, path)  # readers never see half a PNG
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def chart_text(language: str) -> Mapping[str, str]:
+    """The chart wording for a report language ("id" or "en")."""
+    return CHART_TEXT.get(language, CHART_TEXT["en"])

@@ -1,0 +1,239 @@
+"""The roster section of the report: every number checked against posts stored with store.write_batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from monitor.records import PostRecord, collect_hashtags
+from monitor.roster import load_roster
+from monitor.store import finish_run, start_run, write_batch
+from reports.roster import ROSTER_COLUMNS, roster_report, write_roster_charts
+
+DATA = Path(__file__).parent / "data"
+WIB = dt.timezone(dt.timedelta(hours=7))
+START, END = dt.date(2022, 9, 19), dt.date(2022, 10, 1)
+TAGGED = "Ayo vote Kota Probolinggo #WeLoveProbolinggo"
+
+
+def post(
+    platform: str, key: str, day: dt.date | dt.datetime, handle: str | None = None, **kw: object
+) -> PostRecord:
+    text = str(kw.pop("text", TAGGED))
+    when = day if isinstance(day, dt.datetime) else dt.datetime.combine(day, dt.time(9, 0), WIB)
+    base: dict[str, object] = dict(
+        platform=platform,
+        post_key=key,
+        created_at=when,
+        source="test",
+        text=text,
+        author_handle=handle,
+        hashtags=collect_hashtags(text),
+    )
+    base.update(kw)
+    return PostRecord(**base)  # type: ignore[arg-type]
+
+
+def d(month: int, day: int) -> dt.date:
+    return dt.date(2022, month, day)
+
+
+POSTS = [
+    # Budi (facebook kim.mayangan, instagram kim_mayangan, twitter kimmayangan, kecamatan Mayangan)
+    post(
+        "facebook",
+        "f1",
+        d(9, 20),
+        "KIM.Mayangan",
+        likes=10,
+        comments=2,
+        shares=1,
+        text=TAGGED + " #WeLoveCities",
+    ),
+    post("instagram", "i1", d(9, 20), "kim_mayangan", likes=5),
+    post("twitter", "t1", d(9, 28), "KimMayangan", likes=1, comments=None, shares=3),
+    post("instagram", "i2", d(9, 29), "kim_mayangan", likes=99, is_repost=True),  # repost: not counted
+    post("instagram", "i3", d(9, 30), "kim_mayangan", likes=99, text="no tag today"),  # untagged
+    post("facebook", "f8", d(10, 5), "kim.mayangan", likes=99),  # after the report range
+    # 23:30 WIB on 18 Sep is before the campaign starts (it is 16:30 UTC the same day).
+    post("facebook", "f9", dt.datetime(2022, 9, 18, 23, 30, tzinfo=WIB), "kim.mayangan", likes=99),
+    post("facebook", "f7", d(9, 21), "kim.mayangan", likes=99, text="#WeLoveProbolinggo2022 is another tag"),
+    # Siti (facebook page id 100012345678901): matched by author_id; 00:30 WIB 1 Oct is 30 Sep in UTC.
+    post(
+        "facebook",
+        "f2",
+        dt.datetime(2022, 10, 1, 0, 30, tzinfo=WIB),
+        None,
+        author_id="100012345678901",
+        likes=7,
+    ),
+    # Dewi: instagram dewi.lestari, twitter dewi_lestari. "dewi_lestari" on Instagram is someone else.
+    post("twitter", "t2", d(9, 25), "Dewi_Lestari", likes=2),
+    post("twitter", "t3", d(9, 26), "@dewi_lestari", likes=2),
+    post("instagram", "o1", d(9, 20), "dewi_lestari", likes=50),
+    post("instagram", "o2", d(9, 20), "dewi_lestari", likes=50),
+    # Rudi: instagram rudi.kim and kim_ketapang (two accounts in one cell).
+    post("instagram", "r1", d(9, 22), "kim_ketapang", comments=3),
+    post("instagram", "r2", d(9, 22), "Rudi.Kim"),
+    # Agus and Lina: nothing.
+]
+
+
+@pytest.fixture
+def report(engine, config):  # type: ignore[no-untyped-def]
+    run = start_run(engine, "test", None)
+    write_batch(engine, run, POSTS, config.campaign.tz)
+    finish_run(engine, run, "ok")
+    return roster_report(engine, load_roster(DATA / "roster.csv"), config.campaign, START, END)
+
+
+def test_roster_table_counts_campaign_posts_only(report) -> None:  # type: ignore[no-untyped-def]
+    table = report.table
+    assert list(table.columns) == ROSTER_COLUMNS
+    rows = {r["name"]: r for r in table.to_dict("records")}
+    assert [rows[n]["posts"] for n in table["name"]] == [3, 2, 2, 1, 0, 0]
+    # Most posts first, then by name; members without posts are listed with zeros.
+    assert list(table["name"]) == [
+        "Budi Santoso",
+        "Dewi Lestari",
+        "Rudi Hartono",
+        "Siti Aminah",
+        "Agus Salim",
+        "Lina Marlina",
+    ]
+    budi = rows["Budi Santoso"]
+    assert (budi["posts"], budi["interactions"], budi["active_days"], budi["last_post_date"]) == (
+        3,
+        13 + 5 + 4,
+        2,
+        d(9, 28),
+    )
+    assert (budi["group"], budi["kecamatan"], budi["kelurahan"]) == ("KIM Mayangan", "Mayangan", "Mayangan")
+    siti = rows["Siti Aminah"]
+    assert (siti["posts"], siti["interactions"], siti["active_days"], siti["last_post_date"]) == (
+        1,
+        7,
+        1,
+        d(10, 1),
+    )
+    dewi = rows["Dewi Lestari"]  # the Instagram dewi_lestari is not hers
+    assert (dewi["posts"], dewi["interactions"], dewi["active_days"]) == (2, 4, 2)
+    rudi = rows["Rudi Hartono"]
+    assert (rudi["posts"], rudi["interactions"], rudi["active_days"], rudi["last_post_date"]) == (
+        2,
+        3,
+        1,
+        d(9, 22),
+    )
+    agus = rows["Agus Salim"]
+    assert (agus["posts"], agus["interactions"], agus["active_days"], agus["last_post_date"]) == (
+        0,
+        0,
+        0,
+        None,
+    )
+
+
+def test_participation_grid(report) -> None:  # type: ignore[no-untyped-def]
+    grid = report.participation
+    assert grid.shape == (6, 13)
+    assert list(grid.columns) == [d(9, 19) + dt.timedelta(days=i) for i in range(13)]
+    assert list(grid.index) == list(report.table["name"])
+    assert grid.loc["Budi Santoso", d(9, 20)] == 2
+    assert grid.loc["Budi Santoso", d(9, 28)] == 1
+    assert grid.loc["Budi Santoso", d(9, 30)] == 0  # untagged
+    assert grid.loc["Rudi Hartono", d(9, 22)] == 2
+    assert grid.loc["Siti Aminah", d(10, 1)] == 1
+    assert int(grid.to_numpy().sum()) == 8
+    assert int(grid.loc["Lina Marlina"].sum()) == 0
+
+
+def test_not_posted_today_and_quiet_lists(report) -> None:  # type: ignore[no-untyped-def]
+    assert report.end == d(10, 1)
+    waiting = report.not_posted_today
+    assert list(waiting["name"]) == [
+        "Agus Salim",
+        "Lina Marlina",
+        "Rudi Hartono",
+        "Dewi Lestari",
+        "Budi Santoso",
+    ]
+    assert waiting["last_post_date"].tolist()[:3] == [None, None, d(9, 22)]
+    quiet = report.quiet
+    assert quiet[["name", "days_quiet"]].values.tolist() == [
+        ["Rudi Hartono", 9],
+        ["Dewi Lestari", 5],
+        ["Budi Santoso", 3],
+    ]
+
+
+def test_kecamatan_leaderboard(report) -> None:  # type: ignore[no-untyped-def]
+    board = report.kecamatan
+    assert board.values.tolist() == [
+        ["Kademangan", 1, 1, 100.0, 2, 3],
+        ["Kedopok", 1, 1, 100.0, 2, 4],
+        ["Wonoasih", 1, 1, 100.0, 1, 7],
+        ["Mayangan", 2, 1, 50.0, 3, 22],
+        ["Kanigaran", 1, 0, 0.0, 0, 0],
+    ]
+
+
+def test_daily_share_of_roster_posts(report) -> None:  # type: ignore[no-untyped-def]
+    share = report.share.set_index("date")
+    assert len(share) == 13
+    # 20 Sep: Budi's two posts and two by the other dewi_lestari on Instagram.
+    assert share.loc[d(9, 20)].tolist() == [4, 2, 50.0]
+    assert share.loc[d(9, 22)].tolist() == [2, 2, 100.0]
+    assert share.loc[d(9, 19)].tolist() == [0, 0, 0.0]
+    assert int(share["roster_posts"].sum()) == 8
+    assert int(share["campaign_posts"].sum()) == 10
+
+
+def test_a_page_listed_by_id_and_handle_counts_once(engine, config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    roster_file = tmp_path / "roster.csv"
+    roster_file.write_text(
+        "name,group,kelurahan,kecamatan,facebook,instagram,twitter\n"
+        "Budi,KIM Mayangan,Mayangan,Mayangan,kim.mayangan; 111222333,kim_mayangan,\n"
+        "Ani,KIM Ketapang,Ketapang,Kademangan,,,kim_mayangan\n",
+        encoding="utf-8",
+    )
+    run = start_run(engine, "test", None)
+    posts = [
+        post("facebook", "p1", d(9, 20), "kim.mayangan", author_id="111222333", likes=4),
+        post("facebook", "p2", d(9, 21), None, author_id="111222333", likes=1),
+        post("instagram", "p3", d(9, 21), "kim_mayangan", likes=2),
+        post("twitter", "p4", d(9, 21), "KIM_Mayangan"),
+    ]
+    write_batch(engine, run, posts, config.campaign.tz)
+    report = roster_report(engine, load_roster(roster_file), config.campaign, START, END)
+    rows = {r["name"]: r for r in report.table.to_dict("records")}
+    assert load_roster(roster_file).problems == ()
+    assert (rows["Budi"]["posts"], rows["Budi"]["interactions"]) == (3, 7)
+    assert rows["Ani"]["posts"] == 1  # the same handle on another platform is another member's
+    assert int(report.share["roster_posts"].sum()) == 4
+
+
+def test_empty_roster_and_range_cut_to_the_window(engine, config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    roster_file = tmp_path / "roster.csv"
+    roster_file.write_text("name,group,kelurahan,kecamatan,facebook,instagram,twitter\n", encoding="utf-8")
+    report = roster_report(engine, load_roster(roster_file), config.campaign, d(9, 1), d(9, 20))
+    assert (report.start, report.end) == (d(9, 19), d(9, 20))
+    assert report.table.empty and report.kecamatan.empty and report.quiet.empty
+    assert report.participation.shape == (0, 2)
+    files = write_roster_charts(report, tmp_path / "out", "en")
+    assert all(f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for f in files)
+
+
+def test_charts_are_written_whole(report, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "report"
+    files = write_roster_charts(report, out, "id")
+    assert [f.name for f in files] == ["roster_heatmap.png", "roster_share.png"]
+    for f in files:
+        data = f.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+    assert sorted(p.name for p in out.iterdir()) == ["roster_heatmap.png", "roster_share.png"]
+    # The heatmap grows with the roster: one row per member.
+    width, height = int.from_bytes(files[0].read_bytes()[16:20]), int.from_bytes(files[0].read_bytes()[20:24])
+    assert height > 200 and width > 500
