@@ -99,7 +99,12 @@ def test_load_roster_utf8_bom_and_every_column() -> None:
         "Lina Marlina",
     ]
     budi = roster.members[0]
-    assert (budi.group, budi.kelurahan, budi.kecamatan, budi.line) == ("KIM Mayangan", "Mayangan", "Mayangan", 2)
+    assert (budi.group, budi.kelurahan, budi.kecamatan, budi.line) == (
+        "KIM Mayangan",
+        "Mayangan",
+        "Mayangan",
+        2,
+    )
     assert budi.accounts == {
         "facebook": {"kim.mayangan"},
         "instagram": {"kim_mayangan"},
@@ -116,7 +121,11 @@ def test_load_roster_cp1252_semicolons_and_indonesian_headers() -> None:
     assert roster.problems == ()
     (andre,) = roster.members
     assert andre.name == "André Wijaya"
-    assert (andre.group, andre.kelurahan, andre.kecamatan) == ("KIM Kebonsari", "Kebonsari Kulon", "Kanigaran")
+    assert (andre.group, andre.kelurahan, andre.kecamatan) == (
+        "KIM Kebonsari",
+        "Kebonsari Kulon",
+        "Kanigaran",
+    )
     assert andre.accounts == {"facebook": {"andre.wijaya"}, "instagram": {"andre_w"}}
 
 
@@ -128,7 +137,7 @@ def test_bad_rows_are_reported_with_their_line_and_the_rest_load() -> None:
         (4, "Siti Aminah"),  # a TikTok link in the instagram column
         (5, "Agus Salim"),  # a name where the handle belongs
         (7, "Dewi Lestari"),  # kim.mayangan already belongs to Budi (line 2)
-        (8, "Rina \"Ina\" Putri"),  # a post link; the row spans lines 8-9
+        (8, 'Rina "Ina" Putri'),  # a post link; the row spans lines 8-9
     }
     by_line = {p.line: p.reason for p in roster.problems}
     assert "tiktok.com" in by_line[4]
@@ -162,7 +171,9 @@ def test_missing_roster_and_unusable_header(tmp_path: Path) -> None:
 # roster check
 
 
-def post(platform: str, key: str, handle: str | None, *, author_id: str | None = None, **kw: object) -> PostRecord:
+def post(
+    platform: str, key: str, handle: str | None, *, author_id: str | None = None, **kw: object
+) -> PostRecord:
     text = str(kw.pop("text", "Ayo vote #WeLoveProbolinggo"))
     base: dict[str, object] = dict(
         platform=platform,
