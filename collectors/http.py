@@ -24,6 +24,7 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util.retry import Retry
 
 from monitor import __version__
@@ -39,7 +40,7 @@ REDACTED = "***"
 
 # access_token=..., in a query string or in text that quotes one (also URL-encoded `access_token%3D`).
 _TOKEN_PARAM = re.compile(r"(?i)(access_token(?:=|%3D))[^&\s\"'<>]+")
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/%=-]+")
+_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/%=-]{16,}")  # a token, not the word "token"
 
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
@@ -193,10 +194,8 @@ def get_json(
     headers = {"Authorization": f"Bearer {bearer}"} if bearer else None
     try:
         response = session.get(url, params=params, headers=headers, timeout=timeout)
-    except requests.Timeout as exc:
-        raise SourceError(redact(f"{where}: no answer in time after retries ({exc})", hidden)) from None
     except requests.RequestException as exc:
-        raise SourceError(redact(f"{where}: request failed after retries ({exc})", hidden)) from None
+        raise SourceError(redact(f"{where}: {_failure(exc)}", hidden)) from None
 
     payload: Any = None
     parse_error: str | None = None
@@ -219,6 +218,20 @@ def get_json(
     if not isinstance(payload, dict):
         raise SourceError(f"{where} answered JSON that is not an object ({type(payload).__name__})")
     return payload
+
+
+def _failure(exc: requests.RequestException) -> str:
+    """Why a request got no answer. requests reports an exhausted read-timeout retry as a
+    ConnectionError wrapping urllib3's MaxRetryError, so look at the underlying reason too."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(reason, urllib3_exceptions.NewConnectionError):  # a ConnectTimeoutError subclass
+        return f"request failed after retries: cannot connect ({type(reason).__name__})"
+    timeouts = (requests.Timeout, TimeoutError, urllib3_exceptions.TimeoutError)
+    if isinstance(exc, timeouts) or isinstance(reason, timeouts):
+        return "no answer in time after retries (timed out); the platform is slow or unreachable"
+    if isinstance(exc, requests.ConnectionError):
+        return f"request failed after retries: cannot connect ({type(reason or exc).__name__})"
+    return f"request failed: {exc}"
 
 
 def _error_detail(payload: Any) -> str:

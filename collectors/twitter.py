@@ -64,7 +64,7 @@ def recent_search_pages(
         log.info("x_api: resuming an interrupted pass")
     while True:
         params = search_params(cfg.query, since_id, next_token)
-        page = _get_page(session, url, params, token, cfg.max_wait_seconds, sleep, clock)
+        page = _get_page(session, url, params, token, cfg, sleep, clock)
         meta = page.get("meta") or {}
         # The first page of a pass holds its newest tweet; a resumed pass kept it in the checkpoint.
         newest_id = newest_id or meta.get("newest_id")
@@ -92,7 +92,7 @@ def _get_page(
     url: str,
     params: dict[str, Any],
     token: str,
-    max_wait: int,
+    cfg: TwitterConfig,
     sleep: Callable[[float], None],
     clock: Callable[[], dt.datetime],
 ) -> dict[str, Any]:
@@ -104,13 +104,13 @@ def _get_page(
             if exc.status == 429:
                 reset_at = _reset_at(exc.headers)
                 wait = (reset_at - clock()).total_seconds() + 1 if reset_at else None
-                if wait is not None and wait <= max_wait and waits < MAX_RATE_LIMIT_WAITS:
+                if wait is not None and wait <= cfg.max_wait_seconds and waits < MAX_RATE_LIMIT_WAITS:
                     waits += 1
                     log.info("x_api: rate limited; waiting %.0f s for the limit to reset", max(wait, 0))
                     sleep(max(wait, 0))
                     continue
                 raise RateLimited(SOURCE, reset_at, "the next run continues where this one stopped") from None
-            raise _explain(exc) from None
+            raise _explain(exc, cfg.token_env) from None
 
 
 def _reset_at(headers: Mapping[str, str]) -> dt.datetime | None:
@@ -122,11 +122,11 @@ def _reset_at(headers: Mapping[str, str]) -> dt.datetime | None:
         return None
 
 
-def _explain(exc: ApiError) -> SourceError:
+def _explain(exc: ApiError, token_env: str) -> SourceError:
     if exc.status == 401:
         return SourceError(
-            f"x_api: the bearer token was refused ({exc}); check sources.twitter.token_env's variable "
-            "(see docs/sources.md)"
+            f"x_api: the bearer token was refused ({exc}); put a valid one in the environment variable "
+            f"{token_env} (see docs/sources.md)"
         )
     if exc.status == 403:
         return SourceError(f"x_api: access denied ({exc}); your X API plan may not include recent search")

@@ -1,0 +1,281 @@
+"""X recent search collector against a real HTTP server on 127.0.0.1 and a real SQLite file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from sqlalchemy import Engine, inspect, select, text
+from werkzeug import Request, Response
+
+from collectors.http import make_session
+from monitor.campaign import CampaignCalendar
+from monitor.collect import collect
+from monitor.config import Config, load_config
+from monitor.models import CollectionRun, Post, PostHashtag
+from monitor.store import load_checkpoint
+
+API = Path(__file__).parent / "data" / "api"
+TOKEN = "AAAAAAAAAAAAAAAAAAAAAXbearerSECRETxyz%2Fq"
+SEARCH = "/2/tweets/search/recent"
+PAGE1, PAGE2 = (
+    json.loads((API / "x_search_page1.json").read_text()),
+    json.loads((API / "x_search_page2.json").read_text()),
+)
+NEXT = PAGE1["meta"]["next_token"]
+
+
+def fast_session():  # type: ignore[no-untyped-def]
+    return make_session(retries=1, backoff_factor=0, timeout=(1.0, 2.0))
+
+
+def db_text(engine: Engine) -> str:
+    """Every value of every table, as text: to prove a secret never reached the database."""
+    values: list[str] = []
+    with engine.connect() as conn:
+        for table in inspect(engine).get_table_names():
+            for row in conn.execute(text(f'SELECT * FROM "{table}"')):
+                values.extend(str(v) for v in row if v is not None)
+    return "\n".join(values)
+
+
+@pytest.fixture
+def x_config(
+    write_config: Callable[..., Path], httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> Config:
+    monkeypatch.setenv("X_BEARER_TOKEN", TOKEN)
+    path = write_config(
+        f'[sources.twitter]\nenabled = true\napi_base = "{httpserver.url_for("")}"\nmax_wait_seconds = 60\n'
+    )
+    return load_config(path)
+
+
+class Recorder:
+    """Replays pages by request; remembers the query of every request and every sleep."""
+
+    def __init__(self) -> None:
+        self.queries: list[dict[str, str]] = []
+        self.auth: list[str] = []
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+    def handler(self, answer: Callable[[dict[str, str]], Response]) -> Callable[[Request], Response]:
+        def handle(request: Request) -> Response:
+            query = dict(request.args)
+            self.queries.append(query)
+            self.auth.append(request.headers.get("Authorization", ""))
+            return answer(query)
+
+        return handle
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers, content_type="application/json")
+
+
+def two_pages(query: dict[str, str]) -> Response:
+    return json_response(PAGE2 if query.get("next_token") == NEXT else PAGE1)
+
+
+def run(cfg: Config, engine: Engine, calendar: CampaignCalendar, rec: Recorder):  # type: ignore[no-untyped-def]
+    [result] = collect(cfg, engine, calendar, source="twitter", sleep=rec.sleep, session_factory=fast_session)
+    return result
+
+
+def posts(engine: Engine) -> dict[str, Post]:
+    with engine.connect() as conn:
+        return {r.post_key: r for r in conn.execute(select(Post.__table__).where(Post.platform == "twitter"))}
+
+
+def test_a_pass_follows_next_token_and_maps_tweets(
+    x_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    rec = Recorder()
+    httpserver.expect_request(SEARCH).respond_with_handler(rec.handler(two_pages))
+    result = run(x_config, engine, calendar, rec)
+
+    assert (result.status, result.pages, result.new, result.updated, result.error) == ("ok", 2, 3, 0, None)
+    first = rec.queries[0]
+    assert first["query"] == "(#WeLoveProbolinggo OR #WeLoveCities)"
+    assert first["max_results"] == "100" and first["expansions"] == "author_id"
+    assert "referenced_tweets" in first["tweet.fields"] and "public_metrics" in first["tweet.fields"]
+    assert first["user.fields"] == "username,name"
+    assert "since_id" not in first and "next_token" not in first
+    assert rec.queries[1]["next_token"] == NEXT
+    assert rec.auth == [f"Bearer {TOKEN}"] * 2
+
+    stored = posts(engine)
+    tweet = stored["1576100000000000003"]
+    assert (tweet.likes, tweet.comments, tweet.shares, tweet.views) == (145, 3, 13, 5321)
+    assert (tweet.author_handle, tweet.author_name) == ("contoh_kominfo", "Dinas Kominfo (contoh)")
+    assert tweet.url == "https://x.com/contoh_kominfo/status/1576100000000000003"
+    assert tweet.local_date == dt.date(2022, 10, 1) and tweet.source == "x_api"
+    assert not tweet.is_repost
+    assert stored["1576100000000000002"].is_repost  # a retweet: kept, but not a campaign post
+    older = stored["1576100000000000001"]
+    assert older.views is None and older.shares == 2  # no impression_count: unknown, not 0
+    with engine.connect() as conn:
+        tags = set(conn.execute(select(PostHashtag.tag).where(PostHashtag.post_id == tweet.id)).scalars())
+        run_row = conn.execute(select(CollectionRun.__table__).where(CollectionRun.id == result.run_id)).one()
+    assert tags == {"weloveprobolinggo", "welovecities"}
+    assert (run_row.source, run_row.status, run_row.pages, run_row.rows_new) == ("x_api", "ok", 2, 3)
+    assert run_row.target == x_config.sources.twitter.api_base
+    assert load_checkpoint(engine, "x_api") == {"since_id": "1576100000000000003"}
+
+
+def test_the_next_pass_asks_only_for_newer_tweets(
+    x_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    rec = Recorder()
+    httpserver.expect_request(SEARCH).respond_with_handler(rec.handler(two_pages))
+    run(x_config, engine, calendar, rec)
+    httpserver.clear()
+    empty = json.loads((API / "x_search_empty.json").read_text())  # no `data` key at all
+    httpserver.expect_request(SEARCH).respond_with_handler(rec.handler(lambda q: json_response(empty)))
+
+    result = run(x_config, engine, calendar, rec)
+    assert (result.status, result.pages, result.new) == ("ok", 1, 0)
+    assert rec.queries[-1]["since_id"] == "1576100000000000003"
+    assert load_checkpoint(engine, "x_api") == {"since_id": "1576100000000000003"}  # kept, not erased
+
+
+def test_a_near_rate_limit_reset_is_waited_for(
+    x_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    reset = int(calendar.now().timestamp()) + 5
+    body = json.loads((API / "x_429.json").read_text())
+    limited = {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)}
+    httpserver.expect_ordered_request(SEARCH).respond_with_json(body, status=429, headers=limited)
+    httpserver.expect_ordered_request(SEARCH).respond_with_json(PAGE2)
+    rec = Recorder()
+    result = run(x_config, engine, calendar, rec)
+
+    assert (result.status, result.new) == ("ok", 1)
+    assert rec.sleeps == [pytest.approx(6.0)]  # until the reset, plus a second of margin
+    assert len(httpserver.log) == 2
+
+
+def test_a_far_reset_saves_the_checkpoint_and_the_next_run_resumes(
+    x_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    reset = int(calendar.now().timestamp()) + 900
+    body = json.loads((API / "x_429.json").read_text())
+
+    def first_run(query: dict[str, str]) -> Response:
+        if query.get("next_token") == NEXT:
+            return json_response(body, 429, {"x-rate-limit-reset": str(reset)})
+        return json_response(PAGE1)
+
+    rec = Recorder()
+    httpserver.expect_request(SEARCH).respond_with_handler(rec.handler(first_run))
+    result = run(x_config, engine, calendar, rec)
+
+    assert (result.status, result.pages, result.new) == ("rate_limited", 1, 2)
+    assert rec.sleeps == []
+    assert "rate limited until 2022-10-01T05:15:00+00:00" in (result.error or "")
+    assert load_checkpoint(engine, "x_api") == {"next_token": NEXT, "newest_id": "1576100000000000003"}
+    with engine.connect() as conn:
+        status = conn.execute(select(CollectionRun.status).where(CollectionRun.id == result.run_id)).scalar()
+    assert status == "rate_limited"
+
+    httpserver.clear()
+    httpserver.expect_request(SEARCH).respond_with_handler(rec.handler(two_pages))
+    again = run(x_config, engine, calendar, rec)
+    assert (again.status, again.pages, again.new) == ("ok", 1, 1)
+    assert rec.queries[-1]["next_token"] == NEXT  # continued, did not start over
+    assert load_checkpoint(engine, "x_api") == {"since_id": "1576100000000000003"}
+    assert len(posts(engine)) == 3
+
+
+def test_a_run_killed_mid_pass_keeps_its_pages_and_resumes(
+    x_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    reset = int(calendar.now().timestamp()) + 5
+
+    def pages(query: dict[str, str]) -> Response:
+        if query.get("next_token") == NEXT:
+            return json_response({"title": "Too Many Requests"}, 429, {"x-rate-limit-reset": str(reset)})
+        return json_response(PAGE1)
+
+    httpserver.expect_request(SEARCH).respond_with_handler(Recorder().handler(pages))
+
+    def killed(seconds: float) -> None:
+        raise KeyboardInterrupt  # Ctrl-C (or SIGTERM) while waiting for the rate limit
+
+    with pytest.raises(KeyboardInterrupt):
+        collect(x_config, engine, calendar, source="twitter", sleep=killed, session_factory=fast_session)
+    assert len(posts(engine)) == 2
+    assert load_checkpoint(engine, "x_api")["next_token"] == NEXT
+    with engine.connect() as conn:
+        assert conn.execute(select(CollectionRun.status)).scalar() == "failed"  # not left "running"
+
+    httpserver.clear()
+    rec = Recorder()
+    httpserver.expect_request(SEARCH).respond_with_handler(rec.handler(two_pages))
+    result = run(x_config, engine, calendar, rec)
+    assert (result.status, result.new) == ("ok", 1)
+    assert len(rec.queries) == 1 and rec.queries[0]["next_token"] == NEXT  # resumed at page 2
+
+
+def test_503_then_success(
+    x_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_ordered_request(SEARCH).respond_with_data("upstream busy", status=503)
+    httpserver.expect_ordered_request(SEARCH).respond_with_json(PAGE2)
+    result = run(x_config, engine, calendar, Recorder())
+    assert (result.status, result.new) == ("ok", 1)
+
+
+def test_an_error_after_some_pages_is_partial_and_keeps_them(
+    x_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    def pages(query: dict[str, str]) -> Response:
+        if query.get("next_token") == NEXT:
+            return json_response({"title": "Service Unavailable"}, 503)
+        return json_response(PAGE1)
+
+    httpserver.expect_request(SEARCH).respond_with_handler(Recorder().handler(pages))
+    result = run(x_config, engine, calendar, Recorder())
+    assert (result.status, result.pages, result.new) == ("partial", 1, 2)
+    assert "HTTP 503" in (result.error or "")
+    assert load_checkpoint(engine, "x_api")["next_token"] == NEXT
+
+
+def test_missing_token_variable_fails_with_its_name(
+    x_config: Config, engine: Engine, calendar: CampaignCalendar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("X_BEARER_TOKEN")
+    result = run(x_config, engine, calendar, Recorder())
+    assert result.status == "failed"
+    assert "X_BEARER_TOKEN is not set" in (result.error or "")
+    with engine.connect() as conn:
+        row = conn.execute(select(CollectionRun.__table__)).one()
+    assert (row.source, row.status) == ("x_api", "failed")
+
+
+def test_a_refused_token_never_shows_up_anywhere(
+    x_config: Config,
+    engine: Engine,
+    calendar: CampaignCalendar,
+    httpserver: HTTPServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    httpserver.expect_request(SEARCH).respond_with_json(
+        {"title": "Unauthorized", "detail": f"Unauthorized: Bearer {TOKEN}", "status": 401}, status=401
+    )
+    result = run(x_config, engine, calendar, Recorder())
+    assert result.status == "failed"
+    assert "bearer token was refused" in (result.error or "") and "X_BEARER_TOKEN" in (result.error or "")
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("werkzeug"))
+    assert "x_api" in ours
+    for place in (result.error or "", ours, db_text(engine)):
+        assert TOKEN not in place and "bearerSECRET" not in place
