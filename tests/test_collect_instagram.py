@@ -1,0 +1,267 @@
+"""Instagram hashtag-search collector against a real HTTP server on 127.0.0.1 and a real SQLite file."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from sqlalchemy import Engine, inspect, select, text
+from werkzeug import Request, Response
+
+from collectors.http import make_session
+from collectors.instagram import shortcode
+from monitor.campaign import CampaignCalendar
+from monitor.collect import SourceResult, collect
+from monitor.config import Config, load_config
+from monitor.models import CollectionRun, MetricSnapshot, Post, PostHashtag
+from monitor.store import load_checkpoint, save_checkpoint
+
+API = Path(__file__).parent / "data" / "api"
+TOKEN = "EAAGm0PBigSECRETtokenZZ9"
+USER_ID = "17841405309211844"
+IDS = {"WeLoveProbolinggo": "17843857450040591", "welovecities": "17841593698074073"}
+RECENT = json.loads((API / "ig_recent_media.json").read_text())
+ERRORS = json.loads((API / "graph_errors.json").read_text())
+
+
+def fast_session():  # type: ignore[no-untyped-def]
+    return make_session(retries=1, backoff_factor=0, timeout=(1.0, 2.0))
+
+
+def db_text(engine: Engine) -> str:
+    values: list[str] = []
+    with engine.connect() as conn:
+        for table in inspect(engine).get_table_names():
+            for row in conn.execute(text(f'SELECT * FROM "{table}"')):
+                values.extend(str(v) for v in row if v is not None)
+    return "\n".join(values)
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+@pytest.fixture
+def ig_config(
+    write_config: Callable[..., Path], httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> Config:
+    monkeypatch.setenv("META_ACCESS_TOKEN", TOKEN)
+    base = httpserver.url_for("/v21.0")
+    return load_config(
+        write_config(f'[sources.instagram]\nenabled = true\nuser_id = "{USER_ID}"\napi_base = "{base}"\n')
+    )
+
+
+class GraphServer:
+    """Answers ig_hashtag_search and the media listings; records each request's path and query."""
+
+    def __init__(self, httpserver: HTTPServer) -> None:
+        self.server = httpserver
+        self.requests: list[tuple[str, dict[str, list[str]]]] = []
+        self.listings: dict[str, list[dict[str, Any]]] = {}  # path -> pages
+
+    def handle(self, request: Request) -> Response:
+        query = request.args.to_dict(flat=False)
+        self.requests.append((request.path, query))
+        if request.path.endswith("/ig_hashtag_search"):
+            found = IDS.get(request.args["q"])
+            return json_response({"data": [{"id": found}] if found else []})
+        pages = self.listings.get(request.path)
+        if pages is None:
+            return json_response({"data": []})
+        index = int(request.args.get("after", "0"))
+        page = copy.deepcopy(pages[index])
+        if index + 1 < len(pages):
+            # Like Graph: the next link echoes the whole query, access token included.
+            page["paging"] = {
+                "cursors": {"after": str(index + 1)},
+                "next": self.server.url_for(request.path)
+                + f"?user_id={USER_ID}&limit=50&after={index + 1}&access_token={TOKEN}",
+            }
+        return json_response(page)
+
+    def start(self) -> GraphServer:
+        self.server.expect_request(re.compile(r"/v21\.0/.*")).respond_with_handler(self.handle)
+        return self
+
+    def paths(self) -> list[str]:
+        return [path for path, _ in self.requests]
+
+
+def run(cfg: Config, engine: Engine, calendar: CampaignCalendar) -> SourceResult:
+    [result] = collect(cfg, engine, calendar, source="instagram", session_factory=fast_session)
+    return result
+
+
+def media(
+    code: str, caption: str | None, likes: int | None, comments: int, kind: str = "p"
+) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": str(abs(hash(code)))[:17],
+        "media_type": "IMAGE",
+        "permalink": f"https://www.instagram.com/p/{code}/",
+        "timestamp": "2022-10-01T01:00:00+0000",
+        "comments_count": comments,
+    }
+    if caption is not None:
+        item["caption"] = caption
+    if likes is not None:
+        item["like_count"] = likes
+    return item
+
+
+def test_shortcode_from_permalinks() -> None:
+    assert shortcode("https://www.instagram.com/p/C9AbCdEfGhI/") == "C9AbCdEfGhI"
+    assert shortcode("https://www.instagram.com/reel/C9XyZaBcDeF/?igsh=abc") == "C9XyZaBcDeF"
+    assert shortcode("https://www.instagram.com/kominfo/p/C9Q_w-E/") == "C9Q_w-E"
+    assert shortcode("https://www.instagram.com/kominfo/") is None
+
+
+def test_hashtag_search_pages_and_one_post_per_media(
+    ig_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    graph = GraphServer(httpserver).start()
+    tag1, tag2 = IDS["WeLoveProbolinggo"], IDS["welovecities"]
+    graph.listings[f"/v21.0/{tag1}/recent_media"] = [
+        RECENT,
+        {"data": [media("CaaaSecond1", "Halaman dua #WeLoveProbolinggo", 5, 1)]},
+    ]
+    # The same reel again, under the other hashtag and list, with one more comment.
+    reel = copy.deepcopy(RECENT["data"][1])
+    reel["comments_count"] = 4
+    graph.listings[f"/v21.0/{tag2}/top_media"] = [{"data": [reel]}]
+
+    result = run(ig_config, engine, calendar)
+    assert (result.status, result.error) == ("ok", None)
+    assert result.new == 4  # three from page 1, one from page 2; the reel seen twice is one post
+    assert result.updated == 1  # the reel's comment count changed
+
+    lookups = [q for p, q in graph.requests if p.endswith("/ig_hashtag_search")]
+    assert [q["q"] for q in lookups] == [["WeLoveProbolinggo"], ["welovecities"]]
+    assert all(q["user_id"] == [USER_ID] for q in lookups)
+    listing = [q for p, q in graph.requests if p.endswith("_media")]
+    assert all(q["access_token"] == [TOKEN] for q in listing)  # the echoed token replaced, not doubled
+    assert any(q.get("after") == ["1"] for q in listing)  # paging.next followed
+    assert "like_count" in listing[0]["fields"][0] and listing[0]["user_id"] == [USER_ID]
+
+    with engine.connect() as conn:
+        rows = {
+            r.post_key: r for r in conn.execute(select(Post.__table__).where(Post.platform == "instagram"))
+        }
+        reel_tags = set(
+            conn.execute(
+                select(PostHashtag.tag).where(PostHashtag.post_id == rows["C9XyZaBcDeF"].id)
+            ).scalars()
+        )
+        album_tags = set(
+            conn.execute(
+                select(PostHashtag.tag).where(PostHashtag.post_id == rows["C9QwErTyUiO"].id)
+            ).scalars()
+        )
+        snapshots = conn.execute(
+            select(MetricSnapshot.comments).where(MetricSnapshot.post_id == rows["C9XyZaBcDeF"].id)
+        ).scalars()
+        assert sorted(snapshots) == [3, 4]  # engagement refresh kept as a snapshot
+    assert set(rows) == {"C9AbCdEfGhI", "C9XyZaBcDeF", "C9QwErTyUiO", "CaaaSecond1"}
+    assert rows["C9XyZaBcDeF"].likes is None  # like count hidden by the owner: unknown, not 0
+    assert rows["C9XyZaBcDeF"].comments == 4
+    assert rows["C9QwErTyUiO"].likes == 0
+    assert rows["C9AbCdEfGhI"].author_handle is None and rows["C9AbCdEfGhI"].likes == 412
+    assert rows["C9AbCdEfGhI"].url == "https://www.instagram.com/p/C9AbCdEfGhI/"
+    assert reel_tags == {"weloveprobolinggo", "welovecities"}
+    assert album_tags == {"weloveprobolinggo"}  # no caption: the hashtag it was found under
+    state = load_checkpoint(engine, "instagram_api")
+    assert state["hashtag_ids"] == {"weloveprobolinggo": tag1, "welovecities": tag2}
+
+
+def test_hashtag_ids_are_looked_up_once(
+    ig_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    graph = GraphServer(httpserver).start()
+    run(ig_config, engine, calendar)
+    graph.requests.clear()
+    again = run(ig_config, engine, calendar)
+    assert again.status == "ok"
+    assert not any(p.endswith("/ig_hashtag_search") for p in graph.paths())
+    assert len(graph.paths()) == 4  # top and recent media for each of the two hashtags
+
+
+def test_the_weekly_new_hashtag_limit_is_respected(
+    ig_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    graph = GraphServer(httpserver).start()
+    recently = (calendar.now() - dt.timedelta(days=2)).isoformat()
+    with engine.begin() as conn:
+        save_checkpoint(conn, "instagram_api", {"searched": {f"tag{i}": recently for i in range(30)}})
+    result = run(ig_config, engine, calendar)
+    assert result.status == "failed"
+    assert "Instagram allows 30" in (result.error or "")
+    assert graph.requests == []
+
+
+def test_an_expired_token_says_what_to_do_and_never_leaks(
+    ig_config: Config,
+    engine: Engine,
+    calendar: CampaignCalendar,
+    httpserver: HTTPServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    body = copy.deepcopy(
+        ERRORS["documented_generic_error (developers.facebook.com/docs/graph-api/guides/error-handling)"]
+    )
+    body["error"]["message"] = (
+        "Error validating access token: Session has expired. "
+        f"https://graph.facebook.com/v21.0/ig_hashtag_search?access_token={TOKEN}"
+    )
+    httpserver.expect_request("/v21.0/ig_hashtag_search").respond_with_json(body, status=400)
+    result = run(ig_config, engine, calendar)
+
+    assert result.status == "failed"
+    error = result.error or ""
+    assert "the access token expired or is invalid: make a new one (see docs/sources.md)" in error
+    assert "META_ACCESS_TOKEN" in error
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("werkzeug"))
+    assert "ig_hashtag_search" in ours
+    for place in (error, ours, db_text(engine)):
+        assert TOKEN not in place
+
+
+def test_a_throttled_app_ends_the_run_as_rate_limited(
+    ig_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    graph = GraphServer(httpserver)
+    throttled = ERRORS["rate_limit_code_4_SYNTHETIC_message_text"]
+    httpserver.expect_request(f"/v21.0/{IDS['WeLoveProbolinggo']}/top_media").respond_with_json(
+        throttled, status=403
+    )
+    graph.start()
+    result = run(ig_config, engine, calendar)
+    assert result.status == "rate_limited"
+    assert "Application request limit reached" in (result.error or "")
+    with engine.connect() as conn:
+        assert conn.execute(select(CollectionRun.status)).scalar() == "rate_limited"
+    # The hashtag id found before the limit is kept for the next run.
+    assert load_checkpoint(engine, "instagram_api")["hashtag_ids"] == {
+        "weloveprobolinggo": IDS["WeLoveProbolinggo"]
+    }
+
+
+def test_a_paging_link_to_another_host_is_not_followed(
+    ig_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    page = copy.deepcopy(RECENT)
+    page["paging"]["next"] = f"https://evil.example/steal?access_token={TOKEN}"
+    GraphServer(httpserver).start().listings[f"/v21.0/{IDS['WeLoveProbolinggo']}/top_media"] = [page]
+    result = run(ig_config, engine, calendar)
+    assert result.status == "partial"  # the first page is kept
+    assert result.new == 3
+    assert "evil.example" in (result.error or "") and TOKEN not in (result.error or "")
