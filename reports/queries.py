@@ -221,10 +221,12 @@ def all_tags_daily(engine: Engine, scope: ReportScope) -> pd.DataFrame:
 
 
 def author_label(handle: str | None, name: str | None, author_id: str | None) -> str:
-    """How a person recognises an account: @handle, else the display name, else the id."""
-    if handle:
-        return handle if handle.startswith("@") else f"@{handle}"
-    return name or author_id or "?"
+    """How a person recognises an account: the handle, else the display name, else the id.
+
+    No '@' is added: a CSV cell starting with '@' would be neutralized (a spreadsheet reads it as a
+    formula), and the platform column already says where the handle lives.
+    """
+    return handle or name or author_id or "?"
 
 
 def top_posts(engine: Engine, scope: ReportScope, limit: int = 50) -> pd.DataFrame:
