@@ -201,27 +201,32 @@ def _post(rng: random.Random, acc: Account, platform: str, day: dt.date, serial:
 # ---------------------------------------------------------------------------------------------------------
 # Writers, one per export layout
 
-CT_FB_HEADER = (
+
+def _columns(header: str) -> list[str]:
+    return header.split(",")
+
+
+CT_FB_HEADER = _columns(
     "Page Name,User Name,Facebook Id,Page Category,Page Admin Top Country,Page Description,Page Created,"
     "Likes at Posting,Followers at Posting,Post Created,Post Created Date,Post Created Time,Type,"
     "Total Interactions,Likes,Comments,Shares,Love,Wow,Haha,Sad,Angry,Care,Video Share Status,"
     "Is Video Owner?,Post Views,Total Views,Total Views For All Crossposts,Video Length,URL,Message,Link,"
     "Final Link,Image Text,Link Text,Description,Sponsor Id,Sponsor Name,Sponsor Category"
-).split(",") + [
+) + [
     "Total Interactions (weighted  \u2014  Likes 1x Shares 1x Comments 1x Love 1x Wow 1x Haha 1x Sad 1x "
     "Angry 1x Care 1x )",
     "Overperforming Score",
 ]
-CT_IG_HEADER = (
+CT_IG_HEADER = _columns(
     "Account,User Name,Followers at Posting,Post Created,Post Created Date,Post Created Time,Type,"
     "Total Interactions,Likes,Comments,Views,URL,Link,Photo,Title,Description,Image Text,Sponsor Id,"
     "Sponsor Name"
-).split(",") + ["Overperforming Score (weighted  \u2014  Likes 1x Comments 1x )"]
-MBS_IG_HEADER = (
+) + ["Overperforming Score (weighted  \u2014  Likes 1x Comments 1x )"]
+MBS_IG_HEADER = _columns(
     "Post ID,Account ID,Account username,Account name,Description,Duration (sec),Publish time,Permalink,"
     "Post type,Data comment,Date,Views,Reach,Likes,Shares,Follows,Comments,Saves"
-).split(",")
-TWARC_HEADER = (
+)
+TWARC_HEADER = _columns(
     "id,conversation_id,referenced_tweets.replied_to.id,referenced_tweets.retweeted.id,"
     "referenced_tweets.quoted.id,author_id,in_reply_to_user_id,in_reply_to_username,retweeted_user_id,"
     "retweeted_username,quoted_user_id,quoted_username,created_at,text,lang,source,"
@@ -242,8 +247,8 @@ TWARC_HEADER = (
     "author.withheld.copyright,author.withheld.country_codes,geo.coordinates.coordinates,"
     "geo.coordinates.type,geo.country,geo.country_code,geo.full_name,geo.geo.bbox,geo.geo.type,geo.id,"
     "geo.name,geo.place_id,geo.place_type,matching_rules,__twarc.retrieved_at,__twarc.url,__twarc.version"
-).split(",")
-TA_HEADER = (
+)
+TA_HEADER = _columns(
     "Tweet id,Tweet permalink,Tweet text,time,impressions,engagements,engagement rate,retweets,replies,likes,"
     "user profile clicks,url clicks,hashtag clicks,detail expands,permalink clicks,app opens,app installs,"
     "follows,email tweet,dial phone,media views,media engagements,promoted impressions,promoted engagements,"
@@ -251,7 +256,7 @@ TA_HEADER = (
     "promoted url clicks,promoted hashtag clicks,promoted detail expands,promoted permalink clicks,"
     "promoted app opens,promoted app installs,promoted follows,promoted email tweet,promoted dial phone,"
     "promoted media views,promoted media engagements"
-).split(",")
+)
 
 
 def _split(rng: random.Random, likes: int) -> list[int]:
@@ -309,8 +314,8 @@ def write_mbs_instagram(path: Path, posts: list[Post], rng: random.Random) -> No
             views = p.views + rng.randrange(100, 900)
             w.writerow(
                 [str(18020000000000000 + n * 17), a.ig_id, a.handle, a.name, p.text, "",
-                 p.created.strftime("%m/%d/%Y %H:%M"), f"https://www.instagram.com/p/{p.key}/", "IG image", "",
-                 "Lifetime", f"{views:,}", views * 2 // 3, likes, p.shares, 0, p.comments + 2, 3]
+                 p.created.strftime("%m/%d/%Y %H:%M"), f"https://www.instagram.com/p/{p.key}/", "IG image",
+                 "", "Lifetime", f"{views:,}", views * 2 // 3, likes, p.shares, 0, p.comments + 2, 3]
             )  # fmt: skip
 
 
