@@ -1,0 +1,219 @@
+"""Facebook page-posts collector against a real HTTP server on 127.0.0.1 and a real SQLite file."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from sqlalchemy import Engine, inspect, select, text
+from werkzeug import Request, Response
+
+from collectors.http import make_session
+from monitor.campaign import CampaignCalendar
+from monitor.collect import SourceResult, collect
+from monitor.config import Config, load_config
+from monitor.models import CollectionRun, MetricSnapshot, Post, PostHashtag
+
+API = Path(__file__).parent / "data" / "api"
+TOKEN = "EAAPagesSECRETtoken4455"
+PAGE = "123456789012345"
+POSTS = json.loads((API / "fb_page_posts.json").read_text())
+ERRORS = json.loads((API / "graph_errors.json").read_text())
+
+
+def fast_session():  # type: ignore[no-untyped-def]
+    return make_session(retries=1, backoff_factor=0, timeout=(1.0, 2.0))
+
+
+def db_text(engine: Engine) -> str:
+    values: list[str] = []
+    with engine.connect() as conn:
+        for table in inspect(engine).get_table_names():
+            for row in conn.execute(text(f'SELECT * FROM "{table}"')):
+                values.extend(str(v) for v in row if v is not None)
+    return "\n".join(values)
+
+
+@pytest.fixture
+def fb_config(
+    write_config: Callable[..., Path], httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> Config:
+    monkeypatch.setenv("META_ACCESS_TOKEN", TOKEN)
+    base = httpserver.url_for("/v21.0")
+    return load_config(
+        write_config(
+            f'[sources.facebook]\nenabled = true\npages = ["{PAGE}", "999", "555"]\napi_base = "{base}"\n'
+        )
+    )
+
+
+def run(cfg: Config, engine: Engine, calendar: CampaignCalendar) -> SourceResult:
+    [result] = collect(cfg, engine, calendar, source="facebook", session_factory=fast_session)
+    return result
+
+
+def rows(engine: Engine) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return {
+            r.post_key: r for r in conn.execute(select(Post.__table__).where(Post.platform == "facebook"))
+        }
+
+
+def serve_pages(httpserver: HTTPServer, seen: list[dict[str, list[str]]], first: dict[str, Any]) -> None:
+    """Page PAGE has two result pages; page 999 does not exist; page 555 has one post."""
+
+    def handle(request: Request) -> Response:
+        seen.append(request.args.to_dict(flat=False))
+        if request.args.get("after") == "2":
+            body: dict[str, Any] = {
+                "data": [
+                    {
+                        "id": f"{PAGE}_555000000000001",
+                        "message": "Ayo vote! #WeLoveCities",
+                        "created_time": "2022-09-25T01:00:00+0000",
+                        "permalink_url": f"https://www.facebook.com/{PAGE}/posts/555000000000001",
+                        "reactions": {"summary": {"total_count": 3}},
+                        "comments": {"summary": {"total_count": 1}},
+                        "shares": {"count": 2},
+                    }
+                ]
+            }
+        else:
+            body = copy.deepcopy(first)
+            body["paging"]["next"] = (
+                httpserver.url_for(f"/v21.0/{PAGE}/posts") + f"?after=2&access_token={TOKEN}"
+            )
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request(f"/v21.0/{PAGE}/posts").respond_with_handler(handle)
+    missing = {
+        "error": {
+            "message": "(#100) Object with ID '999' does not exist",
+            "type": "GraphMethodException",
+            "code": 100,
+            "error_subcode": 33,
+            "fbtrace_id": "AbCd",
+        }
+    }
+    httpserver.expect_request("/v21.0/999/posts").respond_with_json(missing, status=400)
+    other = {
+        "data": [
+            {
+                "id": "555_777",
+                "message": "Kampung wisata #WeLoveProbolinggo",
+                "created_time": "2022-10-01T02:00:00+0000",
+                "permalink_url": "https://www.facebook.com/permalink.php?story_fbid=777&id=555",
+            }
+        ]
+    }
+    httpserver.expect_request("/v21.0/555/posts").respond_with_json(other)
+
+
+def test_pages_are_collected_and_one_failing_page_does_not_stop_the_others(
+    fb_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    seen: list[dict[str, list[str]]] = []
+    serve_pages(httpserver, seen, POSTS)
+    result = run(fb_config, engine, calendar)
+
+    assert result.status == "partial"  # exit 1 for the run, the good pages kept
+    assert result.new == 4 and result.pages == 3
+    assert "page 999" in (result.error or "") and "does not exist" in (result.error or "")
+    assert "page 555" not in (result.error or "")
+
+    first = seen[0]
+    assert first["access_token"] == [TOKEN]
+    assert "reactions.summary(total_count).limit(0)" in first["fields"][0]
+    assert first["since"] == [str(int(calendar.local_midnight(fb_config.campaign.start).timestamp()))]
+    assert seen[1]["access_token"] == [TOKEN] and seen[1]["after"] == ["2"]  # paging.next followed
+
+    stored = rows(engine)
+    assert set(stored) == {"987654321098765", "987654321000001", "555000000000001", "777"}
+    fest = stored["987654321098765"]  # `<page>_<post>` -> `<post>`
+    assert (fest.likes, fest.comments, fest.shares) == (1204, 88, 57)
+    assert (fest.author_id, fest.author_handle) == (PAGE, "kotaprobolinggo")
+    assert fest.url == "https://www.facebook.com/kotaprobolinggo/posts/987654321098765"
+    quiet = stored["987654321000001"]
+    assert quiet.text is None and quiet.shares == 0  # no message, never shared: shares omitted = 0
+    assert quiet.author_handle is None  # a numeric path segment is an id, not a handle
+    no_metrics = stored["777"]
+    assert (no_metrics.likes, no_metrics.comments, no_metrics.author_id) == (None, None, "555")
+    with engine.connect() as conn:
+        tags = set(conn.execute(select(PostHashtag.tag).where(PostHashtag.post_id == fest.id)).scalars())
+        run_row = conn.execute(select(CollectionRun.__table__)).one()
+    assert tags == {"weloveprobolinggo", "welovecities"}
+    assert (run_row.source, run_row.status, run_row.pages) == ("facebook_api", "partial", 3)
+    assert "page 999" in run_row.error
+
+
+def test_a_post_seen_again_updates_metrics_and_adds_a_snapshot(
+    fb_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    serve_pages(httpserver, [], POSTS)
+    run(fb_config, engine, calendar)
+    httpserver.clear()
+    later = copy.deepcopy(POSTS)
+    later["data"][0]["reactions"]["summary"]["total_count"] = 1500
+    later["data"][0]["shares"]["count"] = 60
+    serve_pages(httpserver, [], later)
+    again = run(fb_config, engine, calendar)
+
+    assert (again.new, again.updated) == (0, 1)
+    fest = rows(engine)["987654321098765"]
+    assert (fest.likes, fest.shares) == (1500, 60)
+    with engine.connect() as conn:
+        history = conn.execute(
+            select(MetricSnapshot.likes, MetricSnapshot.shares)
+            .where(MetricSnapshot.post_id == fest.id)
+            .order_by(MetricSnapshot.id)
+        ).all()
+    assert [tuple(h) for h in history] == [(1204, 57), (1500, 60)]
+
+
+def test_an_expired_token_stops_all_pages_without_leaking(
+    fb_config: Config,
+    engine: Engine,
+    calendar: CampaignCalendar,
+    httpserver: HTTPServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    expired = {
+        "error": {
+            "message": f"Error validating access token: Session has expired (token {TOKEN})",
+            "type": "OAuthException",
+            "code": 190,
+            "error_subcode": 463,
+            "fbtrace_id": "AbCd",
+        }
+    }
+    httpserver.expect_request(f"/v21.0/{PAGE}/posts").respond_with_json(expired, status=400)
+    result = run(fb_config, engine, calendar)
+
+    assert result.status == "failed"
+    assert "the access token expired or is invalid: make a new one" in (result.error or "")
+    assert [entry[0].path for entry in httpserver.log] == [f"/v21.0/{PAGE}/posts"]  # other pages not tried
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("werkzeug"))
+    assert "facebook_api" in ours
+    for place in (result.error or "", ours, db_text(engine)):
+        assert TOKEN not in place
+
+
+def test_a_page_request_limit_ends_the_run_as_rate_limited(
+    fb_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    limited = ERRORS["rate_limit_code_32_SYNTHETIC_message_text"]
+    usage = json.dumps({PAGE: [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": 15}]})
+    httpserver.expect_request(f"/v21.0/{PAGE}/posts").respond_with_json(
+        limited, status=400, headers={"X-Business-Use-Case-Usage": usage}
+    )
+    result = run(fb_config, engine, calendar)
+    assert result.status == "rate_limited"
+    assert "Page request limit reached" in (result.error or "")
+    assert "rate limited until 20" in (result.error or "")  # the time Meta says access returns
