@@ -282,3 +282,42 @@ def report(app: App, out_dir: Path | None, from_day: str | None, to_day: str | N
         app.config, app.engine, out_dir or app.config.reports.out_dir, start, end, app.calendar
     )
     app.say(f"report {result.start} to {result.end}: {result.index}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# ingest
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "format_name",
+    metavar="NAME",
+    help="Read every file as this format instead of detecting it from the header: crowdtangle-facebook, "
+    "crowdtangle-instagram, mbs-facebook, mbs-instagram, twarc-csv, twitter-analytics, or the name of "
+    "a [[formats]] entry in config.toml.",
+)
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], format_name: str | None) -> None:
+    """Import export files (CSV) or folders of them, in the order given. The format of each file is
+    detected from its header. Bad rows are rejected with their line number and the rest is kept;
+    exit 1 when anything was rejected. Importing a file again adds no duplicates."""
+    from monitor.ingest import export_paths, ingest_paths, summary_lines
+
+    app: App = ctx.obj
+    files = export_paths(paths)
+    if not files:
+        app.say("no CSV files found")
+        return
+    config, engine = app.config, app.engine
+    if sys.stderr.isatty() and not app.quiet:
+        total = sum(p.stat().st_size for p in files)
+        with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
+            results = ingest_paths(config, engine, files, format_name, progress=bar.update)
+    else:
+        results = ingest_paths(config, engine, files, format_name)
+    for line in summary_lines(results):
+        app.say(line)
+    if any(r.had_problems for r in results):
+        ctx.exit(EXIT_PARTIAL)
