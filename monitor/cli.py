@@ -226,6 +226,44 @@ def reminders_log(app: App, as_csv: bool) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# collect
+
+
+@main.command()
+@click.option(
+    "--source",
+    "source",
+    type=click.Choice(["twitter", "instagram", "facebook"]),
+    default=None,
+    help="Only this API source (it must be enabled in config.toml).",
+)
+@click.pass_context
+def collect(ctx: click.Context, source: str | None) -> None:
+    """One pass of the enabled API collectors (X, Instagram, Facebook); tokens come from the
+    environment variables named in config.toml."""
+    from monitor.collect import collect as collect_sources
+    from monitor.collect import enabled_sources
+
+    app: App = ctx.obj
+    if source is None and not enabled_sources(app.config):
+        app.say(
+            "no API source is enabled: set `enabled = true` under [sources.twitter], "
+            "[sources.instagram] or [sources.facebook] (see docs/sources.md)"
+        )
+        return
+    results = collect_sources(app.config, app.engine, app.calendar, source=source)
+    for r in results:
+        line = f"{r.source}: {r.status} - {r.pages} pages fetched, {r.new} new posts, {r.updated} updated"
+        if r.rejected:
+            line += f", {r.rejected} items rejected"
+        app.say(line)
+        if r.error:
+            app.say(f"  {r.error}", err=True)
+    if any(not r.ok for r in results):
+        ctx.exit(EXIT_PARTIAL)
+
+
+# ---------------------------------------------------------------------------------------------------------
 # roster
 
 
