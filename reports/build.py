@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from monitor.campaign import CampaignCalendar
 from monitor.config import Config
 from monitor.errors import UsageError
-from reports import charts, queries
+from reports import charts, queries, roster
 from reports.files import atomic_write_text, write_people_csv
 from reports.html import local_time, render_report
 from reports.labels import labels_for
@@ -31,6 +31,8 @@ from reports.queries import ALL, DAILY_COLUMNS, ReportScope
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from reports.roster import RosterReport
 
 TOP_POSTS_CSV = 50  # rows in top_posts.csv
 TOP_POSTS_PAGE = 20  # rows on the page (the CSV has the rest)
@@ -65,6 +67,7 @@ class ReportData:
     posting_times: pd.DataFrame
     coverage: pd.DataFrame
     reminders: pd.DataFrame
+    roster: RosterReport | None = None  # the community roster section; None without a roster file
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -105,10 +108,14 @@ def build_report(
     out_dir.mkdir(parents=True, exist_ok=True)
 
     data = gather(engine, scope)  # 1. every number, from SQL
+    data.roster = roster.report_section(config, engine, first, last)  # 1b. the roster, when there is one
     csv_files = write_csvs(data, out_dir)  # 2. the CSV exports
     chart_files = draw_charts(data, out_dir, config.campaign.language)  # 3. the charts
+    roster_charts = (
+        roster.write_roster_charts(data.roster, out_dir, config.campaign.language) if data.roster else []
+    )
     index = write_index(config, calendar, data, out_dir, chart_files, csv_files)  # 4. the page
-    return ReportResult(out_dir, index, first, last, [*csv_files, *chart_files, index])
+    return ReportResult(out_dir, index, first, last, [*csv_files, *chart_files, *roster_charts, index])
 
 
 def build_daily_report(config: Config, engine: Engine, calendar: CampaignCalendar, day: dt.date) -> Path:
@@ -199,7 +206,8 @@ def _day_figures(totals: pd.DataFrame, day: dt.date) -> dict[str, int]:
 
 
 def write_csvs(data: ReportData, out_dir: Path) -> list[Path]:
-    """daily.csv, top_posts.csv, hashtags.csv (UTF-8 with BOM, formula cells neutralized)."""
+    """daily.csv, top_posts.csv, hashtags.csv and, with a roster, roster.csv (UTF-8 with BOM, formula
+    cells neutralized)."""
     daily = write_people_csv(out_dir / "daily.csv", DAILY_COLUMNS, _iso_dates(data.daily[DAILY_COLUMNS]))
     top_columns = ["rank", "platform", "date", "author", "url", "likes", "comments", "shares", "interactions"]
     top = write_people_csv(
@@ -207,7 +215,10 @@ def write_csvs(data: ReportData, out_dir: Path) -> list[Path]:
     )
     tag_columns = ["date", "hashtag", "posts", "interactions"]
     tags = write_people_csv(out_dir / "hashtags.csv", tag_columns, _iso_dates(data.hashtags[tag_columns]))
-    return [daily, top, tags]
+    files = [daily, top, tags]
+    if data.roster is not None:
+        files.append(roster.write_roster_csv(data.roster, out_dir))
+    return files
 
 
 def _iso_dates(frame: pd.DataFrame) -> list[list[Any]]:
@@ -273,6 +284,7 @@ def write_index(
             for r in data.reminders.to_dict("records")
         ],
         "csv_files": [path.name for path in csv_files],
+        "roster": roster.template_context(data.roster, out_dir) if data.roster is not None else None,
     }
     return atomic_write_text(out_dir / "index.html", render_report(language, context))
 

@@ -67,6 +67,31 @@ LABELS: dict[str, dict[str, str]] = {
             "Postingan kampanye: memuat minimal satu tagar yang dipantau, dalam masa kampanye, bukan repost. "
             "Interaksi = suka + komentar + bagikan; angka yang tidak diketahui dihitung 0. Hari = hari lokal."
         ),
+        "roster": "Roster komunitas (KIM dan LPM)",
+        "roster_note": (
+            "Postingan kampanye dari akun anggota roster (berkas roster: nama, kelompok, kelurahan, "
+            "kecamatan dan akun Facebook/Instagram/X). "
+            "Cek akun yang salah tulis dengan `campaign-monitor roster check`."
+        ),
+        "roster_members": "Anggota",
+        "roster_active": "Anggota aktif",
+        "roster_posted_today": "Sudah posting hari ini",
+        "roster_share": "Porsi postingan dari roster",
+        "roster_not_posted": "Belum posting hari ini",
+        "roster_quiet": "Diam {days} hari atau lebih",
+        "roster_kecamatan_board": "Peringkat kecamatan",
+        "roster_table": "Semua anggota",
+        "roster_name": "Nama",
+        "roster_group": "Kelompok",
+        "roster_kecamatan": "Kecamatan",
+        "roster_kelurahan": "Kelurahan",
+        "roster_last_post": "Postingan terakhir",
+        "roster_days_quiet": "Hari tanpa posting",
+        "roster_never": "belum pernah",
+        "roster_all_posted": "Semua anggota sudah posting hari ini.",
+        "roster_none_quiet": "Tidak ada anggota yang diam.",
+        "chart_roster_heatmap": "Postingan kampanye per anggota per hari",
+        "chart_roster_share": "Postingan kampanye per hari: anggota roster dan akun lain",
         "weekdays": "Sen Sel Rab Kam Jum Sab Min",
         "months": "Jan Feb Mar Apr Mei Jun Jul Agu Sep Okt Nov Des",
     },
@@ -128,6 +153,31 @@ LABELS: dict[str, dict[str, str]] = {
             "Campaign post: carries at least one tracked hashtag, inside the campaign window, not a repost. "
             "Interactions = likes + comments + shares; unknown metrics count as 0. Days are local days."
         ),
+        "roster": "Community roster (KIM and LPM)",
+        "roster_note": (
+            "Campaign posts from the roster members' accounts (roster file: name, group, kelurahan, "
+            "kecamatan and Facebook/Instagram/X accounts). "
+            "Find mistyped accounts with `campaign-monitor roster check`."
+        ),
+        "roster_members": "Members",
+        "roster_active": "Active members",
+        "roster_posted_today": "Posted today",
+        "roster_share": "Share of posts from the roster",
+        "roster_not_posted": "Not yet posted today",
+        "roster_quiet": "Quiet for {days}+ days",
+        "roster_kecamatan_board": "Kecamatan leaderboard",
+        "roster_table": "All members",
+        "roster_name": "Name",
+        "roster_group": "Group",
+        "roster_kecamatan": "Kecamatan",
+        "roster_kelurahan": "Kelurahan",
+        "roster_last_post": "Last post",
+        "roster_days_quiet": "Days quiet",
+        "roster_never": "never",
+        "roster_all_posted": "Every member has posted today.",
+        "roster_none_quiet": "No member has gone quiet.",
+        "chart_roster_heatmap": "Campaign posts per member per day",
+        "chart_roster_share": "Campaign posts per day: roster members and other accounts",
         "weekdays": "Mon Tue Wed Thu Fri Sat Sun",
         "months": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
     },

@@ -8,7 +8,7 @@ aggregate. Heavy imports (pandas, matplotlib) stay inside the functions.
 from __future__ import annotations
 
 import datetime as dt
-import os
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +16,18 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Date, Engine, Integer, column
 
-from monitor.config import CampaignConfig
-from monitor.roster import Roster, RosterMember, bind_campaign, campaign_query, matching
+from monitor.config import CampaignConfig, Config
+from monitor.roster import (
+    Roster,
+    RosterFileError,
+    RosterMember,
+    bind_campaign,
+    campaign_query,
+    load_roster,
+    matching,
+)
+from reports.files import atomic_write, write_people_csv
+from reports.labels import format_short_day
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,6 +45,7 @@ ROSTER_COLUMNS = [
 MEMBER_COLUMNS = ["name", "group", "kecamatan", "kelurahan"]
 QUIET_DAYS = 3
 NO_KECAMATAN = "-"
+log = logging.getLogger(__name__)
 
 CHART_TEXT = {
     "id": {
@@ -70,6 +81,7 @@ class RosterReport:
     quiet: pd.DataFrame  # MEMBER_COLUMNS + last_post_date, days_quiet
     kecamatan: pd.DataFrame  # kecamatan, members, members_active, active_pct, posts, interactions
     share: pd.DataFrame  # date, campaign_posts, roster_posts, share_pct
+    quiet_days: int = QUIET_DAYS
 
 
 def roster_report(
@@ -93,7 +105,78 @@ def roster_report(
             quiet=quiet_members(conn, roster, campaign, end, quiet_days),
             kecamatan=kecamatan_leaderboard(table),
             share=roster_share(conn, campaign, start, end),
+            quiet_days=quiet_days,
         )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The report's use of it: section data, roster.csv, template context
+
+
+def report_section(config: Config, engine: Engine, start: dt.date, end: dt.date) -> RosterReport | None:
+    """The roster section of a report for [start, end], or None when there is no roster file (the
+    roster is optional). A roster file that cannot be read at all is logged and left out; bad rows are
+    logged (`campaign-monitor roster check` lists them) and the good rows are reported."""
+    path = config.roster.path
+    if not path.is_file():
+        return None
+    try:
+        roster = load_roster(path)
+    except RosterFileError as exc:
+        log.warning("the roster is left out of the report: %s", exc)
+        return None
+    if roster.problems:
+        log.warning(
+            "roster %s has %d bad rows (first: %s); run `campaign-monitor roster check`",
+            path,
+            len(roster.problems),
+            roster.problems[0],
+        )
+    return roster_report(engine, roster, config.campaign, start, end)
+
+
+def write_roster_csv(report: RosterReport, out_dir: Path) -> Path:
+    """roster.csv (`name,group,kecamatan,kelurahan,posts,interactions,active_days,last_post_date`) for
+    people: UTF-8 with BOM, formula cells neutralized, written atomically; no post yet = empty date."""
+    rows = [
+        [v.isoformat() if isinstance(v, dt.date) else "" if v is None else v for v in row]
+        for row in report.table.itertuples(index=False)
+    ]
+    return write_people_csv(out_dir / "roster.csv", ROSTER_COLUMNS, rows)
+
+
+def template_context(report: RosterReport, out_dir: Path) -> dict[str, Any]:
+    """What the report template's roster block shows (charts already written in out_dir)."""
+    table = report.table
+    share = report.share
+    campaign_posts = int(share["campaign_posts"].sum())
+    roster_posts = int(share["roster_posts"].sum())
+    return {
+        "day": report.end,
+        "quiet_days": report.quiet_days,
+        "members": len(table),
+        "members_active": int((table["posts"] > 0).sum()),
+        "posted_today": len(table) - len(report.not_posted_today),
+        "roster_posts": roster_posts,
+        "campaign_posts": campaign_posts,
+        "share_pct": round(100 * roster_posts / campaign_posts, 1) if campaign_posts else 0.0,
+        "table": table.to_dict("records"),
+        "not_posted_today": report.not_posted_today.to_dict("records"),
+        "quiet": report.quiet.to_dict("records"),
+        "kecamatan": report.kecamatan.to_dict("records"),
+        "charts": {
+            key: _image(out_dir / name)
+            for key, name in (("heatmap", "roster_heatmap.png"), ("share", "roster_share.png"))
+            if (out_dir / name).is_file()
+        },
+    }
+
+
+def _image(path: Path) -> dict[str, Any]:
+    # The PNG header holds the size; width/height on <img> keep the page from jumping while it loads.
+    with path.open("rb") as handle:
+        head = handle.read(24)
+    return {"file": path.name, "width": int.from_bytes(head[16:20]), "height": int.from_bytes(head[20:24])}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -362,7 +445,13 @@ def heatmap_chart(report: RosterReport, path: Path, language: str = "id") -> Pat
         ax.set_yticks(range(members), labels=[str(label) for label in grid.index], fontsize=7)
         step = max(1, days // 15)
         ticks = list(range(0, days, step))
-        ax.set_xticks(ticks, labels=[f"{grid.columns[i]:%d/%m}" for i in ticks], fontsize=7, rotation=90)
+        columns: list[Any] = list(grid.columns)  # dates
+        ax.set_xticks(
+            ticks,
+            labels=[format_short_day(columns[i], language) for i in ticks],
+            fontsize=7,
+            rotation=90,
+        )
         colorbar = fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02)
         colorbar.set_label(words["posts"])
         colorbar.locator = MaxNLocator(integer=True)
@@ -398,7 +487,12 @@ def share_chart(report: RosterReport, path: Path, language: str = "id") -> Path:
     pct.set_ylabel(words["share"])
     step = max(1, len(x) // 15)
     ticks = x[::step]
-    ax.set_xticks(ticks, labels=[f"{share['date'].iloc[i]:%d/%m}" for i in ticks], rotation=90, fontsize=7)
+    ax.set_xticks(
+        ticks,
+        labels=[format_short_day(share["date"].iloc[i], language) for i in ticks],
+        rotation=90,
+        fontsize=7,
+    )
     handles, labels = ax.get_legend_handles_labels()
     more_handles, more_labels = pct.get_legend_handles_labels()
     ax.legend(handles + more_handles, labels + more_labels, loc="upper left", fontsize=8)
@@ -410,13 +504,8 @@ def _save(fig: Any, path: Path) -> Path:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)  # readers never see half a PNG
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    # A temporary name renamed into place: a reader never sees half a PNG.
+    return atomic_write(path, lambda handle: fig.savefig(handle, format="png", facecolor="white"))
 
 
 def chart_text(language: str) -> Mapping[str, str]:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from pathlib import Path
 
 import pytest
 
+from monitor.campaign import CampaignCalendar, fixed_clock
+from monitor.config import load_config
+from monitor.db import open_engine
 from monitor.records import PostRecord, collect_hashtags
 from monitor.roster import load_roster
 from monitor.store import finish_run, start_run, write_batch
+from reports.build import build_report
 from reports.roster import ROSTER_COLUMNS, roster_report, write_roster_charts
 
 DATA = Path(__file__).parent / "data"
@@ -237,3 +242,54 @@ def test_charts_are_written_whole(report, tmp_path: Path) -> None:  # type: igno
     # The heatmap grows with the roster: one row per member.
     width, height = int.from_bytes(files[0].read_bytes()[16:20]), int.from_bytes(files[0].read_bytes()[20:24])
     assert height > 200 and width > 500
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The report folder: roster.csv, the charts and the HTML section
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_report_folder_has_the_roster_section(write_config, tmp_path: Path, language: str) -> None:  # type: ignore[no-untyped-def]
+    config = load_config(write_config('[roster]\npath = "roster.csv"\n', language=language))
+    engine = open_engine(config.storage.url)
+    run = start_run(engine, "test", None)
+    # A hostile member name must be neutralized in the CSV and escaped in the page.
+    hostile = "=1+2<script>alert(1)</script>"
+    roster_text = (
+        (DATA / "roster.csv").read_text(encoding="utf-8-sig").replace("Lina Marlina", f'"{hostile}"')
+    )
+    (tmp_path / "roster.csv").write_text(roster_text, encoding="utf-8")
+    write_batch(engine, run, POSTS, config.campaign.tz)
+    calendar = CampaignCalendar(config.campaign, fixed_clock(dt.datetime(2022, 10, 1, 23, 0, tzinfo=WIB)))
+    result = build_report(config, engine, tmp_path / "out", START, END, calendar)
+
+    names = {p.name for p in result.files}
+    assert {"roster.csv", "roster_heatmap.png", "roster_share.png"} <= names
+    raw = (result.out_dir / "roster.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # Excel reads the BOM as UTF-8
+    rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
+    assert rows[0] == ROSTER_COLUMNS
+    assert rows[1] == ["Budi Santoso", "KIM Mayangan", "Mayangan", "Mayangan", "3", "22", "2", "2022-09-28"]
+    assert rows[4] == ["Siti Aminah", "KIM Wonoasih", "Wonoasih", "Wonoasih", "1", "7", "1", "2022-10-01"]
+    # Members without posts: zeros and no date, by name ('=' sorts before letters).
+    assert rows[5][0] == "'" + hostile and rows[5][4:] == ["0", "0", "0", ""]
+    assert rows[6] == ["Agus Salim", "LPM Kanigaran", "Kanigaran", "Kanigaran", "0", "0", "0", ""]
+    assert len(rows) == 7
+
+    page = result.index.read_text(encoding="utf-8")
+    assert 'id="roster"' in page
+    assert 'src="roster_heatmap.png"' in page and 'src="roster_share.png"' in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    heading = "Belum posting hari ini" if language == "id" else "Not yet posted today"
+    quiet = "Diam 3 hari atau lebih" if language == "id" else "Quiet for 3+ days"
+    assert heading in page and quiet in page
+    section = page[page.index('id="roster-quiet"') : page.index('id="roster-kecamatan"')]
+    assert "Rudi Hartono" in section and "Siti Aminah" not in section
+    engine.dispose()
+
+
+def test_report_without_a_roster_file_has_no_roster_section(config, engine, calendar, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = build_report(config, engine, tmp_path / "out", START, END, calendar)
+    assert not (result.out_dir / "roster.csv").exists()
+    assert not (result.out_dir / "roster_heatmap.png").exists()
+    assert 'id="roster"' not in result.index.read_text(encoding="utf-8")
