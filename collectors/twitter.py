@@ -64,7 +64,15 @@ def recent_search_pages(
         log.info("x_api: resuming an interrupted pass")
     while True:
         params = search_params(cfg.query, since_id, next_token)
-        page = _get_page(session, url, params, token, cfg, sleep, clock)
+        try:
+            page = _get_page(session, url, params, token, cfg, sleep, clock)
+        except _Refused as exc:
+            if not (since_id or next_token):
+                raise SourceError(f"x_api: {exc.cause} (check sources.twitter.query)") from None
+            # A saved position older than recent search's 7 days is refused; start a fresh pass.
+            log.warning("x_api: the saved position was refused (%s); starting a fresh pass", exc.cause)
+            since_id = next_token = newest_id = None
+            continue
         meta = page.get("meta") or {}
         # The first page of a pass holds its newest tweet; a resumed pass kept it in the checkpoint.
         newest_id = newest_id or meta.get("newest_id")
@@ -110,7 +118,17 @@ def _get_page(
                     sleep(max(wait, 0))
                     continue
                 raise RateLimited(SOURCE, reset_at, "the next run continues where this one stopped") from None
+            if exc.status == 400:
+                raise _Refused(exc) from None
             raise _explain(exc, cfg.token_env) from None
+
+
+class _Refused(Exception):
+    """X refused the request itself (400): a stale since_id/next_token, or a bad query."""
+
+    def __init__(self, cause: ApiError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 def _reset_at(headers: Mapping[str, str]) -> dt.datetime | None:

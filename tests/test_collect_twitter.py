@@ -19,7 +19,7 @@ from monitor.campaign import CampaignCalendar
 from monitor.collect import collect
 from monitor.config import Config, load_config
 from monitor.models import CollectionRun, Post, PostHashtag
-from monitor.store import load_checkpoint
+from monitor.store import load_checkpoint, save_checkpoint
 
 API = Path(__file__).parent / "data" / "api"
 TOKEN = "AAAAAAAAAAAAAAAAAAAAAXbearerSECRETxyz%2Fq"
@@ -279,3 +279,36 @@ def test_a_refused_token_never_shows_up_anywhere(
     assert "x_api" in ours
     for place in (result.error or "", ours, db_text(engine)):
         assert TOKEN not in place and "bearerSECRET" not in place
+
+
+def test_a_stale_saved_position_starts_a_fresh_pass(
+    x_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    with engine.begin() as conn:
+        save_checkpoint(conn, "x_api", {"since_id": "1000"})  # older than recent search's 7 days
+
+    def pages(query: dict[str, str]) -> Response:
+        if query.get("since_id") == "1000":
+            return json_response(
+                {"errors": [{"message": "Invalid 'since_id': too old"}], "title": "Invalid"}, 400
+            )
+        return json_response(PAGE2)
+
+    rec = Recorder()
+    httpserver.expect_request(SEARCH).respond_with_handler(rec.handler(pages))
+    result = run(x_config, engine, calendar, rec)
+    assert (result.status, result.new) == ("ok", 1)
+    assert "since_id" not in rec.queries[-1]
+    assert load_checkpoint(engine, "x_api") == {"since_id": "1576100000000000001"}
+
+
+def test_a_refused_query_fails_with_a_hint(
+    x_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request(SEARCH).respond_with_json(
+        {"title": "Invalid Request", "detail": "bad query"}, status=400
+    )
+    result = run(x_config, engine, calendar, Recorder())
+    assert result.status == "failed"
+    assert "bad query" in (result.error or "") and "sources.twitter.query" in (result.error or "")
+    assert len(httpserver.log) == 1
