@@ -160,7 +160,7 @@ def raw_record(fields: list[str], delimiter: str) -> str:
 # Counts
 
 _DIGITS = re.compile(r"\d+")
-_GROUPED = re.compile(r"\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*")  # 1,234 / 1.234 / 1.234.567
+_GROUPED = re.compile(r"[1-9]\d{0,2}(?:([.,])\d{3})(?:\1\d{3})*")  # 1,234 / 1.234 / 1.234.567
 _WHOLE_FLOAT = re.compile(r"(\d+)[.,]0+")  # 1203.0 / 4,0 (pandas float upcast)
 _GROUPED_FLOAT = re.compile(r"(\d{1,3}(?:,\d{3})+)\.0+")  # 1,203.0
 _ABBREVIATED = re.compile(r"(\d+(?:[.,]\d+)?)\s*(k|rb|ribu|jt|juta)", re.IGNORECASE)
@@ -287,6 +287,8 @@ def split_zone(value: str) -> tuple[str, dt.tzinfo | None]:
         sign = 1 if match.group(1) == "+" else -1
         secs = sign * (int(match.group(2)) * 3600 + int(match.group(3)) * 60)
         return stamp.strip(), dt.timezone(dt.timedelta(seconds=secs)) if secs else dt.UTC
+    if last in ("AM", "PM"):
+        return text, None
     if last.isalpha() and last.isupper() and 2 <= len(last) <= 5 and stamp[:1].isdigit():
         raise RowError(f"unknown time zone {last!r} in {value!r}; add it to collectors.csv_reader.ZONES")
     return text, None
