@@ -43,10 +43,12 @@ COLUMN_ALIASES = {
 }
 
 # What a bare handle may look like per platform (ASCII only, so SQL lower() equals casefold()).
+# Only the characters are checked, not the platforms' length limits (X 15, Instagram 30): a handle
+# that exports really carry must never be refused by the roster.
 HANDLE_PATTERNS = {
     "facebook": re.compile(r"[a-z0-9._-]{1,80}"),
-    "instagram": re.compile(r"[a-z0-9._]{1,30}"),
-    "twitter": re.compile(r"[a-z0-9_]{1,15}"),
+    "instagram": re.compile(r"[a-z0-9._]{1,64}"),
+    "twitter": re.compile(r"[a-z0-9_]{1,64}"),
 }
 HOST_PLATFORMS = {
     "facebook.com": "facebook",

@@ -49,6 +49,7 @@ WIB = dt.timezone(dt.timedelta(hours=7))
         ("twitter", "https://twitter.com/KimMayangan", "kimmayangan"),
         ("twitter", "https://x.com/kimmayangan/", "kimmayangan"),
         ("twitter", "https://mobile.twitter.com/KimMayangan/status/1575000000000000000", "kimmayangan"),
+        ("twitter", "@LPM_PohsangitKidul", "lpm_pohsangitkidul"),  # longer than X allows today: kept
     ],
 )
 def test_account_cell_forms(platform: str, cell: str, account: str) -> None:
@@ -65,7 +66,7 @@ def test_account_cell_forms(platform: str, cell: str, account: str) -> None:
         ("instagram", "https://www.instagram.com/p/CjX1abc/", "not an account"),
         ("facebook", "https://www.facebook.com/groups/kim.probolinggo", "not an account"),
         ("facebook", "https://www.facebook.com/profile.php", "no numeric id"),
-        ("twitter", "kim_mayangan_probolinggo", "not a valid X/Twitter username"),
+        ("twitter", "kim.mayangan", "not a valid X/Twitter username"),
         ("instagram", "kïm", "not a valid Instagram username"),
         ("twitter", "https://twitter.com/", "names no account"),
     ],
