@@ -24,6 +24,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from monitor.campaign import CampaignCalendar
+from monitor.collect import enabled_sources
 from monitor.config import Config
 from monitor.db import readonly
 from monitor.inbox import Inbox
@@ -39,15 +40,6 @@ REMINDER_GRACE_SECONDS = 3600  # a reminder run up to an hour late (e.g. after a
 REPORT_GRACE_SECONDS = 3600
 
 JobOutcome = str  # "ok" | "partial" | "failed" | "rate_limited" | "skipped"
-
-
-def enabled_api_sources(config: Config) -> list[str]:
-    s = config.sources
-    return [
-        name
-        for name, on in (("twitter", s.twitter), ("instagram", s.instagram), ("facebook", s.facebook))
-        if on.enabled
-    ]
 
 
 def api_every_minutes(config: Config, name: str) -> int:
@@ -182,7 +174,7 @@ def build_scheduler(config: Config, jobs: Jobs) -> BlockingScheduler:
         next_run_time=now,
         misfire_grace_time=max(1, int(inbox_seconds)),
     )
-    for source in enabled_api_sources(config):
+    for source in enabled_sources(config):
         minutes = api_every_minutes(config, source)
         scheduler.add_job(
             jobs.collect,
@@ -278,7 +270,7 @@ def run_once(config: Config, engine: Engine, calendar: CampaignCalendar) -> int:
     with RunLock(lock_path(config)):
         jobs = Jobs(config, engine, calendar)
         outcomes = [jobs.inbox_pass()]
-        outcomes += [jobs.collect(source) for source in enabled_api_sources(config)]
+        outcomes += [jobs.collect(source) for source in enabled_sources(config)]
         outcomes += jobs.catch_up()
     return 0 if all(o in ("ok", "skipped") for o in outcomes) else 1
 
@@ -300,7 +292,7 @@ def job_statuses(config: Config, engine: Engine, calendar: CampaignCalendar) -> 
     """The last run of each job and when it will next run (computed from config, as `run` would)."""
     tz = config.campaign.tz
     now = calendar.now().astimezone(tz)
-    names = [JOB_INBOX, *(f"collect-{s}" for s in enabled_api_sources(config)), JOB_REMINDER, JOB_REPORT]
+    names = [JOB_INBOX, *(f"collect-{s}" for s in enabled_sources(config)), JOB_REMINDER, JOB_REPORT]
     result = []
     with Session(readonly(engine)) as session:
         for name in names:
