@@ -177,12 +177,17 @@ def _point(link: Path, target: Path) -> None:
 def gather(engine: Engine, scope: ReportScope) -> ReportData:
     """Run every query of the report (all aggregated in the database)."""
     last = scope.end
-    pair = ReportScope(scope.campaign, last - dt.timedelta(days=1), last)
-    pair_daily = queries.daily_by_platform(engine, pair)
+    daily = queries.daily_by_platform(engine, scope)
+    if scope.start < last:
+        pair_daily = daily
+    else:  # a one-day report still compares with the day before
+        pair_daily = queries.daily_by_platform(
+            engine, ReportScope(scope.campaign, last - dt.timedelta(days=1), last)
+        )
     pair_totals = pair_daily[pair_daily.platform == ALL].set_index("date")
     return ReportData(
         scope=scope,
-        daily=queries.daily_by_platform(engine, scope),
+        daily=daily,
         totals=queries.range_totals(engine, scope),
         last_day=_day_figures(pair_totals, last),
         day_before=_day_figures(pair_totals, last - dt.timedelta(days=1)),

@@ -33,14 +33,16 @@ TAG_COLOURS = ["#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00"]
 LINE_COLOUR = "#111111"
 WINDOW_SHADE = "#F3EFE3"
 REMINDER_COLOUR = "#009E73"
-WIDTH_IN, HEIGHT_IN, DPI = 10.0, 4.8, 110  # 1100 x 528 px: sharp on a phone, fits an A4 page
+WIDTH_IN, HEIGHT_IN, DPI = 8.0, 5.0, 110  # 880 x 550 px: large type when a phone shrinks it; fits A4
 
 STYLE: dict[str, Any] = {
-    "font.size": 12,
-    "axes.titlesize": 15,
+    "font.size": 14,
+    "axes.titlesize": 17,
     "axes.titleweight": "bold",
-    "axes.labelsize": 12,
-    "legend.fontsize": 10.5,
+    "axes.labelsize": 14,
+    "xtick.labelsize": 13,
+    "ytick.labelsize": 13,
+    "legend.fontsize": 13,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
@@ -122,7 +124,7 @@ def _day_axis(ax: Axes, ctx: ChartContext) -> None:
         zorder=0,
         label=labels["campaign_window"],
     )
-    step = max(1, -(-len(days) // 12))  # at most about 12 labels: readable at phone width
+    step = max(1, -(-len(days) // 7))  # at most about 7 labels: readable at phone width
     ticks = days[::step]
     ax.set_xticks(_x(ticks), [format_short_day(day, ctx.language) for day in ticks])
     # Campaign day = ordinal - (start ordinal - 1): a linear map, so a secondary axis can show it.
@@ -136,8 +138,8 @@ def _day_axis(ax: Axes, ctx: ChartContext) -> None:
 
     top = ax.secondary_xaxis("top", functions=(to_day, to_ordinal))
     top.set_xticks([scope.campaign_day(day) for day in ticks], [str(scope.campaign_day(d)) for d in ticks])
-    top.set_xlabel(labels["campaign_day"], fontsize=10.5, color="#555555")
-    top.tick_params(labelsize=10, colors="#555555")
+    top.set_xlabel(labels["campaign_day"], fontsize=12.5, color="#555555")
+    top.tick_params(labelsize=12, colors="#555555")
     sent = sorted(day for day in ctx.reminder_days if days[0] <= day <= days[-1])
     if sent:
         ax.scatter(
@@ -168,7 +170,8 @@ def _legend(fig: Figure, ctx: ChartContext, *axes: Axes) -> None:
     context_keys = {ctx.labels["campaign_window"], ctx.labels["reminder_sent"]}
     pairs.sort(key=lambda pair: pair[1] in context_keys)  # stable: keeps the drawing order otherwise
     handles, names = [h for h, _ in pairs], [n for _, n in pairs]
-    fig.legend(handles, names, loc="outside lower center", ncol=min(4, len(names)), frameon=False)
+    ncol = 3 if max(len(n) for n in names) <= 18 else 2  # long labels: two columns fit a narrow chart
+    fig.legend(handles, names, loc="outside lower center", ncol=min(ncol, len(names)), frameon=False)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -285,10 +288,10 @@ def top_accounts(ctx: ChartContext, accounts: pd.DataFrame, path: Path) -> Path:
         if accounts.empty or accounts["interactions"].sum() == 0:
             return _no_data(ctx, title, path)
         rows = accounts.head(15)
-        fig = _figure(height=max(3.2, 0.42 * len(rows) + 1.6))
+        fig = _figure(height=max(3.4, 0.45 * len(rows) + 1.8))
         ax = fig.add_subplot()
         ax.set_title(title, loc="left")
-        names = [_shorten(str(a), 28) for a in rows["author"]]
+        names = [_shorten(str(a), 22) for a in rows["author"]]
         y = list(range(len(rows)))
         colours = [platform_colour(p) for p in rows["platform"]]
         ax.barh(y, list(rows["interactions"]), color=colours, height=0.7)
@@ -299,8 +302,8 @@ def top_accounts(ctx: ChartContext, accounts: pd.DataFrame, path: Path) -> Path:
         _thousands(ax, ctx, axis="x")
         peak = float(rows["interactions"].max())
         for yi, value in zip(y, rows["interactions"], strict=True):
-            ax.text(value + peak * 0.01, yi, format_number(value, ctx.language), va="center", fontsize=10)
-        ax.set_xlim(0, peak * 1.12)
+            ax.text(value + peak * 0.01, yi, format_number(value, ctx.language), va="center", fontsize=12)
+        ax.set_xlim(0, peak * 1.18)
         ax.set_xlabel(ctx.labels["interactions"])
         from matplotlib.patches import Patch
 
@@ -316,12 +319,12 @@ def posting_times(ctx: ChartContext, grid: pd.DataFrame, path: Path) -> Path:
     with _style():
         if int(grid.to_numpy().sum()) == 0:
             return _no_data(ctx, title, path)
-        fig = _figure(height=4.2)
+        fig = _figure(height=4.6)
         ax = fig.add_subplot()
         ax.set_title(title, loc="left")
         image = ax.imshow(grid.to_numpy(), aspect="auto", cmap="YlGnBu", interpolation="nearest")
         ax.set_yticks(range(7), ctx.labels["weekdays"].split())
-        ax.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)])
+        ax.set_xticks(range(0, 24, 3), [f"{h:02d}" for h in range(0, 24, 3)])
         ax.set_xlabel(ctx.labels["hour"])
         ax.grid(False)
         for spine in ax.spines.values():

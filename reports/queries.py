@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Engine, Integer, String, and_, case, cast, func, literal, select
+from sqlalchemy import ColumnElement, Engine, Integer, and_, case, cast, func, literal, select
 
 from monitor.config import CampaignConfig
 from monitor.db import readonly
@@ -85,15 +85,16 @@ def _author_key() -> ColumnElement[str]:
     return func.coalesce(Post.author_id, Post.author_handle)
 
 
-def campaign_filter(scope: ReportScope) -> ColumnElement[bool]:
-    """The WHERE clause of a campaign post in the scope (uses the (tag, post_id) index)."""
-    tagged = select(PostHashtag.post_id).where(PostHashtag.tag.in_(list(scope.tracked_tags)))
-    return and_(
-        Post.local_date >= scope.first,
-        Post.local_date <= scope.last,
-        Post.is_repost.is_(False),
-        Post.id.in_(tagged),
-    )
+def campaign_filter(scope: ReportScope, tagged: bool = True) -> ColumnElement[bool]:
+    """The WHERE clause of a campaign post in the scope (the tag test uses the (tag, post_id) index).
+
+    tagged=False leaves the tag test out, for queries that join post_hashtags on tracked tags anyway.
+    """
+    in_scope = and_(Post.local_date >= scope.first, Post.local_date <= scope.last, Post.is_repost.is_(False))
+    if not tagged:
+        return in_scope
+    carrying = select(PostHashtag.post_id).where(PostHashtag.tag.in_(list(scope.tracked_tags)))
+    return and_(in_scope, Post.id.in_(carrying))
 
 
 def _rows(engine: Engine, query: Any) -> list[Any]:
@@ -131,16 +132,21 @@ def daily_by_platform(engine: Engine, scope: ReportScope) -> pd.DataFrame:
         engine,
         select(Post.local_date, Post.platform, *sums).where(where).group_by(Post.local_date, Post.platform),
     )
+    # The `all` row sums the platforms in Python; only its distinct authors need the database.
     pair = Post.platform + literal(":") + _author_key()
-    totals = _rows(
-        engine,
-        select(Post.local_date, literal(ALL).label("platform"), *sums[:1], func.count(func.distinct(pair)))
-        .add_columns(*sums[2:])
-        .where(where)
-        .group_by(Post.local_date),
-    )
+    all_authors = {
+        _as_date(day): int(n)
+        for day, n in _rows(
+            engine,
+            select(Post.local_date, func.count(func.distinct(pair))).where(where).group_by(Post.local_date),
+        )
+    }
     platforms = sorted({row.platform for row in per_platform})
-    found = {(_as_date(r[0]), r[1]): tuple(int(v or 0) for v in r[2:]) for r in [*per_platform, *totals]}
+    found = {(_as_date(r[0]), r[1]): tuple(int(v or 0) for v in r[2:]) for r in per_platform}
+    for day, authors in all_authors.items():
+        rows = [v for (d, _), v in found.items() if d == day]
+        posts, _, *metrics = (sum(col) for col in zip(*rows, strict=True))
+        found[(day, ALL)] = (posts, authors, *metrics)
     zero = (0, 0, 0, 0, 0, 0)
     records = []
     for day in scope.days():
@@ -179,7 +185,7 @@ def hashtags_daily(engine: Engine, scope: ReportScope) -> pd.DataFrame:
         engine,
         select(PostHashtag.tag, Post.local_date, func.count(), func.sum(_interactions()))
         .join(Post, Post.id == PostHashtag.post_id)
-        .where(campaign_filter(scope), PostHashtag.tag.in_(list(tags)))
+        .where(campaign_filter(scope, tagged=False), PostHashtag.tag.in_(list(tags)))
         .group_by(PostHashtag.tag, Post.local_date),
     )
     found = {(_as_date(day), tag): (int(n), int(inter or 0)) for tag, day, n, inter in rows}
@@ -197,15 +203,16 @@ def all_tags_daily(engine: Engine, scope: ReportScope) -> pd.DataFrame:
 
     tags = list(scope.tracked_tags)
     carried = (
-        select(func.count())
-        .where(PostHashtag.post_id == Post.id, PostHashtag.tag.in_(tags))
-        .correlate(Post)
-        .scalar_subquery()
+        select(PostHashtag.post_id, func.count().label("tags"))
+        .where(PostHashtag.tag.in_(tags))
+        .group_by(PostHashtag.post_id)
+        .subquery()
     )
     rows = _rows(
         engine,
-        select(Post.local_date, func.count(), func.sum(case((carried == len(tags), 1), else_=0)))
-        .where(campaign_filter(scope))
+        select(Post.local_date, func.count(), func.sum(case((carried.c.tags == len(tags), 1), else_=0)))
+        .join(carried, carried.c.post_id == Post.id)
+        .where(campaign_filter(scope, tagged=False))
         .group_by(Post.local_date),
     )
     found = {_as_date(day): (int(n), int(both or 0)) for day, n, both in rows}
@@ -313,21 +320,19 @@ def top_accounts(engine: Engine, scope: ReportScope, limit: int = 15) -> pd.Data
 # When people post
 
 
-def _utc_quarter(engine: Engine) -> ColumnElement[str]:
-    """created_at truncated to its UTC quarter-hour, as text 'YYYY-MM-DD HH:MM'.
+QUARTER = 900  # seconds
 
-    Every zone offset in use is a multiple of 15 minutes, so a quarter-hour bucket maps to exactly one
-    local hour and weekday even across a DST change; at most 96 buckets a day come back.
+
+def _utc_quarter(engine: Engine) -> ColumnElement[int]:
+    """created_at as a count of quarter-hours since 1970-01-01 UTC (integer arithmetic, exact).
+
+    Every zone offset in use is a multiple of 15 minutes, so a quarter-hour maps to exactly one local
+    hour and weekday even across a DST change; at most 96 buckets a day come back to Python.
     """
     if engine.dialect.name == "postgresql":  # not covered by the tests, which run on SQLite
-        minute = func.floor(func.extract("minute", Post.created_at) / 15) * 15
-        return func.to_char(Post.created_at, "YYYY-MM-DD HH24:", type_=String) + func.lpad(
-            cast(minute, Integer).cast(String), 2, "0", type_=String
-        )
-    minute = cast(func.strftime("%M", Post.created_at), Integer) / 15 * 15
-    return func.strftime("%Y-%m-%d %H:", Post.created_at, type_=String) + func.printf(
-        "%02d", minute, type_=String
-    )
+        seconds: ColumnElement[Any] = func.extract("epoch", Post.created_at)
+        return cast(func.floor(seconds / QUARTER), Integer)
+    return cast(func.strftime("%s", Post.created_at), Integer) // QUARTER  # // : integer division
 
 
 def posting_times(engine: Engine, scope: ReportScope) -> pd.DataFrame:
@@ -338,8 +343,8 @@ def posting_times(engine: Engine, scope: ReportScope) -> pd.DataFrame:
     rows = _rows(engine, select(bucket, func.count()).where(campaign_filter(scope)).group_by(bucket))
     counts = [[0] * 24 for _ in range(7)]
     tz = ZoneInfo(scope.campaign.timezone)
-    for text, count in rows:
-        local = dt.datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=dt.UTC).astimezone(tz)
+    for quarter, count in rows:
+        local = dt.datetime.fromtimestamp(int(quarter) * QUARTER, dt.UTC).astimezone(tz)
         counts[local.weekday()][local.hour] += int(count)
     return pd.DataFrame(counts, index=range(7), columns=range(24), dtype="int64")
 

@@ -1,0 +1,79 @@
+"""Report benchmark (DESIGN 7): build_report over 2k posts and over 200k posts, same process, warm.
+
+The aggregation happens in SQL, so the big report should cost at most 3x the small one (charts and
+the page cost the same at any size). Run by hand:  python bench/report.py [--small 2000] [--big 200000]
+It prints both timings (median of --repeat runs after one warm-up) and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from monitor.campaign import CampaignCalendar, fixed_clock
+from monitor.config import load_config
+from monitor.db import open_engine
+from reports.build import build_report
+from reports.synthetic import add_sent_reminders, load_synthetic
+
+CONFIG = """\
+[campaign]
+name = "We Love Cities 2022 - Kota Probolinggo"
+city = "Probolinggo"
+start = 2022-09-19
+end = 2022-10-31
+timezone = "Asia/Jakarta"
+hashtags = ["WeLoveProbolinggo", "WeLoveCities"]
+
+[storage]
+url = "sqlite:///monitor.db"
+"""
+TARGET_RATIO = 3.0
+
+
+def time_report(folder: Path, posts: int, repeat: int) -> float:
+    folder.mkdir(parents=True)
+    (folder / "config.toml").write_text(CONFIG, encoding="utf-8")
+    config = load_config(folder / "config.toml")
+    engine = open_engine(config.storage.url)
+    started = time.perf_counter()
+    load_synthetic(engine, config.campaign, posts)  # through store.write_batch, like a real import
+    add_sent_reminders(engine, config.campaign, config.campaign.end)
+    print(f"  stored {posts:>7} posts in {time.perf_counter() - started:6.1f} s")
+    after = CampaignCalendar(
+        config.campaign, fixed_clock(dt.datetime(2022, 11, 1, 9, 0, tzinfo=config.campaign.tz))
+    )
+    build_report(config, engine, folder / "out", calendar=after)  # warm-up: imports, fonts, SQLite cache
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        build_report(config, engine, folder / "out", calendar=after)
+        runs.append(time.perf_counter() - started)
+    engine.dispose()
+    return statistics.median(runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--small", type=int, default=2_000)
+    parser.add_argument("--big", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
+        small = time_report(Path(tmp) / "small", args.small, args.repeat)
+        print(f"report over {args.small:>7} posts: {small:6.2f} s")
+        big = time_report(Path(tmp) / "big", args.big, args.repeat)
+        print(f"report over {args.big:>7} posts: {big:6.2f} s")
+    ratio = big / small
+    verdict = "ok" if ratio <= TARGET_RATIO else "SLOWER than the target"
+    print(f"ratio {ratio:.2f}x (target <= {TARGET_RATIO:.0f}x): {verdict}")
+
+
+if __name__ == "__main__":
+    main()
