@@ -72,7 +72,8 @@ class Post(Base):
 
 class PostHashtag(Base):
     __tablename__ = "post_hashtags"
-    __table_args__ = (Index("ix_post_hashtags_tag", "tag", "post_id"),)
+    # WITHOUT ROWID: the primary key is the table, one b-tree fewer to write on every import.
+    __table_args__ = (Index("ix_post_hashtags_tag", "tag", "post_id"), {"sqlite_with_rowid": False})
 
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(140), primary_key=True)  # case-folded, no '#'

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, Table, func, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.models import CollectionRun, MetricSnapshot, PostHashtag, RejectedRow, SourceCheckpoint
 from monitor.models import Post as PostModel
 from monitor.records import PostRecord
 
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000  # rows per transaction: fewer commits, still bounded memory
 METRICS = ("likes", "comments", "shares", "views")
 
 # Core tables for bulk statements (no per-row ORM objects on the hot path).
@@ -150,6 +150,43 @@ def write_batch(
     return counts
 
 
+# Column order of the bulk row tuples.
+POST_COLUMNS = (
+    "platform", "post_key", "author_id", "author_handle", "author_name", "created_at", "local_date", "text",
+    "url", "likes", "comments", "shares", "views", "is_repost", "source", "first_seen_at", "last_seen_at",
+    "last_run_id",
+)  # fmt: skip
+KEEP_KNOWN = ("author_id", "author_handle", "author_name", "text", "url", *METRICS)
+LATEST_WINS = ("created_at", "local_date", "is_repost", "source", "last_seen_at", "last_run_id")
+
+# The SQLite statements, run through the driver's executemany: the bulk path (DESIGN 7) skips
+# SQLAlchemy's per-row parameter processing, so values are given in the forms SQLAlchemy itself
+# stores (see _sqlite_time).
+_SQLITE_UPSERT = (
+    f"INSERT INTO posts ({', '.join(POST_COLUMNS)}) VALUES ({', '.join('?' * len(POST_COLUMNS))}) "
+    "ON CONFLICT (platform, post_key) DO UPDATE SET "
+    + ", ".join(
+        [f"{c} = coalesce(excluded.{c}, posts.{c})" for c in KEEP_KNOWN]
+        + [f"{c} = excluded.{c}" for c in LATEST_WINS]
+    )
+)
+_SQLITE_TAGS = "INSERT INTO post_hashtags (post_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING"
+_SQLITE_SNAPSHOTS = (
+    "INSERT INTO metric_snapshots (post_id, observed_at, run_id, likes, comments, shares, views) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _sqlite_time(instant: dt.datetime) -> str:
+    """The text SQLAlchemy's SQLite DATETIME stores: naive UTC with microseconds."""
+    return instant.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def driver_bulk(conn: Connection) -> bool:
+    """Whether to use the SQLite bulk path; other databases go through SQLAlchemy Core."""
+    return conn.dialect.name == "sqlite"
+
+
 def upsert_posts(
     conn: Connection, records: Sequence[PostRecord], tz: ZoneInfo, run_id: int | None, now: dt.datetime
 ) -> BatchCounts:
@@ -164,92 +201,99 @@ def upsert_posts(
         latest[(rec.platform, rec.post_key)] = rec
     counts.unchanged += len(records) - len(latest)
 
-    before = _existing_metrics(conn, latest.keys())
+    stored = _lookup(conn, latest.keys())
+    sqlite = driver_bulk(conn)
+    stamp: Any = _sqlite_time(now) if sqlite else now
     rows = []
     for (platform, key), rec in latest.items():
-        created = rec.created_at.astimezone(dt.UTC)
+        created: Any = rec.created_at.astimezone(dt.UTC)
+        local_date: Any = created.astimezone(tz).date()
+        if sqlite:
+            created, local_date = (
+                created.replace(tzinfo=None).isoformat(" ", "microseconds"),
+                local_date.isoformat(),
+            )
         rows.append(
-            {
-                "platform": platform,
-                "post_key": key,
-                "author_id": rec.author_id,
-                "author_handle": rec.author_handle,
-                "author_name": rec.author_name,
-                "created_at": created,
-                "local_date": created.astimezone(tz).date(),
-                "text": rec.text,
-                "url": rec.url,
-                "likes": rec.likes,
-                "comments": rec.comments,
-                "shares": rec.shares,
-                "views": rec.views,
-                "is_repost": rec.is_repost,
-                "source": rec.source,
-                "first_seen_at": now,
-                "last_seen_at": now,
-                "last_run_id": run_id,
-            }
+            (platform, key, rec.author_id, rec.author_handle, rec.author_name, created, local_date, rec.text,
+             rec.url, rec.likes, rec.comments, rec.shares, rec.views, rec.is_repost, rec.source, stamp, stamp,
+             run_id)
+        )  # fmt: skip
+    if sqlite:
+        conn.exec_driver_sql(_SQLITE_UPSERT, rows)
+    else:
+        stmt = upsert_into(conn, posts_t)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["platform", "post_key"],
+                set_={c: func.coalesce(stmt.excluded[c], posts_t.c[c]) for c in KEEP_KNOWN}
+                | {c: stmt.excluded[c] for c in LATEST_WINS},
+            ),
+            [dict(zip(POST_COLUMNS, r, strict=True)) for r in rows],
         )
-    stmt = upsert_into(conn, posts_t)
-    keep_known = {
-        name: func.coalesce(stmt.excluded[name], posts_t.c[name])
-        for name in ("author_id", "author_handle", "author_name", "text", "url", *METRICS)
-    }
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["platform", "post_key"],
-        set_={
-            **keep_known,
-            "created_at": stmt.excluded.created_at,
-            "local_date": stmt.excluded.local_date,
-            "is_repost": stmt.excluded.is_repost,
-            "source": stmt.excluded.source,
-            "last_seen_at": stmt.excluded.last_seen_at,
-            "last_run_id": stmt.excluded.last_run_id,
-        },
-    ).returning(posts_t.c.id, posts_t.c.platform, posts_t.c.post_key, *(posts_t.c[m] for m in METRICS))
-    stored = {(r.platform, r.post_key): r for r in conn.execute(stmt, rows)}
+    post_ids = {key: found[0] for key, found in stored.items()}
+    post_ids.update(
+        (key, found[0]) for key, found in _lookup(conn, [k for k in latest if k not in stored]).items()
+    )
 
-    tag_rows: list[dict[str, Any]] = []
-    snapshot_rows: list[dict[str, Any]] = []
+    tag_rows: list[tuple[int, str]] = []
+    snapshot_rows: list[tuple[Any, ...]] = []
     for pk, rec in latest.items():
-        row = stored[pk]
-        tag_rows.extend({"post_id": row.id, "tag": tag} for tag in rec.hashtags)
-        metrics = tuple(getattr(row, m) for m in METRICS)
-        old = before.get(pk)
+        post_id = post_ids[pk]
+        tag_rows.extend((post_id, tag) for tag in rec.hashtags)
+        observed: tuple[int | None, ...] = (rec.likes, rec.comments, rec.shares, rec.views)
+        old = stored.get(pk)
         if old is None:
             counts.new += 1
-        elif old != metrics:
-            counts.updated += 1
+            metrics = observed
         else:
-            counts.unchanged += 1
-            continue
+            # What the upsert stored: a known value replaces, an unknown one keeps the old.
+            metrics = tuple(o if o is not None else b for o, b in zip(observed, old[1:], strict=True))
+            if metrics == old[1:]:
+                counts.unchanged += 1
+                continue
+            counts.updated += 1
         if any(v is not None for v in metrics):
-            snapshot_rows.append(
-                {"post_id": row.id, "observed_at": rec.observed_at or now, "run_id": run_id}
-                | dict(zip(METRICS, metrics, strict=True))
+            observed_at: Any = stamp if rec.observed_at is None else rec.observed_at
+            if sqlite and rec.observed_at is not None:
+                observed_at = _sqlite_time(rec.observed_at)
+            snapshot_rows.append((post_id, observed_at, run_id, *metrics))
+    if sqlite:
+        if tag_rows:
+            conn.exec_driver_sql(_SQLITE_TAGS, tag_rows)
+        if snapshot_rows:
+            conn.exec_driver_sql(_SQLITE_SNAPSHOTS, snapshot_rows)
+    else:
+        if tag_rows:
+            conn.execute(
+                upsert_into(conn, tags_t).on_conflict_do_nothing(),
+                [{"post_id": p, "tag": t} for p, t in tag_rows],
             )
-    if tag_rows:
-        conn.execute(upsert_into(conn, tags_t).on_conflict_do_nothing(), tag_rows)
-    if snapshot_rows:
-        conn.execute(snapshots_t.insert(), snapshot_rows)
+        if snapshot_rows:
+            names = ("post_id", "observed_at", "run_id", *METRICS)
+            conn.execute(snapshots_t.insert(), [dict(zip(names, r, strict=True)) for r in snapshot_rows])
     return counts
 
 
-def _existing_metrics(
-    conn: Connection, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], tuple[int | None, ...]]:
+def _lookup(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """(platform, post_key) -> (id, likes, comments, shares, views) for the posts already stored."""
     by_platform: dict[str, list[str]] = {}
     for platform, key in keys:
         by_platform.setdefault(platform, []).append(key)
-    found: dict[tuple[str, str], tuple[int | None, ...]] = {}
-    cols = [posts_t.c[m] for m in METRICS]
+    found: dict[tuple[str, str], tuple[Any, ...]] = {}
+    query = select(posts_t.c.post_key, posts_t.c.id, *(posts_t.c[m] for m in METRICS)).where(
+        posts_t.c.platform == bindparam("platform"), posts_t.c.post_key.in_(bindparam("keys", expanding=True))
+    )
     for platform, post_keys in by_platform.items():
         for start in range(0, len(post_keys), 900):  # stay under SQLite's bound-parameter limit
             chunk = post_keys[start : start + 900]
-            query = select(posts_t.c.post_key, *cols).where(
-                posts_t.c.platform == platform, posts_t.c.post_key.in_(chunk)
-            )
-            for row in conn.execute(query):
+            if driver_bulk(conn):  # no per-value compilation
+                marks = ", ".join("?" * len(chunk))
+                sql = f"SELECT {', '.join(c.name for c in query.selected_columns)} FROM posts "
+                sql += f"WHERE platform = ? AND post_key IN ({marks})"
+                rows = conn.exec_driver_sql(sql, (platform, *chunk))
+            else:
+                rows = conn.execute(query, {"platform": platform, "keys": chunk})
+            for row in rows:
                 found[(platform, row[0])] = tuple(row[1:])
     return found
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from monitor import store
 from monitor.models import MetricSnapshot, Post, PostHashtag
 from monitor.records import PostRecord, collect_hashtags, hashtags_in
 from monitor.store import finish_run, start_run, write_batch
@@ -38,7 +41,15 @@ def test_hashtag_rules() -> None:
     assert collect_hashtags("no tags", ["#WeLoveCities", "Bromo"]) == {"welovecities", "bromo"}
 
 
-def test_upsert_counts_and_snapshots(engine, config) -> None:
+@pytest.fixture(params=["driver", "core"])
+def write_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both write paths: SQLite's bulk driver path, and the Core path other databases take."""
+    if request.param == "core":
+        monkeypatch.setattr(store, "driver_bulk", lambda conn: False)
+    return str(request.param)
+
+
+def test_upsert_counts_and_snapshots(engine, config, write_path) -> None:
     tz = config.campaign.tz
     run = start_run(engine, "test", None)
     first = write_batch(engine, run, [rec("1"), rec("2")], tz)
@@ -56,3 +67,15 @@ def test_upsert_counts_and_snapshots(engine, config) -> None:
         assert local.created_at == dt.datetime(2022, 9, 18, 17, 30, tzinfo=dt.UTC)
         assert conn.execute(select(func.count()).select_from(MetricSnapshot)).scalar() == 3
         assert set(conn.execute(select(PostHashtag.tag)).scalars()) == {"weloveprobolinggo"}
+        snaps = conn.execute(
+            select(Post.post_key, MetricSnapshot.likes, MetricSnapshot.observed_at)
+            .join(Post)
+            .order_by(MetricSnapshot.id)
+        ).all()
+    assert [(k, likes) for k, likes, _ in snaps] == [("1", 5), ("2", 5), ("2", 9)]
+    assert all(observed.tzinfo is dt.UTC for _, _, observed in snaps)
+    with Session(engine) as session:  # what the bulk path wrote reads back through the ORM types
+        post = session.scalars(select(Post).where(Post.post_key == "2")).one()
+        assert post.created_at == dt.datetime(2022, 9, 18, 17, 30, tzinfo=dt.UTC)
+        assert post.local_date == dt.date(2022, 9, 19) and post.is_repost is False
+        assert post.first_seen_at <= post.last_seen_at and post.shares is None
