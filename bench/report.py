@@ -44,6 +44,8 @@ def time_report(folder: Path, posts: int, repeat: int) -> float:
     load_synthetic(engine, config.campaign, posts)  # through store.write_batch, like a real import
     add_sent_reminders(engine, config.campaign, config.campaign.end)
     print(f"  stored {posts:>7} posts in {time.perf_counter() - started:6.1f} s")
+    engine.dispose()  # the report runs in its own process after the imports: a fresh engine
+    engine = open_engine(config.storage.url)
     after = CampaignCalendar(
         config.campaign, fixed_clock(dt.datetime(2022, 11, 1, 9, 0, tzinfo=config.campaign.tz))
     )
