@@ -166,6 +166,49 @@ def status(app: App) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# run
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run every due job once and exit (for cron), without scheduling.")
+@click.pass_obj
+def run(app: App, once: bool) -> None:
+    """The background job: import the inbox, poll enabled APIs, send the daily vote reminder and rebuild
+    the daily report, on the schedule in config.toml. Stops cleanly on SIGTERM or Ctrl-C."""
+    from monitor.scheduler import Runner, run_once
+
+    setup_logging(app.verbose, app.quiet, app.config.logging.file)
+    if once:
+        code = run_once(app.config, app.engine, app.calendar)
+        click.get_current_context().exit(code)
+    Runner(app.config, app.engine, app.calendar).run()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# demo
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("campaign-monitor-demo"),
+    show_default=True,
+    help="Folder for the demo's config, database and report (its database is made afresh).",
+)
+@click.pass_obj
+def demo(app: App, out_dir: Path) -> None:
+    """The whole pipeline on the bundled synthetic sample exports: import them into a fresh database,
+    log a vote reminder for every campaign day, and write the report. Touches nothing outside --out."""
+    from monitor.demo import run_demo
+
+    result = run_demo(out_dir, say=app.say)
+    app.say(f"report: {result.index}")
+    app.say(f"open it in a browser, e.g. xdg-open {result.index}")
+
+
+# ---------------------------------------------------------------------------------------------------------
 # remind, reminders
 
 
@@ -233,24 +276,35 @@ def reminders_log(app: App, as_csv: bool) -> None:
 @click.option(
     "--source",
     "source",
-    type=click.Choice(["twitter", "instagram", "facebook"]),
+    type=click.Choice(["inbox", "twitter", "instagram", "facebook"]),
     default=None,
-    help="Only this API source (it must be enabled in config.toml).",
+    help="Only this source (an API source must be enabled in config.toml).",
 )
 @click.pass_context
 def collect(ctx: click.Context, source: str | None) -> None:
-    """One pass of the enabled API collectors (X, Instagram, Facebook); tokens come from the
-    environment variables named in config.toml."""
+    """One pass of the inbox folder and the enabled API collectors (X, Instagram, Facebook); tokens
+    come from the environment variables named in config.toml."""
     from monitor.collect import collect as collect_sources
     from monitor.collect import enabled_sources
+    from monitor.inbox import Inbox
 
     app: App = ctx.obj
+    problems = False
+    if source in (None, "inbox"):
+        inbox = Inbox(app.config, app.engine).run_pass()
+        app.say(
+            f"inbox: {len(inbox.imported)} files imported, {len(inbox.failed)} failed, "
+            f"{len(inbox.waiting)} still being written"
+        )
+        problems = not inbox.clean
+        if source == "inbox":
+            ctx.exit(EXIT_PARTIAL if problems else EXIT_OK)
     if source is None and not enabled_sources(app.config):
         app.say(
             "no API source is enabled: set `enabled = true` under [sources.twitter], "
             "[sources.instagram] or [sources.facebook] (see docs/sources.md)"
         )
-        return
+        ctx.exit(EXIT_PARTIAL if problems else EXIT_OK)
     results = collect_sources(app.config, app.engine, app.calendar, source=source)
     for r in results:
         line = f"{r.source}: {r.status} - {r.pages} pages fetched, {r.new} new posts, {r.updated} updated"
@@ -259,7 +313,46 @@ def collect(ctx: click.Context, source: str | None) -> None:
         app.say(line)
         if r.error:
             app.say(f"  {r.error}", err=True)
-    if any(not r.ok for r in results):
+    if problems or any(not r.ok for r in results):
+        ctx.exit(EXIT_PARTIAL)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# ingest
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "format_name",
+    metavar="NAME",
+    help="Read every file as this format instead of detecting it from the header: crowdtangle-facebook, "
+    "crowdtangle-instagram, mbs-facebook, mbs-instagram, twarc-csv, twitter-analytics, or the name of "
+    "a [[formats]] entry in config.toml.",
+)
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], format_name: str | None) -> None:
+    """Import export files (CSV) or folders of them, in the order given. The format of each file is
+    detected from its header. Bad rows are rejected with their line number and the rest is kept;
+    exit 1 when anything was rejected. Importing a file again adds no duplicates."""
+    from monitor.ingest import export_paths, ingest_paths, summary_lines
+
+    app: App = ctx.obj
+    files = export_paths(paths)
+    if not files:
+        app.say("no CSV files found")
+        return
+    config, engine = app.config, app.engine
+    if sys.stderr.isatty() and not app.quiet:
+        total = sum(p.stat().st_size for p in files)
+        with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
+            results = ingest_paths(config, engine, files, format_name, progress=bar.update)
+    else:
+        results = ingest_paths(config, engine, files, format_name)
+    for line in summary_lines(results):
+        app.say(line)
+    if any(r.had_problems for r in results):
         ctx.exit(EXIT_PARTIAL)
 
 
@@ -320,42 +413,3 @@ def report(app: App, out_dir: Path | None, from_day: str | None, to_day: str | N
         app.config, app.engine, out_dir or app.config.reports.out_dir, start, end, app.calendar
     )
     app.say(f"report {result.start} to {result.end}: {result.index}")
-
-
-# ---------------------------------------------------------------------------------------------------------
-# ingest
-
-
-@main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--format",
-    "format_name",
-    metavar="NAME",
-    help="Read every file as this format instead of detecting it from the header: crowdtangle-facebook, "
-    "crowdtangle-instagram, mbs-facebook, mbs-instagram, twarc-csv, twitter-analytics, or the name of "
-    "a [[formats]] entry in config.toml.",
-)
-@click.pass_context
-def ingest(ctx: click.Context, paths: tuple[Path, ...], format_name: str | None) -> None:
-    """Import export files (CSV) or folders of them, in the order given. The format of each file is
-    detected from its header. Bad rows are rejected with their line number and the rest is kept;
-    exit 1 when anything was rejected. Importing a file again adds no duplicates."""
-    from monitor.ingest import export_paths, ingest_paths, summary_lines
-
-    app: App = ctx.obj
-    files = export_paths(paths)
-    if not files:
-        app.say("no CSV files found")
-        return
-    config, engine = app.config, app.engine
-    if sys.stderr.isatty() and not app.quiet:
-        total = sum(p.stat().st_size for p in files)
-        with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
-            results = ingest_paths(config, engine, files, format_name, progress=bar.update)
-    else:
-        results = ingest_paths(config, engine, files, format_name)
-    for line in summary_lines(results):
-        app.say(line)
-    if any(r.had_problems for r in results):
-        ctx.exit(EXIT_PARTIAL)
