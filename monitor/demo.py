@@ -8,6 +8,7 @@ on that morning, and builds the report as it stood at the end of the campaign.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,7 +79,10 @@ def run_demo(out_dir: Path, say: Callable[[str], None] = print, language: str = 
             )
             for rejection in result.rejections[:3]:
                 say(f"    line {rejection.line}: {rejection.reason}")
+        say("(the samples carry a few bad rows on purpose, to show how rejects are reported)")
         campaign = config.campaign
+        # One line per day would drown the summary: the reminder log is in the report instead.
+        logging.getLogger("campaign_monitor.reminders").setLevel(logging.WARNING)
         for day in CampaignCalendar(campaign).days():
             morning = CampaignCalendar(
                 campaign, fixed_clock(dt.datetime.combine(day, config.reminders.at, campaign.tz))
