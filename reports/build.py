@@ -110,10 +110,9 @@ def build_report(
     data = gather(engine, scope)  # 1. every number, from SQL
     data.roster = roster.report_section(config, engine, first, last)  # 1b. the roster, when there is one
     csv_files = write_csvs(data, out_dir)  # 2. the CSV exports
-    chart_files = draw_charts(data, out_dir, config.campaign.language)  # 3. the charts
-    roster_charts = (
-        roster.write_roster_charts(data.roster, out_dir, config.campaign.language) if data.roster else []
-    )
+    ctx = chart_context(data, config.campaign.language)
+    chart_files = draw_charts(data, out_dir, ctx)  # 3. the charts
+    roster_charts = roster.write_roster_charts(data.roster, out_dir, ctx) if data.roster else []
     index = write_index(config, calendar, data, out_dir, chart_files, csv_files)  # 4. the page
     return ReportResult(out_dir, index, first, last, [*csv_files, *chart_files, *roster_charts, index])
 
@@ -230,10 +229,14 @@ def _iso_dates(frame: pd.DataFrame) -> list[list[Any]]:
     return [[v.isoformat() if isinstance(v, dt.date) else v for v in row] for row in frame.itertuples(False)]
 
 
-def draw_charts(data: ReportData, out_dir: Path, language: str) -> list[Path]:
-    """The PNG charts, in the order the page shows them."""
+def chart_context(data: ReportData, language: str) -> charts.ChartContext:
+    """The range, the language and the days a vote reminder went out, for every chart."""
     sent = data.reminders[data.reminders.status == "sent"]["date"]
-    ctx = charts.ChartContext(data.scope, language, frozenset(sent))
+    return charts.ChartContext(data.scope, language, frozenset(sent))
+
+
+def draw_charts(data: ReportData, out_dir: Path, ctx: charts.ChartContext) -> list[Path]:
+    """The PNG charts, in the order the page shows them."""
     return [
         charts.posts_per_day(ctx, data.daily, out_dir / "posts_per_day.png"),
         charts.interactions_per_day(ctx, data.daily, out_dir / "interactions_per_day.png"),

@@ -72,11 +72,11 @@ def platform_colour(platform: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Shared drawing
+# Shared drawing (also used by the roster charts in reports/roster.py)
 
 
 @contextmanager
-def _style() -> Iterator[None]:
+def chart_style() -> Iterator[None]:
     import matplotlib
 
     with matplotlib.rc_context(STYLE), warnings.catch_warnings():  # type: ignore[arg-type]
@@ -85,7 +85,7 @@ def _style() -> Iterator[None]:
         yield
 
 
-def _figure(height: float = HEIGHT_IN) -> Figure:
+def new_figure(height: float = HEIGHT_IN) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -94,39 +94,41 @@ def _figure(height: float = HEIGHT_IN) -> Figure:
     return fig
 
 
-def _save(fig: Figure, path: Path) -> Path:
+def save_figure(fig: Figure, path: Path) -> Path:
     return atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=DPI, facecolor="white"))
 
 
-def _no_data(ctx: ChartContext, title: str, path: Path) -> Path:
-    fig = _figure()
+def no_data_chart(ctx: ChartContext, title: str, path: Path) -> Path:
+    fig = new_figure()
     ax = fig.add_subplot()
     ax.set_title(title, loc="left")
     ax.text(0.5, 0.5, ctx.labels["no_data"], ha="center", va="center", fontsize=20, color="#777777")
     ax.set_axis_off()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-def _x(days: list[dt.date]) -> list[int]:
+def day_x(days: list[dt.date]) -> list[int]:
     return [day.toordinal() for day in days]
 
 
-def _day_axis(ax: Axes, ctx: ChartContext) -> None:
-    """Local dates below, campaign day numbers above, the window shaded, reminder days marked."""
+def day_axis(ax: Axes, ctx: ChartContext, marks: bool = True) -> None:
+    """Local dates below, campaign day numbers above; with `marks`, the window shaded and the
+    reminder days marked (a heatmap, which fills the plot, goes without them)."""
     scope, labels = ctx.scope, ctx.labels
     days = scope.days()
     first, last = days[0].toordinal(), days[-1].toordinal()
     ax.set_xlim(first - 0.7, last + 0.7)
-    ax.axvspan(
-        scope.campaign.start.toordinal() - 0.5,
-        scope.campaign.end.toordinal() + 0.5,
-        color=WINDOW_SHADE,
-        zorder=0,
-        label=labels["campaign_window"],
-    )
+    if marks:
+        ax.axvspan(
+            scope.campaign.start.toordinal() - 0.5,
+            scope.campaign.end.toordinal() + 0.5,
+            color=WINDOW_SHADE,
+            zorder=0,
+            label=labels["campaign_window"],
+        )
     step = max(1, -(-len(days) // 7))  # at most about 7 labels: readable at phone width
     ticks = days[::step]
-    ax.set_xticks(_x(ticks), [format_short_day(day, ctx.language) for day in ticks])
+    ax.set_xticks(day_x(ticks), [format_short_day(day, ctx.language) for day in ticks])
     # Campaign day = ordinal - (start ordinal - 1): a linear map, so a secondary axis can show it.
     offset = scope.campaign.start.toordinal() - 1
 
@@ -141,9 +143,9 @@ def _day_axis(ax: Axes, ctx: ChartContext) -> None:
     top.set_xlabel(labels["campaign_day"], fontsize=12.5, color="#555555")
     top.tick_params(labelsize=12, colors="#555555")
     sent = sorted(day for day in ctx.reminder_days if days[0] <= day <= days[-1])
-    if sent:
+    if sent and marks:
         ax.scatter(
-            _x(sent),
+            day_x(sent),
             [0.0] * len(sent),
             marker="^",
             s=38,
@@ -155,14 +157,14 @@ def _day_axis(ax: Axes, ctx: ChartContext) -> None:
         )
 
 
-def _thousands(ax: Axes, ctx: ChartContext, axis: str = "y") -> None:
+def thousands_axis(ax: Axes, ctx: ChartContext, axis: str = "y") -> None:
     from matplotlib.ticker import FuncFormatter
 
     formatter = FuncFormatter(lambda value, _pos: format_number(value, ctx.language))
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
 
 
-def _legend(fig: Figure, ctx: ChartContext, *axes: Axes) -> None:
+def legend_below(fig: Figure, ctx: ChartContext, *axes: Axes) -> None:
     """One legend under the plot: the data series first, then the window and reminder keys."""
     pairs: list[tuple[Any, str]] = []
     for ax in axes:
@@ -181,14 +183,14 @@ def _legend(fig: Figure, ctx: ChartContext, *axes: Axes) -> None:
 def posts_per_day(ctx: ChartContext, daily: pd.DataFrame, path: Path) -> Path:
     """Campaign posts per day stacked by platform, with the 7-day average of all posts as a line."""
     title = ctx.labels["chart_posts"]
-    with _style():
+    with chart_style():
         totals = daily[daily.platform == ALL].set_index("date")["posts"]
         if totals.sum() == 0:
-            return _no_data(ctx, title, path)
-        fig = _figure()
+            return no_data_chart(ctx, title, path)
+        fig = new_figure()
         ax = fig.add_subplot()
         ax.set_title(title, loc="left")
-        x = _x(list(totals.index))
+        x = day_x(list(totals.index))
         bottom = [0] * len(x)
         for platform in sorted(set(daily.platform) - {ALL}):
             values = daily[daily.platform == platform].set_index("date")["posts"].reindex(totals.index)
@@ -198,30 +200,30 @@ def posts_per_day(ctx: ChartContext, daily: pd.DataFrame, path: Path) -> Path:
         average = totals.rolling(7, min_periods=1).mean()
         ax.plot(x, list(average), color=LINE_COLOUR, linewidth=2.2, label=ctx.labels["avg7"])
         ax.set_ylabel(ctx.labels["posts"])
-        _thousands(ax, ctx)
-        _day_axis(ax, ctx)
-        _legend(fig, ctx, ax)
-        return _save(fig, path)
+        thousands_axis(ax, ctx)
+        day_axis(ax, ctx)
+        legend_below(fig, ctx, ax)
+        return save_figure(fig, path)
 
 
 def interactions_per_day(ctx: ChartContext, daily: pd.DataFrame, path: Path) -> Path:
     """Likes, comments and shares per day stacked, and the running total on a second axis."""
     title = ctx.labels["chart_interactions"]
-    with _style():
+    with chart_style():
         totals = daily[daily.platform == ALL].set_index("date")
         if totals["interactions"].sum() == 0:
-            return _no_data(ctx, title, path)
-        fig = _figure()
+            return no_data_chart(ctx, title, path)
+        fig = new_figure()
         ax = fig.add_subplot()
         ax.set_title(title, loc="left")
-        x = _x(list(totals.index))
+        x = day_x(list(totals.index))
         bottom = [0] * len(x)
         for metric, colour in METRIC_COLOURS.items():
             heights = [int(v) for v in totals[metric]]
             ax.bar(x, heights, bottom=bottom, width=0.8, color=colour, label=ctx.labels[metric])
             bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
         ax.set_ylabel(ctx.labels["interactions"])
-        _thousands(ax, ctx)
+        thousands_axis(ax, ctx)
         right = ax.twinx()
         right.plot(
             x,
@@ -234,19 +236,19 @@ def interactions_per_day(ctx: ChartContext, daily: pd.DataFrame, path: Path) -> 
         right.grid(False)
         right.spines["right"].set_visible(True)
         right.set_ylabel(ctx.labels["cumulative"])
-        _thousands(right, ctx)
-        _day_axis(ax, ctx)
-        _legend(fig, ctx, ax, right)
-        return _save(fig, path)
+        thousands_axis(right, ctx)
+        day_axis(ax, ctx)
+        legend_below(fig, ctx, ax, right)
+        return save_figure(fig, path)
 
 
 def hashtags(ctx: ChartContext, tags: pd.DataFrame, all_tags: pd.DataFrame, path: Path) -> Path:
     """Posts per day for each tracked tag side by side, and the share of posts carrying every tag."""
     title = ctx.labels["chart_hashtags"]
-    with _style():
+    with chart_style():
         if tags["posts"].sum() == 0:
-            return _no_data(ctx, title, path)
-        fig = _figure()
+            return no_data_chart(ctx, title, path)
+        fig = new_figure()
         ax = fig.add_subplot()
         ax.set_title(title, loc="left")
         names = list(dict.fromkeys(tags["hashtag"]))
@@ -257,13 +259,13 @@ def hashtags(ctx: ChartContext, tags: pd.DataFrame, all_tags: pd.DataFrame, path
             colour = TAG_COLOURS[i % len(TAG_COLOURS)]
             ax.bar(x, list(rows["posts"]), width=width, color=colour, label=f"#{name}")
         ax.set_ylabel(ctx.labels["posts"])
-        _thousands(ax, ctx)
+        thousands_axis(ax, ctx)
         axes = [ax]
         if len(names) > 1:
             right = ax.twinx()
             with_posts = all_tags[all_tags.posts > 0]
             right.plot(
-                _x(list(with_posts["date"])),
+                day_x(list(with_posts["date"])),
                 [100 * s for s in with_posts["share"]],
                 color=LINE_COLOUR,
                 lw=2,
@@ -276,22 +278,22 @@ def hashtags(ctx: ChartContext, tags: pd.DataFrame, all_tags: pd.DataFrame, path
             right.spines["right"].set_visible(True)
             right.set_ylabel("%")
             axes.append(right)
-        _day_axis(ax, ctx)
-        _legend(fig, ctx, *axes)
-        return _save(fig, path)
+        day_axis(ax, ctx)
+        legend_below(fig, ctx, *axes)
+        return save_figure(fig, path)
 
 
 def top_accounts(ctx: ChartContext, accounts: pd.DataFrame, path: Path) -> Path:
     """Horizontal bars: the accounts whose campaign posts drew the most interactions."""
     title = ctx.labels["chart_accounts"]
-    with _style():
+    with chart_style():
         if accounts.empty or accounts["interactions"].sum() == 0:
-            return _no_data(ctx, title, path)
+            return no_data_chart(ctx, title, path)
         rows = accounts.head(15)
-        fig = _figure(height=max(3.4, 0.45 * len(rows) + 1.8))
+        fig = new_figure(height=max(3.4, 0.45 * len(rows) + 1.8))
         ax = fig.add_subplot()
         ax.set_title(title, loc="left")
-        names = [_shorten(str(a), 22) for a in rows["author"]]
+        names = [shorten(str(a), 22) for a in rows["author"]]
         y = list(range(len(rows)))
         colours = [platform_colour(p) for p in rows["platform"]]
         ax.barh(y, list(rows["interactions"]), color=colours, height=0.7)
@@ -299,7 +301,7 @@ def top_accounts(ctx: ChartContext, accounts: pd.DataFrame, path: Path) -> Path:
         ax.invert_yaxis()  # the biggest on top
         ax.grid(axis="x")
         ax.grid(axis="y", visible=False)
-        _thousands(ax, ctx, axis="x")
+        thousands_axis(ax, ctx, axis="x")
         peak = float(rows["interactions"].max())
         for yi, value in zip(y, rows["interactions"], strict=True):
             ax.text(value + peak * 0.01, yi, format_number(value, ctx.language), va="center", fontsize=12)
@@ -310,16 +312,16 @@ def top_accounts(ctx: ChartContext, accounts: pd.DataFrame, path: Path) -> Path:
         shown = list(dict.fromkeys(rows["platform"]))
         handles = [Patch(color=platform_colour(p), label=p) for p in shown]
         ax.legend(handles=handles, loc="lower right", frameon=False)
-        return _save(fig, path)
+        return save_figure(fig, path)
 
 
 def posting_times(ctx: ChartContext, grid: pd.DataFrame, path: Path) -> Path:
     """A weekday x local hour heatmap of campaign posts: when the community posts."""
     title = ctx.labels["chart_times"]
-    with _style():
+    with chart_style():
         if int(grid.to_numpy().sum()) == 0:
-            return _no_data(ctx, title, path)
-        fig = _figure(height=4.6)
+            return no_data_chart(ctx, title, path)
+        fig = new_figure(height=4.6)
         ax = fig.add_subplot()
         ax.set_title(title, loc="left")
         image = ax.imshow(grid.to_numpy(), aspect="auto", cmap="YlGnBu", interpolation="nearest")
@@ -331,8 +333,8 @@ def posting_times(ctx: ChartContext, grid: pd.DataFrame, path: Path) -> Path:
             spine.set_visible(False)
         bar = fig.colorbar(image, ax=ax, shrink=0.9)
         bar.set_label(ctx.labels["posts"])
-        return _save(fig, path)
+        return save_figure(fig, path)
 
 
-def _shorten(text: str, limit: int) -> str:
+def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"

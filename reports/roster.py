@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,11 +26,13 @@ from monitor.roster import (
     load_roster,
     matching,
 )
-from reports.files import atomic_write, write_people_csv
-from reports.labels import format_short_day
+from reports import charts
+from reports.files import write_people_csv
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from reports.charts import ChartContext
 
 ROSTER_COLUMNS = [
     "name",
@@ -47,26 +49,7 @@ QUIET_DAYS = 3
 NO_KECAMATAN = "-"
 log = logging.getLogger(__name__)
 
-CHART_TEXT = {
-    "id": {
-        "heatmap_title": "Unggahan kampanye per anggota per hari",
-        "posts": "unggahan",
-        "share_title": "Unggahan kampanye per hari: anggota KIM/LPM dan lainnya",
-        "roster_posts": "anggota roster",
-        "other_posts": "akun lain",
-        "share": "porsi roster (%)",
-        "no_members": "roster kosong",
-    },
-    "en": {
-        "heatmap_title": "Campaign posts per member per day",
-        "posts": "posts",
-        "share_title": "Campaign posts per day: KIM/LPM members and others",
-        "roster_posts": "roster members",
-        "other_posts": "other accounts",
-        "share": "roster share (%)",
-        "no_members": "empty roster",
-    },
-}
+ROSTER_COLOUR, OTHERS_COLOUR, SHARE_COLOUR = "#2E7D32", "#C8E6C9", "#D55E00"
 
 
 @dataclass(frozen=True)
@@ -415,99 +398,85 @@ def _days(start: dt.date, end: dt.date) -> Iterable[dt.date]:
 # Charts: matplotlib Figure() with Agg (no pyplot state), written to a temporary name and renamed.
 
 
-def write_roster_charts(report: RosterReport, out_dir: Path, language: str = "id") -> list[Path]:
-    """roster_heatmap.png and roster_share.png in out_dir; returns their paths."""
+def write_roster_charts(report: RosterReport, out_dir: Path, ctx: ChartContext) -> list[Path]:
+    """roster_heatmap.png and roster_share.png in out_dir, in the report's chart style."""
     out_dir.mkdir(parents=True, exist_ok=True)
     return [
-        heatmap_chart(report, out_dir / "roster_heatmap.png", language),
-        share_chart(report, out_dir / "roster_share.png", language),
+        heatmap_chart(report, out_dir / "roster_heatmap.png", ctx),
+        share_chart(report, out_dir / "roster_share.png", ctx),
     ]
 
 
-def heatmap_chart(report: RosterReport, path: Path, language: str = "id") -> Path:
+def heatmap_chart(report: RosterReport, path: Path, ctx: ChartContext) -> Path:
     """Members (rows, most posts first) x days (columns); the colour is the day's campaign posts."""
-    from matplotlib.figure import Figure
+    import matplotlib
+    import numpy
+    from matplotlib.colors import ListedColormap
     from matplotlib.ticker import MaxNLocator
 
-    words = CHART_TEXT.get(language, CHART_TEXT["en"])
+    labels = ctx.labels
+    title = labels["chart_roster_heatmap"]
     grid = report.participation
     members, days = grid.shape
-    fig = Figure(figsize=(max(6.0, 3.0 + 0.22 * days), max(2.5, 1.5 + 0.2 * members)), dpi=100)
-    ax = fig.add_subplot()
-    ax.set_title(words["heatmap_title"])
-    if members == 0 or days == 0:
-        ax.text(0.5, 0.5, words["no_members"], ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
-    else:
+    with charts.chart_style():
+        if members == 0 or days == 0:
+            return charts.no_data_chart(ctx, title, path)
+        fig = charts.new_figure(height=max(3.5, 0.34 * members + 2.4))
+        ax = fig.add_subplot()
+        ax.set_title(title, loc="left")
+        days_shown: list[Any] = list(grid.columns)  # dates
+        first, last = days_shown[0].toordinal(), days_shown[-1].toordinal()
+        values = grid.to_numpy()
+        # A day without a post is white, so the first post already shows: 0 sits under the scale.
+        greens = ListedColormap(matplotlib.colormaps["Greens"](numpy.linspace(0.3, 1.0, 256)))
+        greens.set_under("white")
         image = ax.imshow(
-            grid.to_numpy(), aspect="auto", cmap="Greens", vmin=0, vmax=max(1, int(grid.to_numpy().max()))
+            values,
+            aspect="auto",
+            cmap=greens,
+            interpolation="nearest",
+            vmin=0.5,
+            vmax=max(1, int(values.max())),
+            extent=(first - 0.5, last + 0.5, members - 0.5, -0.5),
         )
-        ax.set_yticks(range(members), labels=[str(label) for label in grid.index], fontsize=7)
-        step = max(1, days // 15)
-        ticks = list(range(0, days, step))
-        columns: list[Any] = list(grid.columns)  # dates
-        ax.set_xticks(
-            ticks,
-            labels=[format_short_day(columns[i], language) for i in ticks],
-            fontsize=7,
-            rotation=90,
-        )
-        colorbar = fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02)
-        colorbar.set_label(words["posts"])
-        colorbar.locator = MaxNLocator(integer=True)
-        colorbar.update_ticks()
-    fig.tight_layout()
-    return _save(fig, path)
+        ax.set_yticks(range(members), [charts.shorten(str(label), 24) for label in grid.index], fontsize=11)
+        ax.grid(False)
+        charts.day_axis(ax, ctx, marks=False)
+        bar = fig.colorbar(image, ax=ax, shrink=0.9, pad=0.02)
+        bar.set_label(labels["posts"])
+        bar.locator = MaxNLocator(integer=True)
+        bar.update_ticks()
+        return charts.save_figure(fig, path)
 
 
-def share_chart(report: RosterReport, path: Path, language: str = "id") -> Path:
+def share_chart(report: RosterReport, path: Path, ctx: ChartContext) -> Path:
     """Campaign posts per day, split into roster members and other accounts, with the roster share."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    words = CHART_TEXT.get(language, CHART_TEXT["en"])
+    labels = ctx.labels
+    title = labels["chart_roster_share"]
     share = report.share
-    fig = Figure(figsize=(10, 4), dpi=100)
-    ax = fig.add_subplot()
-    ax.set_title(words["share_title"])
-    x = list(range(len(share)))
-    ours = share["roster_posts"].tolist()
-    others = (share["campaign_posts"] - share["roster_posts"]).tolist()
-    ax.bar(x, ours, color="#2e7d32", label=words["roster_posts"])
-    ax.bar(x, others, bottom=ours, color="#c8e6c9", label=words["other_posts"])
-    ax.set_ylabel(words["posts"])
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    pct = ax.twinx()
-    # No campaign post that day: no share to draw (a gap, not a drop to 0 %).
-    pct_values = [
-        v if n else float("nan") for v, n in zip(share["share_pct"], share["campaign_posts"], strict=True)
-    ]
-    pct.plot(x, pct_values, color="#e65100", marker=".", label=words["share"])
-    pct.set_ylim(0, 100)
-    pct.set_ylabel(words["share"])
-    step = max(1, len(x) // 15)
-    ticks = x[::step]
-    ax.set_xticks(
-        ticks,
-        labels=[format_short_day(share["date"].iloc[i], language) for i in ticks],
-        rotation=90,
-        fontsize=7,
-    )
-    handles, labels = ax.get_legend_handles_labels()
-    more_handles, more_labels = pct.get_legend_handles_labels()
-    ax.legend(handles + more_handles, labels + more_labels, loc="upper left", fontsize=8)
-    fig.tight_layout()
-    return _save(fig, path)
-
-
-def _save(fig: Any, path: Path) -> Path:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    # A temporary name renamed into place: a reader never sees half a PNG.
-    return atomic_write(path, lambda handle: fig.savefig(handle, format="png", facecolor="white"))
-
-
-def chart_text(language: str) -> Mapping[str, str]:
-    """The chart wording for a report language ("id" or "en")."""
-    return CHART_TEXT.get(language, CHART_TEXT["en"])
+    with charts.chart_style():
+        if share.empty or int(share["campaign_posts"].sum()) == 0:
+            return charts.no_data_chart(ctx, title, path)
+        fig = charts.new_figure()
+        ax = fig.add_subplot()
+        ax.set_title(title, loc="left")
+        x = charts.day_x(list(share["date"]))
+        ours = [int(v) for v in share["roster_posts"]]
+        others = [int(v) for v in share["campaign_posts"] - share["roster_posts"]]
+        ax.bar(x, ours, width=0.8, color=ROSTER_COLOUR, label=labels["chart_roster_members"])
+        ax.bar(x, others, bottom=ours, width=0.8, color=OTHERS_COLOUR, label=labels["chart_roster_others"])
+        ax.set_ylabel(labels["posts"])
+        charts.thousands_axis(ax, ctx)
+        right = ax.twinx()
+        # No campaign post that day: no share to draw (a gap, not a drop to 0 %).
+        pct = [
+            v if n else float("nan") for v, n in zip(share["share_pct"], share["campaign_posts"], strict=True)
+        ]
+        right.plot(x, pct, color=SHARE_COLOUR, lw=2, marker="o", ms=3.5, label=labels["chart_roster_pct"])
+        right.set_ylim(0, 105)
+        right.grid(False)
+        right.spines["right"].set_visible(True)
+        right.set_ylabel("%")
+        charts.day_axis(ax, ctx)
+        charts.legend_below(fig, ctx, ax, right)
+        return charts.save_figure(fig, path)

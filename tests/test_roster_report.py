@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 
 from monitor.campaign import CampaignCalendar, fixed_clock
-from monitor.config import load_config
+from monitor.config import CampaignConfig, load_config
 from monitor.db import open_engine
 from monitor.records import PostRecord, collect_hashtags
 from monitor.roster import load_roster
 from monitor.store import finish_run, start_run, write_batch
 from reports.build import build_report
-from reports.roster import ROSTER_COLUMNS, roster_report, write_roster_charts
+from reports.charts import ChartContext
+from reports.queries import ReportScope
+from reports.roster import ROSTER_COLUMNS, RosterReport, roster_report, write_roster_charts
 
 DATA = Path(__file__).parent / "data"
 WIB = dt.timezone(dt.timedelta(hours=7))
@@ -220,6 +222,10 @@ def test_a_page_listed_by_id_and_handle_counts_once(engine, config, tmp_path: Pa
     assert int(report.share["roster_posts"].sum()) == 4
 
 
+def chart_context(report: RosterReport, campaign: CampaignConfig, language: str) -> ChartContext:
+    return ChartContext(ReportScope(campaign, report.start, report.end), language)
+
+
 def test_empty_roster_and_range_cut_to_the_window(engine, config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     roster_file = tmp_path / "roster.csv"
     roster_file.write_text("name,group,kelurahan,kecamatan,facebook,instagram,twitter\n", encoding="utf-8")
@@ -227,13 +233,13 @@ def test_empty_roster_and_range_cut_to_the_window(engine, config, tmp_path: Path
     assert (report.start, report.end) == (d(9, 19), d(9, 20))
     assert report.table.empty and report.kecamatan.empty and report.quiet.empty
     assert report.participation.shape == (0, 2)
-    files = write_roster_charts(report, tmp_path / "out", "en")
+    files = write_roster_charts(report, tmp_path / "out", chart_context(report, config.campaign, "en"))
     assert all(f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for f in files)
 
 
-def test_charts_are_written_whole(report, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_charts_are_written_whole(report, config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "report"
-    files = write_roster_charts(report, out, "id")
+    files = write_roster_charts(report, out, chart_context(report, config.campaign, "id"))
     assert [f.name for f in files] == ["roster_heatmap.png", "roster_share.png"]
     for f in files:
         data = f.read_bytes()
