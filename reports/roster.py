@@ -428,8 +428,9 @@ def heatmap_chart(report: RosterReport, path: Path, ctx: ChartContext) -> Path:
         first, last = days_shown[0].toordinal(), days_shown[-1].toordinal()
         values = grid.to_numpy()
         # A day without a post is white, so the first post already shows: 0 sits under the scale.
-        greens = ListedColormap(matplotlib.colormaps["Greens"](numpy.linspace(0.3, 1.0, 256)))
-        greens.set_under("white")
+        greens = ListedColormap(matplotlib.colormaps["Greens"](numpy.linspace(0.3, 1.0, 256))).with_extremes(
+            under="white"
+        )
         image = ax.imshow(
             values,
             aspect="auto",
