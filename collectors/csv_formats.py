@@ -437,6 +437,12 @@ def row_mapper(
     from_url = fmt.handle_from_url
 
     def total(cells: list[tuple[int, str]], row: list[str]) -> int | None:
+        values = [row[i] for i, _ in cells]
+        if "".join(values).isdigit():  # fast path: every cell a bare count (an empty one fails int())
+            try:
+                return sum(map(int, values))
+            except ValueError:
+                pass
         result: int | None = None
         for i, name in cells:
             value = row[i]

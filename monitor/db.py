@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from monitor.models import Base
 
 BUSY_TIMEOUT_MS = 30_000
+CACHE_KIB = 64 * 1024  # page cache per connection: big imports keep their indexes in memory
 
 
 def open_engine(url: str, create: bool = True) -> Engine:
@@ -42,6 +43,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -46,7 +46,6 @@ class Post(Base):
     __table_args__ = (
         UniqueConstraint("platform", "post_key", name="uq_posts_platform_key"),
         Index("ix_posts_local_date", "local_date"),
-        Index("ix_posts_author", "platform", "author_handle"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 PLATFORMS = ("facebook", "instagram", "twitter")
@@ -25,10 +25,11 @@ def hashtags_in(text: str | None) -> set[str]:
     return {m.casefold() for m in HASHTAG.findall(text)}
 
 
-def collect_hashtags(text: str | None, extra: Iterable[str] = ()) -> frozenset[str]:
+def collect_hashtags(text: str | None, extra: Collection[str] = ()) -> frozenset[str]:
     """Tags from the text plus a source's own hashtag column (with or without '#')."""
     tags = hashtags_in(text)
-    tags.update(t for t in (normalize_tag(x) for x in extra) if t)
+    if extra:
+        tags.update(t for t in map(normalize_tag, extra) if t)
     return frozenset(tags)
 
 
