@@ -163,7 +163,7 @@ LATEST_WINS = ("created_at", "local_date", "is_repost", "source", "last_seen_at"
 # SQLAlchemy's per-row parameter processing, so values are given in the forms SQLAlchemy itself
 # stores (see _sqlite_time).
 _SQLITE_UPSERT = (
-    f"INSERT INTO posts ({', '.join(POST_COLUMNS)}) VALUES ({', '.join('?' * len(POST_COLUMNS))}) "
+    f"INSERT INTO posts (id, {', '.join(POST_COLUMNS)}) VALUES ({', '.join('?' * (len(POST_COLUMNS) + 1))}) "
     "ON CONFLICT (platform, post_key) DO UPDATE SET "
     + ", ".join(
         [f"{c} = coalesce(excluded.{c}, posts.{c})" for c in KEEP_KNOWN]
@@ -204,6 +204,15 @@ def upsert_posts(
     stored = _lookup(conn, latest.keys())
     sqlite = driver_bulk(conn)
     stamp: Any = _sqlite_time(now) if sqlite else now
+    post_ids = {key: found[0] for key, found in stored.items()}
+    if sqlite:
+        # The ids of new posts are given, not looked up after the insert: this transaction began
+        # IMMEDIATE, so it holds SQLite's write lock and nobody else can take these ids meanwhile.
+        next_id = conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM posts").scalar_one()
+        for pk in latest:
+            if pk not in post_ids:
+                post_ids[pk] = next_id
+                next_id += 1
     rows = []
     for (platform, key), rec in latest.items():
         created: Any = rec.created_at.astimezone(dt.UTC)
@@ -219,7 +228,11 @@ def upsert_posts(
              run_id)
         )  # fmt: skip
     if sqlite:
-        conn.exec_driver_sql(_SQLITE_UPSERT, rows)
+        # A stored post gets id NULL: it conflicts on (platform, post_key) and keeps its own id.
+        conn.exec_driver_sql(
+            _SQLITE_UPSERT,
+            [(None if pk in stored else post_ids[pk], *row) for pk, row in zip(latest, rows, strict=True)],
+        )
     else:
         stmt = upsert_into(conn, posts_t)
         conn.execute(
@@ -230,10 +243,8 @@ def upsert_posts(
             ),
             [dict(zip(POST_COLUMNS, r, strict=True)) for r in rows],
         )
-    post_ids = {key: found[0] for key, found in stored.items()}
-    post_ids.update(
-        (key, found[0]) for key, found in _lookup(conn, [k for k in latest if k not in stored]).items()
-    )
+        new_keys = [k for k in latest if k not in stored]
+        post_ids.update((key, found[0]) for key, found in _lookup(conn, new_keys).items())
 
     tag_rows: list[tuple[int, str]] = []
     snapshot_rows: list[tuple[Any, ...]] = []
@@ -290,7 +301,7 @@ def _lookup(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str
                 marks = ", ".join("?" * len(chunk))
                 sql = f"SELECT {', '.join(c.name for c in query.selected_columns)} FROM posts "
                 sql += f"WHERE platform = ? AND post_key IN ({marks})"
-                rows = conn.exec_driver_sql(sql, (platform, *chunk))
+                rows = conn.connection.driver_connection.execute(sql, (platform, *chunk))  # type: ignore[union-attr]
             else:
                 rows = conn.execute(query, {"platform": platform, "keys": chunk})
             for row in rows:
