@@ -11,7 +11,7 @@ from monitor.campaign import CampaignCalendar
 from monitor.config import Config
 from monitor.db import readonly
 from monitor.models import CollectionRun, Post, RejectedRow
-from monitor.scheduler import job_statuses
+from monitor.scheduler import JOB_REMINDER, JOB_REPORT, job_statuses
 
 
 def describe(config: Config, engine: Engine, calendar: CampaignCalendar) -> str:
@@ -67,9 +67,12 @@ def describe(config: Config, engine: Engine, calendar: CampaignCalendar) -> str:
             if job.last_started
             else "never"
         )
-        upcoming = (
-            _local(job.next_run, calendar) if job.next_run else "at start" if job.job != "reminder" else "-"
-        )
+        if job.next_run:
+            upcoming = _local(job.next_run, calendar)
+        elif job.job in (JOB_REMINDER, JOB_REPORT):
+            upcoming = "none (the campaign is over)"
+        else:
+            upcoming = "when `run` starts"
         lines.append(f"  {job.job:<20} last: {last}; next: {upcoming}")
     return "\n".join(lines)
 

@@ -239,3 +239,25 @@ def test_run_as_a_real_process(write_config, tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Post)).scalar() == 2
     engine.dispose()
+
+
+def test_status_shows_each_job_with_its_last_and_next_run(config_path, config, engine) -> None:
+    jobs = Jobs(config, engine, calendar_at(config, 2022, 10, 5, 8, 0))
+    jobs.run_job(JOB_INBOX, lambda: "partial")
+    env = {"CAMPAIGN_MONITOR_NOW": "2022-10-05T08:00:00+07:00"}
+    result = CliRunner().invoke(main, ["--config", str(config_path), "status"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "day 17 of 43, 26 days left" in result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line.startswith("  ")}
+    assert "partial; next: " in lines["inbox"] and "when `run` starts" not in lines["inbox"]
+    assert "next: 2022-10-06 07:00" in lines["reminder"]  # today's 07:00 has passed
+    assert "next: 2022-10-05 23:30" in lines["daily-report"]
+
+
+def test_run_once_also_logs_to_the_configured_file(write_config) -> None:
+    path = write_config('[logging]\nfile = "logs/monitor.log"\n')
+    env = {"CAMPAIGN_MONITOR_NOW": "2022-11-05T08:00:00+07:00"}
+    result = CliRunner().invoke(main, ["--config", str(path), "run", "--once"], env=env)
+    assert result.exit_code == 0, result.output
+    text = (path.parent / "logs" / "monitor.log").read_text(encoding="utf-8")
+    assert "job inbox: ok" in text and "monitor.scheduler" in text
