@@ -349,6 +349,17 @@ def check_template(template: str, path: Path | None = None) -> None:
                 f"unknown placeholder {{{name}}}",
                 "use " + " ".join(f"{{{p}}}" for p in sorted(REMINDER_PLACEHOLDERS)),
             )
+    # Fill it once with values of the real types, so a bad format spec ({day:%d}) fails now too.
+    sample = {name: "text" for name in REMINDER_PLACEHOLDERS} | {"day": 1, "total_days": 43, "days_left": 42}
+    try:
+        template.format(**sample)
+    except (ValueError, TypeError, IndexError) as exc:
+        raise ConfigError(
+            path,
+            "reminders.template",
+            f"cannot be filled in: {exc}",
+            "{day} {total_days} {days_left} are numbers",
+        ) from None
 
 
 def _sources(r: _Reader, s: Mapping[str, Any]) -> SourcesConfig:
