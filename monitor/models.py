@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -46,6 +47,23 @@ class Post(Base):
     __table_args__ = (
         UniqueConstraint("platform", "post_key", name="uq_posts_platform_key"),
         Index("ix_posts_local_date", "local_date"),
+        # Partial indexes of the posts whose account is half known (a handle without an id, or an id
+        # without a handle): tiny or empty, so free at import, and they make filling in the other half
+        # (store.learn_accounts) a lookup instead of a scan.
+        Index(
+            "ix_posts_handle_without_id",
+            "platform",
+            text("lower(author_handle)"),
+            sqlite_where=text("author_id IS NULL"),
+            postgresql_where=text("author_id IS NULL"),
+        ),
+        Index(
+            "ix_posts_id_without_handle",
+            "platform",
+            "author_id",
+            sqlite_where=text("author_handle IS NULL"),
+            postgresql_where=text("author_handle IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -152,6 +170,18 @@ class VoteReminder(Base):
     claim_token: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Account(Base):
+    """An account seen with both its handle and its id on a platform (e.g. by CrowdTangle or twarc), used
+    to complete the posts of sources that give only one of the two (Twitter Analytics: the handle;
+    Meta Business Suite: the id), so one account is counted once whatever exported it."""
+
+    __tablename__ = "accounts"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    handle: Mapped[str] = mapped_column(String(128), primary_key=True)  # lower-case, without '@'
+    author_id: Mapped[str] = mapped_column(String(64), index=True)
 
 
 class SourceCheckpoint(Base):

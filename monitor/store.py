@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, Table, bindparam, func, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from monitor.models import CollectionRun, MetricSnapshot, PostHashtag, RejectedRow, SourceCheckpoint
+from monitor.models import Account, CollectionRun, MetricSnapshot, PostHashtag, RejectedRow, SourceCheckpoint
 from monitor.models import Post as PostModel
 from monitor.records import PostRecord
 
@@ -30,6 +30,7 @@ tags_t = cast(Table, PostHashtag.__table__)
 snapshots_t = cast(Table, MetricSnapshot.__table__)
 runs_t = cast(Table, CollectionRun.__table__)
 rejects_t = cast(Table, RejectedRow.__table__)
+accounts_t = cast(Table, Account.__table__)
 
 
 @dataclass
@@ -213,8 +214,10 @@ def upsert_posts(
             if pk not in post_ids:
                 post_ids[pk] = next_id
                 next_id += 1
+    accounts = complete_accounts(conn, latest.values())
     rows = []
     for (platform, key), rec in latest.items():
+        author_id, author_handle = accounts.complete(rec)
         created: Any = rec.created_at.astimezone(dt.UTC)
         local_date: Any = created.astimezone(tz).date()
         if sqlite:
@@ -223,7 +226,7 @@ def upsert_posts(
                 local_date.isoformat(),
             )
         rows.append(
-            (platform, key, rec.author_id, rec.author_handle, rec.author_name, created, local_date, rec.text,
+            (platform, key, author_id, author_handle, rec.author_name, created, local_date, rec.text,
              rec.url, rec.likes, rec.comments, rec.shares, rec.views, rec.is_repost, rec.source, stamp, stamp,
              run_id)
         )  # fmt: skip
@@ -283,6 +286,92 @@ def upsert_posts(
             names = ("post_id", "observed_at", "run_id", *METRICS)
             conn.execute(snapshots_t.insert(), [dict(zip(names, r, strict=True)) for r in snapshot_rows])
     return counts
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Accounts: one account, whatever exported it
+
+
+def handle_key(handle: str | None) -> str | None:
+    """The form handles are compared in: without '@', lower-case (as SQL's lower() does it)."""
+    if not handle:
+        return None
+    key = handle.strip().lstrip("@").lower()
+    return key or None
+
+
+@dataclass
+class AccountBook:
+    """What a batch knows of its accounts: handle -> id and id -> handle, per platform."""
+
+    ids: dict[tuple[str, str], str]
+    handles: dict[tuple[str, str], str]
+
+    def complete(self, rec: PostRecord) -> tuple[str | None, str | None]:
+        """The record's (author_id, author_handle), the missing half filled in when the account is known."""
+        author_id, handle = rec.author_id, rec.author_handle
+        if author_id is None and (key := handle_key(handle)) is not None:
+            author_id = self.ids.get((rec.platform, key))
+        elif handle is None and author_id is not None:
+            handle = self.handles.get((rec.platform, author_id))
+        return author_id, handle
+
+
+def complete_accounts(conn: Connection, records: Iterable[PostRecord]) -> AccountBook:
+    """Learn the accounts this batch shows with both handle and id, fill in older posts that had only
+    one half of a newly learned account, and return the book that completes this batch's records."""
+    pairs: dict[tuple[str, str], str] = {}  # (platform, handle) -> id, as this batch shows them
+    wanted_handles: set[tuple[str, str]] = set()
+    wanted_ids: set[tuple[str, str]] = set()
+    for rec in records:
+        key = handle_key(rec.author_handle)
+        if key is not None and rec.author_id is not None:
+            pairs[(rec.platform, key)] = rec.author_id
+        elif key is not None:
+            wanted_handles.add((rec.platform, key))
+        elif rec.author_id is not None:
+            wanted_ids.add((rec.platform, rec.author_id))
+    if not (pairs or wanted_handles or wanted_ids):
+        return AccountBook({}, {})
+    known = _known_accounts(conn, set(pairs) | wanted_handles, wanted_ids)
+    new = [{"platform": p, "handle": h, "author_id": i} for (p, h), i in pairs.items() if (p, h) not in known]
+    if new:
+        conn.execute(upsert_into(conn, accounts_t).on_conflict_do_nothing(), new)
+        # Posts stored earlier with only one half of these accounts (partial indexes: no scan).
+        conn.execute(
+            text(
+                "UPDATE posts SET author_id = :author_id WHERE platform = :platform AND author_id IS NULL"
+                " AND lower(author_handle) = :handle"
+            ),
+            new,
+        )
+        conn.execute(
+            text(
+                "UPDATE posts SET author_handle = :handle WHERE platform = :platform"
+                " AND author_handle IS NULL AND author_id = :author_id"
+            ),
+            new,
+        )
+    ids = known | pairs
+    return AccountBook(ids=ids, handles={(p, i): h for (p, h), i in ids.items()})
+
+
+def _known_accounts(
+    conn: Connection, handles: set[tuple[str, str]], ids: set[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """(platform, handle) -> id of the stored accounts with one of these handles or ids."""
+    found: dict[tuple[str, str], str] = {}
+    for platform in {p for p, _ in handles} | {p for p, _ in ids}:
+        for column, values in (
+            (accounts_t.c.handle, sorted(h for p, h in handles if p == platform)),
+            (accounts_t.c.author_id, sorted(i for p, i in ids if p == platform)),
+        ):
+            for start in range(0, len(values), 900):
+                query = select(accounts_t.c.handle, accounts_t.c.author_id).where(
+                    accounts_t.c.platform == platform, column.in_(values[start : start + 900])
+                )
+                found.update(((platform, h), i) for h, i in conn.execute(query))
+    return found
 
 
 def _lookup(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[Any, ...]]:

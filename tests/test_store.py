@@ -81,3 +81,26 @@ def test_upsert_counts_and_snapshots(engine, config, write_path) -> None:
         assert post.created_at == dt.datetime(2022, 9, 18, 17, 30, tzinfo=dt.UTC)
         assert post.local_date == dt.date(2022, 9, 19) and post.is_repost is False
         assert post.first_seen_at <= post.last_seen_at and post.shares is None
+
+
+def test_one_account_whatever_exported_it(engine, config, write_path) -> None:
+    """Twitter Analytics gives only the handle, twarc the id and the handle, Meta exports only the id:
+    each post ends up with both halves, whichever source came first."""
+    tz = config.campaign.tz
+    run = start_run(engine, "test", None)
+    analytics = rec("10", platform="twitter", author_handle="Kim_Mayangan", author_id=None)
+    mbs = rec("20", platform="facebook", author_id="100070000015838", author_handle=None)
+    write_batch(engine, run, [analytics, mbs], tz)  # neither account known yet
+    twarc = rec("11", platform="twitter", author_handle="kim_mayangan", author_id="111")
+    crowdtangle = rec("21", platform="facebook", author_handle="kim_kedopok", author_id="100070000015838")
+    write_batch(engine, run, [twarc, crowdtangle], tz)  # learned: the earlier posts are completed
+    later = rec("12", platform="twitter", author_handle="@KIM_MAYANGAN", author_id=None)
+    write_batch(engine, run, [later], tz)  # known: completed on the way in
+    with engine.connect() as conn:
+        authors = dict(
+            conn.execute(
+                select(Post.post_key, func.coalesce(Post.author_id, "-") + "/" + Post.author_handle)
+            ).all()
+        )
+    assert authors["10"] == "111/Kim_Mayangan" and authors["12"] == "111/@KIM_MAYANGAN"
+    assert authors["20"] == "100070000015838/kim_kedopok" and authors["21"] == "100070000015838/kim_kedopok"
