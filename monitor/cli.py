@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import signal
 import sys
 from functools import cached_property
 from pathlib import Path
@@ -122,6 +123,13 @@ def main(ctx: click.Context, config_path: Path | None, verbose: int, quiet: bool
     reminder, and build the daily report."""
     ctx.obj = App(config_path, verbose, quiet)
     setup_logging(verbose, quiet)
+    # SIGTERM ends a one-shot command like Ctrl-C does, so an import records how far it got; `run`
+    # installs its own handler (finish the running job, then stop).
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def parse_day(value: str | None, option: str) -> dt.date | None:
@@ -197,13 +205,20 @@ def run(app: App, once: bool) -> None:
     show_default=True,
     help="Folder for the demo's config, database and report (its database is made afresh).",
 )
+@click.option(
+    "--language",
+    type=click.Choice(["id", "en"]),
+    default="id",
+    show_default=True,
+    help="Language of the demo report and reminders.",
+)
 @click.pass_obj
-def demo(app: App, out_dir: Path) -> None:
+def demo(app: App, out_dir: Path, language: str) -> None:
     """The whole pipeline on the bundled synthetic sample exports: import them into a fresh database,
     log a vote reminder for every campaign day, and write the report. Touches nothing outside --out."""
     from monitor.demo import run_demo
 
-    result = run_demo(out_dir, say=app.say)
+    result = run_demo(out_dir, say=app.say, language=language)
     app.say(f"report: {result.index}")
     app.say(f"open it in a browser, e.g. xdg-open {result.index}")
 
@@ -287,25 +302,28 @@ def collect(ctx: click.Context, source: str | None) -> None:
     from monitor.collect import collect as collect_sources
     from monitor.collect import enabled_sources
     from monitor.inbox import Inbox
+    from monitor.lock import RunLock, lock_path
 
     app: App = ctx.obj
-    problems = False
-    if source in (None, "inbox"):
-        inbox = Inbox(app.config, app.engine).run_pass()
-        app.say(
-            f"inbox: {len(inbox.imported)} files imported, {len(inbox.failed)} failed, "
-            f"{len(inbox.waiting)} still being written"
-        )
-        problems = not inbox.clean
-        if source == "inbox":
+    # The same lock as `run`: two processes never import one inbox file or page one API at once.
+    with RunLock(lock_path(app.config)):
+        problems = False
+        if source in (None, "inbox"):
+            inbox = Inbox(app.config, app.engine).run_pass()
+            app.say(
+                f"inbox: {len(inbox.imported)} files imported, {len(inbox.failed)} failed, "
+                f"{len(inbox.waiting)} still being written"
+            )
+            problems = not inbox.clean
+            if source == "inbox":
+                ctx.exit(EXIT_PARTIAL if problems else EXIT_OK)
+        if source is None and not enabled_sources(app.config):
+            app.say(
+                "no API source is enabled: set `enabled = true` under [sources.twitter], "
+                "[sources.instagram] or [sources.facebook] (see docs/sources.md)"
+            )
             ctx.exit(EXIT_PARTIAL if problems else EXIT_OK)
-    if source is None and not enabled_sources(app.config):
-        app.say(
-            "no API source is enabled: set `enabled = true` under [sources.twitter], "
-            "[sources.instagram] or [sources.facebook] (see docs/sources.md)"
-        )
-        ctx.exit(EXIT_PARTIAL if problems else EXIT_OK)
-    results = collect_sources(app.config, app.engine, app.calendar, source=source)
+        results = collect_sources(app.config, app.engine, app.calendar, source=source)
     for r in results:
         line = f"{r.source}: {r.status} - {r.pages} pages fetched, {r.new} new posts, {r.updated} updated"
         if r.rejected:

@@ -166,6 +166,18 @@ class Config:
         return self.path.parent
 
 
+def secret_values(config: Config) -> list[str]:
+    """The values of every environment variable a `*_env` key names: never to be shown anywhere."""
+    names = {
+        config.reminders.webhook.url_env,
+        config.reminders.telegram.token_env,
+        config.sources.twitter.token_env,
+        config.sources.instagram.token_env,
+        config.sources.facebook.token_env,
+    }
+    return [value for name in sorted(names) if (value := os.environ.get(name, "").strip())]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Loading
 

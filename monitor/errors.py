@@ -51,4 +51,6 @@ class RateLimited(SourceError):
 
 
 class AlreadyRunning(CampaignMonitorError):
-    pass
+    def __init__(self, message: str, pid: str = "unknown") -> None:
+        self.pid = pid
+        super().__init__(message)

@@ -13,12 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from monitor.config import Config
+
+if TYPE_CHECKING:
+    from monitor.ingest import FileResult
 
 log = logging.getLogger(__name__)
 
@@ -64,43 +69,49 @@ class Inbox:
         self._seen[path] = shape
         return previous == shape or now - stat.st_mtime >= self.settle_seconds
 
-    def run_pass(self) -> InboxPass:
+    def run_pass(self, should_stop: Callable[[], bool] = lambda: False) -> InboxPass:
+        """Import every settled file once; a stop request ends the pass between files."""
         from monitor.ingest import ingest_file  # the importer pulls in the CSV machinery
 
         result = InboxPass()
         self.folder.mkdir(parents=True, exist_ok=True)
         for path in self.candidates():
-            if not self.is_settled(path, time.time()):
-                log.info("inbox: %s is still being written; next pass", path.name)
-                result.waiting.append(path)
-                continue
-            self._seen.pop(path, None)
-            outcome = ingest_file(self.config, self.engine, path, skip_known=True)
-            if outcome.status == "rejected":
-                target = _move(path, self.folder / FAILED)
-                target.with_name(target.name + ".why.txt").write_text(
-                    outcome.message + "\n", encoding="utf-8"
-                )
-                log.warning("inbox: %s rejected: %s (moved to %s/)", path.name, outcome.message, FAILED)
-                result.failed.append(target)
-                continue
-            target = _move(path, self.folder / PROCESSED)
-            result.imported.append(target)
-            result.rejected_rows += outcome.rejected_total
-            if outcome.status == "already_imported":
-                log.info("inbox: %s was imported before (same content); moved to %s/", path.name, PROCESSED)
-            else:
-                c = outcome.counts
-                log.info(
-                    "inbox: %s imported as %s: %d new, %d updated, %d unchanged, %d rejected",
-                    path.name,
-                    outcome.format,
-                    c.new,
-                    c.updated,
-                    c.unchanged,
-                    outcome.rejected_total,
-                )
+            if should_stop():
+                break
+            try:
+                if not self.is_settled(path, time.time()):
+                    log.info("inbox: %s is still being written; next pass", path.name)
+                    result.waiting.append(path)
+                    continue
+                self._seen.pop(path, None)
+                self._take(path, ingest_file(self.config, self.engine, path, skip_known=True), result)
+            except FileNotFoundError:  # taken away by hand meanwhile: nothing to do
+                log.info("inbox: %s went away while it was being handled; skipped", path.name)
         return result
+
+    def _take(self, path: Path, outcome: FileResult, result: InboxPass) -> None:
+        """Move an imported file out of the inbox, and say what happened to it."""
+        if outcome.status == "rejected":
+            target = _move(path, self.folder / FAILED)
+            target.with_name(target.name + ".why.txt").write_text(outcome.message + "\n", encoding="utf-8")
+            log.warning("inbox: %s rejected: %s (moved to %s/)", path.name, outcome.message, FAILED)
+            result.failed.append(target)
+            return
+        result.imported.append(_move(path, self.folder / PROCESSED))
+        result.rejected_rows += outcome.rejected_total
+        if outcome.status == "already_imported":
+            log.info("inbox: %s was imported before (same content); moved to %s/", path.name, PROCESSED)
+            return
+        c = outcome.counts
+        log.info(
+            "inbox: %s imported as %s: %d new, %d updated, %d unchanged, %d rejected",
+            path.name,
+            outcome.format,
+            c.new,
+            c.updated,
+            c.unchanged,
+            outcome.rejected_total,
+        )
 
 
 def _move(path: Path, folder: Path) -> Path:

@@ -41,11 +41,23 @@ class RunLock:
             os.close(fd)
             raise AlreadyRunning(
                 f"another `campaign-monitor run` (pid {holder}) holds {self.path}; "
-                "stop it first, or run this one against another database"
+                "stop it first, or run this one against another database",
+                pid=holder,
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
+
+    def holder(self) -> str | None:
+        """The pid of the process holding the lock, or None when it is free (checked, not taken)."""
+        if not self.path.exists():
+            return None
+        try:
+            self.acquire()
+        except AlreadyRunning as exc:
+            return exc.pid
+        self.release()
+        return None
 
     def release(self) -> None:
         if self._fd is not None:

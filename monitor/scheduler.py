@@ -23,18 +23,21 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from collectors.http import redact
 from monitor.campaign import CampaignCalendar
 from monitor.collect import enabled_sources
-from monitor.config import Config
+from monitor.config import Config, secret_values
 from monitor.db import readonly
 from monitor.inbox import Inbox
 from monitor.lock import RunLock, lock_path
 from monitor.models import CollectionRun
-from monitor.store import finish_run, start_run
+from monitor.store import finish_run, mark_interrupted, start_run
 
 log = logging.getLogger(__name__)
 
 JOB_INBOX, JOB_REMINDER, JOB_REPORT = "inbox", "reminder", "daily-report"
+JOB_REMINDER_RETRY = "reminder-retry"
+RETRY_MINUTES = 15  # a failed reminder is tried again this often, the same day
 STOP_GRACE_SECONDS = 120  # SIGTERM waits this long for a running job, then exits anyway
 REMINDER_GRACE_SECONDS = 3600  # a reminder run up to an hour late (e.g. after a suspend) still goes out
 REPORT_GRACE_SECONDS = 3600
@@ -51,10 +54,17 @@ class Jobs:
     """The job bodies. Each run is logged with its name and recorded in collection_runs as
     `job:<name>`; an exception is recorded and logged, never raised into the scheduler."""
 
-    def __init__(self, config: Config, engine: Engine, calendar: CampaignCalendar) -> None:
+    def __init__(
+        self,
+        config: Config,
+        engine: Engine,
+        calendar: CampaignCalendar,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.config = config
         self.engine = engine
         self.calendar = calendar
+        self.should_stop = should_stop  # a stop was asked for: end between steps
         self.inbox = Inbox(config, engine)
         self._running = 0
         self._idle = threading.Condition()
@@ -69,7 +79,7 @@ class Jobs:
                 outcome, error = body(), None
             except Exception as exc:  # a failing job must not stop the scheduler
                 log.exception("job %s failed", name)
-                outcome, error = "failed", f"{type(exc).__name__}: {exc}"
+                outcome, error = "failed", redact(f"{type(exc).__name__}: {exc}", secret_values(self.config))
             finish_run(self.engine, run_id, outcome, error=error)
         finally:
             with self._idle:
@@ -87,7 +97,7 @@ class Jobs:
         return self.run_job(JOB_INBOX, self._inbox)
 
     def _inbox(self) -> JobOutcome:
-        result = self.inbox.run_pass()
+        result = self.inbox.run_pass(self.should_stop)
         return "ok" if result.clean else "partial"
 
     def collect(self, source: str) -> JobOutcome:
@@ -112,6 +122,25 @@ class Jobs:
         deliveries = send_reminders(self.config, self.engine, self.calendar, today)
         return "failed" if any(d.status == "failed" for d in deliveries) else "ok"
 
+    def reminder_due(self) -> bool:
+        """Today is a campaign day, its reminder time has passed, and some channel has not sent it."""
+        from monitor.reminders import reminder_sent_for
+
+        today = self.calendar.today()
+        return (
+            self.calendar.contains(today)
+            and self.calendar.now() >= self.calendar.at_local(today, self.config.reminders.at)
+            and not reminder_sent_for(self.engine, today, self.config.reminders.channels)
+        )
+
+    def reminder_retry(self) -> JobOutcome:
+        """Every RETRY_MINUTES: a failed delivery is tried again the same day (never the next day:
+        after midnight, a day without a sent reminder is recorded as missed)."""
+        from monitor.reminders import record_missed
+
+        record_missed(self.config, self.engine, self.calendar, before=self.calendar.today())
+        return self.reminder() if self.reminder_due() else "skipped"
+
     def daily_report(self, day: dt.date | None = None) -> JobOutcome:
         return self.run_job(JOB_REPORT, lambda: self._daily_report(day))
 
@@ -134,22 +163,33 @@ class Jobs:
 
     def catch_up(self) -> list[JobOutcome]:
         """What should have happened by now and did not: today's reminder once its time has passed
-        (never a past day's: those are recorded as missed), yesterday's and today's daily report."""
+        (never a past day's: those are recorded as missed), yesterday's and today's daily report.
+        A stop request ends it between steps."""
         from monitor.reminders import record_missed
 
         outcomes: list[JobOutcome] = []
-        now, today = self.calendar.now(), self.calendar.today()
+        today = self.calendar.today()
         missed = record_missed(self.config, self.engine, self.calendar, before=today)
         if missed:
             log.warning("catch-up: %d reminder(s) of past days were never sent; recorded as missed", missed)
-        if self.calendar.contains(today) and now >= self.calendar.at_local(today, self.config.reminders.at):
+        if self.reminder_due() and not self.should_stop():
             outcomes.append(self.reminder())
         yesterday = today - dt.timedelta(days=1)
-        if self.report_missing(yesterday):
+        if self.report_missing(yesterday) and not self.should_stop():
             outcomes.append(self.daily_report(yesterday))
-        if now >= self.calendar.at_local(today, self.config.reports.daily_at) and self.report_missing(today):
+        report_time = self.calendar.at_local(today, self.config.reports.daily_at)
+        if self.calendar.now() >= report_time and self.report_missing(today) and not self.should_stop():
             outcomes.append(self.daily_report(today))
         return outcomes
+
+    def collect_due(self, source: str) -> bool:
+        """The source's last pass is older than its every_minutes (for `run --once` under cron)."""
+        query = select(CollectionRun.started_at).where(CollectionRun.source == f"job:collect-{source}")
+        with readonly(self.engine).connect() as conn:
+            last = conn.execute(query.order_by(CollectionRun.id.desc()).limit(1)).scalar()
+        every = dt.timedelta(minutes=api_every_minutes(self.config, source))
+        # A minute's slack, so a cron line of the same period never skips every other pass.
+        return last is None or dt.datetime.now(dt.UTC) - last >= every - dt.timedelta(minutes=1)
 
 
 def build_scheduler(config: Config, jobs: Jobs) -> BlockingScheduler:
@@ -198,6 +238,15 @@ def build_scheduler(config: Config, jobs: Jobs) -> BlockingScheduler:
         **once,
         misfire_grace_time=REMINDER_GRACE_SECONDS,
     )
+    scheduler.add_job(
+        jobs.reminder_retry,
+        "interval",
+        minutes=RETRY_MINUTES,
+        id=JOB_REMINDER_RETRY,
+        name="retry a failed vote reminder",
+        **once,
+        misfire_grace_time=RETRY_MINUTES * 60,
+    )
     daily = config.reports.daily_at
     scheduler.add_job(
         jobs.daily_report,
@@ -222,9 +271,9 @@ class Runner:
     calendar: CampaignCalendar
 
     def __post_init__(self) -> None:
-        self.jobs = Jobs(self.config, self.engine, self.calendar)
-        self.scheduler = build_scheduler(self.config, self.jobs)
         self.stopping = threading.Event()
+        self.jobs = Jobs(self.config, self.engine, self.calendar, self.stopping.is_set)
+        self.scheduler: BlockingScheduler | None = None
 
     def request_stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
         if signum is not None:
@@ -235,10 +284,8 @@ class Runner:
 
     def _shutdown_when_started(self) -> None:
         for _ in range(200):
-            if self.scheduler.running:
+            if self.scheduler is not None and self.scheduler.running:
                 self.scheduler.shutdown(wait=False)
-                return
-            if not self.stopping.is_set():
                 return
             time.sleep(0.05)
 
@@ -246,31 +293,43 @@ class Runner:
         with RunLock(lock_path(self.config)):
             previous = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
             try:
+                interrupted = mark_interrupted(self.engine, "job:")
+                if interrupted:
+                    log.warning(
+                        "%d job run(s) of a previous `run` never finished; marked interrupted", interrupted
+                    )
                 log.info("campaign-monitor run: catching up")
                 self.jobs.catch_up()
                 if self.stopping.is_set():
-                    return 0
+                    return self._stopped()
+                self.scheduler = build_scheduler(self.config, self.jobs)
                 for job in self.scheduler.get_jobs():
                     log.info("job %s (%s): %s", job.id, job.name, job.trigger)
+                if self.stopping.is_set():  # asked while the scheduler was being built
+                    return self._stopped()
                 self.scheduler.start()  # blocks until request_stop
-                if not self.jobs.wait_idle(STOP_GRACE_SECONDS):
-                    log.warning("a job still runs after %d s; exiting without it", STOP_GRACE_SECONDS)
-                    logging.shutdown()
-                    os._exit(0)  # committed work is safe; the unfinished batch rolls back
-                log.info("stopped")
-                return 0
+                return self._stopped()
             finally:
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
 
+    def _stopped(self) -> int:
+        if not self.jobs.wait_idle(STOP_GRACE_SECONDS):
+            log.warning("a job still runs after %d s; exiting without it", STOP_GRACE_SECONDS)
+            logging.shutdown()
+            os._exit(0)  # committed work is safe; the unfinished batch rolls back
+        log.info("stopped")
+        return 0
+
 
 def run_once(config: Config, engine: Engine, calendar: CampaignCalendar) -> int:
-    """Every due job once (for cron): the inbox, each enabled API source, then catch-up.
-    Returns the exit status: 0 all ok, 1 if any job failed or was partial."""
+    """Every due job once (for cron): the inbox, each enabled API source whose interval has passed,
+    then catch-up. Returns the exit status: 0 all ok, 1 if any job failed or was partial."""
     with RunLock(lock_path(config)):
+        mark_interrupted(engine, "job:")
         jobs = Jobs(config, engine, calendar)
         outcomes = [jobs.inbox_pass()]
-        outcomes += [jobs.collect(source) for source in enabled_sources(config)]
+        outcomes += [jobs.collect(source) for source in enabled_sources(config) if jobs.collect_due(source)]
         outcomes += jobs.catch_up()
     return 0 if all(o in ("ok", "skipped") for o in outcomes) else 1
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from monitor.campaign import CampaignCalendar
 from monitor.config import Config
 from monitor.db import readonly
+from monitor.lock import RunLock, lock_path
 from monitor.models import CollectionRun, Post, RejectedRow
 from monitor.scheduler import JOB_REMINDER, JOB_REPORT, job_statuses
 
@@ -33,7 +34,7 @@ def describe(config: Config, engine: Engine, calendar: CampaignCalendar) -> str:
             .order_by(Post.platform, Post.source)
         ).all()
         lines.append("")
-        lines.append("posts by platform and source:")
+        lines.append("posts by platform and the source that last delivered them:")
         if not per_source:
             lines.append("  (none yet: import an export with `campaign-monitor ingest FILE`)")
         for platform, source, count in per_source:
@@ -52,14 +53,16 @@ def describe(config: Config, engine: Engine, calendar: CampaignCalendar) -> str:
             target = f" {run.target}" if run.target else ""
             lines.append(
                 f"  #{run.id} {started} {run.source}{target}: {run.status}, read {run.rows_read}, "
-                f"new {run.rows_new}, updated {run.rows_updated}, rejected {run.rows_rejected}"
-                + (f" - {run.error}" if run.error else "")
+                f"new {run.rows_new}, updated {run.rows_updated}, unchanged {run.rows_unchanged}, "
+                f"rejected {run.rows_rejected}" + (f" - {run.error}" if run.error else "")
             )
         rejected = conn.execute(select(func.count()).select_from(RejectedRow)).scalar_one()
         lines.append("")
         lines.append(f"rejected rows kept for fixing: {rejected}")
     lines.append("")
-    lines.append("jobs of `campaign-monitor run` (last run, next run):")
+    holder = RunLock(lock_path(config)).holder()
+    running = f"running (pid {holder})" if holder else "not running: next runs are when it starts"
+    lines.append(f"jobs of `campaign-monitor run`, which is {running}:")
     for job in job_statuses(config, engine, calendar):
         last = (
             f"{_local(job.last_started, calendar)} {job.last_status}"

@@ -99,6 +99,18 @@ def finish_run(
         conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(**values))
 
 
+def mark_interrupted(engine: Engine, source_prefix: str, now: dt.datetime | None = None) -> int:
+    """Close the runs left `running` by a process that died (call it only while holding the run lock
+    that the processes writing these runs take). Returns how many were marked `interrupted`."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(runs_t)
+            .where(runs_t.c.status == "running", runs_t.c.source.startswith(source_prefix))
+            .values(status="interrupted", finished_at=now or utcnow())
+        )
+    return int(result.rowcount or 0)
+
+
 def run_counts(engine: Engine, run_id: int) -> BatchCounts:
     with engine.connect() as conn:
         row = conn.execute(

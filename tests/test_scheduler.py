@@ -27,7 +27,17 @@ from monitor.errors import AlreadyRunning
 from monitor.inbox import Inbox
 from monitor.lock import RunLock, lock_path
 from monitor.models import CollectionRun, ImportedFile, Post, VoteReminder
-from monitor.scheduler import JOB_INBOX, JOB_REMINDER, JOB_REPORT, Jobs, Runner, build_scheduler, job_statuses
+from monitor.scheduler import (
+    JOB_INBOX,
+    JOB_REMINDER,
+    JOB_REMINDER_RETRY,
+    JOB_REPORT,
+    RETRY_MINUTES,
+    Jobs,
+    Runner,
+    build_scheduler,
+    job_statuses,
+)
 
 EXPORT = Path(__file__).parent / "data" / "scheduler" / "crowdtangle_two_posts.csv"
 WIB = dt.timezone(dt.timedelta(hours=7))
@@ -58,7 +68,8 @@ def test_jobs_come_from_config(write_config) -> None:
     engine = open_engine(cfg.storage.url)
     scheduler = build_scheduler(cfg, Jobs(cfg, engine, CampaignCalendar(cfg.campaign)))
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {JOB_INBOX, "collect-twitter", JOB_REMINDER, JOB_REPORT}
+    assert set(jobs) == {JOB_INBOX, "collect-twitter", JOB_REMINDER, JOB_REMINDER_RETRY, JOB_REPORT}
+    assert jobs[JOB_REMINDER_RETRY].trigger.interval == dt.timedelta(minutes=RETRY_MINUTES)
     assert str(scheduler.timezone) == "Asia/Jakarta"
     inbox = jobs[JOB_INBOX]
     assert isinstance(inbox.trigger, IntervalTrigger) and inbox.trigger.interval == dt.timedelta(minutes=2)
@@ -177,7 +188,7 @@ def test_run_once_imports_the_inbox(config_path, config, engine) -> None:
 def test_sigterm_lets_the_running_job_finish(config, engine, monkeypatch: pytest.MonkeyPatch) -> None:
     started, finished = threading.Event(), threading.Event()
 
-    def slow_pass(self: Inbox):  # type: ignore[no-untyped-def]
+    def slow_pass(self: Inbox, should_stop=None):  # type: ignore[no-untyped-def]
         started.set()
         time.sleep(1.0)
         finished.set()
@@ -261,3 +272,77 @@ def test_run_once_also_logs_to_the_configured_file(write_config) -> None:
     assert result.exit_code == 0, result.output
     text = (path.parent / "logs" / "monitor.log").read_text(encoding="utf-8")
     assert "job inbox: ok" in text and "monitor.scheduler" in text
+
+
+def test_a_failed_reminder_is_retried_the_same_day_and_then_missed(write_config, httpserver) -> None:
+    path = write_config('[reminders]\nchannels = ["webhook"]\n[reminders.webhook]\nurl_env = "TEST_HOOK"\n')
+    cfg = load_config(path)
+    engine = open_engine(cfg.storage.url)
+    os.environ["TEST_HOOK"] = httpserver.url_for("/hook")
+    try:
+        httpserver.expect_oneshot_request("/hook", method="POST").respond_with_data("down", status=500)
+        morning = Jobs(cfg, engine, calendar_at(cfg, 2022, 10, 3, 7, 0))
+        assert morning.reminder() == "failed"
+        assert morning.reminder_due()
+        httpserver.expect_oneshot_request("/hook", method="POST").respond_with_data("ok")
+        later = Jobs(cfg, engine, calendar_at(cfg, 2022, 10, 3, 7, 15))
+        assert later.reminder_retry() == "ok" and not later.reminder_due()
+        assert later.reminder_retry() == "skipped"  # sent: nothing more to do today
+        # A failure that lasts all day is not sent the next day: it is recorded as missed.
+        httpserver.expect_oneshot_request("/hook", method="POST").respond_with_data("down", status=500)
+        assert Jobs(cfg, engine, calendar_at(cfg, 2022, 10, 4, 7, 0)).reminder() == "failed"
+        Jobs(cfg, engine, calendar_at(cfg, 2022, 10, 5, 0, 15)).reminder_retry()
+        with engine.connect() as conn:
+            rows = dict(conn.execute(select(VoteReminder.local_date, VoteReminder.status)).all())
+        assert rows[dt.date(2022, 10, 3)] == "sent" and rows[dt.date(2022, 10, 4)] == "missed"
+    finally:
+        del os.environ["TEST_HOOK"]
+        engine.dispose()
+
+
+def test_run_once_polls_an_api_only_when_its_interval_has_passed(write_config) -> None:
+    cfg = load_config(write_config("[sources.twitter]\nenabled = true\nevery_minutes = 30\n"))
+    engine = open_engine(cfg.storage.url)
+    jobs = Jobs(cfg, engine, calendar_at(cfg, 2022, 10, 3, 7, 0))
+    assert jobs.collect_due("twitter")
+    jobs.run_job("collect-twitter", lambda: "ok")
+    assert not jobs.collect_due("twitter")  # polled just now: cron's next */5 run leaves it alone
+    engine.dispose()
+
+
+def test_a_stop_request_ends_catch_up_between_steps(config, engine) -> None:
+    asked = []
+    jobs = Jobs(config, engine, calendar_at(config, 2022, 10, 3, 23, 45), should_stop=lambda: bool(asked))
+    asked.append(True)
+    assert jobs.catch_up() == []  # reminder and both reports were due, none started
+    assert not (config.reports.out_dir / "2022-10-02").exists()
+
+
+def test_runs_left_running_by_a_dead_run_are_marked_interrupted(config, engine) -> None:
+    from monitor.store import start_run
+
+    start_run(engine, "job:inbox", None)  # a `run` killed mid-job leaves this behind
+    start_run(engine, "crowdtangle-facebook", "x.csv")  # an `ingest` of another process: not ours
+    calendar = calendar_at(config, 2022, 11, 5, 8, 0)
+    assert (
+        CliRunner()
+        .invoke(
+            main,
+            ["--config", str(config.path), "run", "--once"],
+            env={"CAMPAIGN_MONITOR_NOW": "2022-11-05T08:00:00+07:00"},
+        )
+        .exit_code
+        == 0
+    )
+    with engine.connect() as conn:
+        statuses = dict(
+            conn.execute(select(CollectionRun.id, CollectionRun.status).order_by(CollectionRun.id)).all()
+        )
+    assert statuses[1] == "interrupted" and statuses[2] == "running"
+    assert job_statuses(config, engine, calendar)
+
+
+def test_collect_waits_for_no_one_while_run_holds_the_lock(config_path, config) -> None:
+    with RunLock(lock_path(config)):
+        result = CliRunner().invoke(main, ["--config", str(config_path), "collect", "--source", "inbox"])
+    assert result.exit_code == 1 and "holds" in result.output
