@@ -48,9 +48,11 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        from monitor.db import open_engine
+        from monitor.db import check_time_zone, open_engine
 
-        return open_engine(self.config.storage.url)
+        engine = open_engine(self.config.storage.url)
+        check_time_zone(engine, self.config.path, self.config.campaign.timezone)
+        return engine
 
     @cached_property
     def calendar(self) -> CampaignCalendar:

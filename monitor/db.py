@@ -55,3 +55,24 @@ def _tune_sqlite(engine: Engine) -> None:
 def readonly(engine: Engine) -> Engine:
     """The same engine, beginning deferred transactions: for queries that only read."""
     return engine.execution_options(readonly=True)
+
+
+def check_time_zone(engine: Engine, path: Path, time_zone: str) -> None:
+    """Posts keep the local day they were given at import: refuse a database whose days were
+    computed in another zone than campaign.timezone (a silent mix would shift whole days)."""
+    from sqlalchemy import insert, select
+
+    from monitor.errors import ConfigError
+    from monitor.models import Setting
+
+    with engine.begin() as conn:
+        stored = conn.execute(select(Setting.value).where(Setting.key == "campaign.timezone")).scalar()
+        if stored is None:
+            conn.execute(insert(Setting).values(key="campaign.timezone", value=time_zone))
+        elif stored != time_zone:
+            raise ConfigError(
+                path,
+                "campaign.timezone",
+                f"is {time_zone!r} but the database's local days were computed in {stored!r}",
+                "set it back, or point [storage] url at a new database and import the exports again",
+            )

@@ -184,6 +184,15 @@ class Account(Base):
     author_id: Mapped[str] = mapped_column(String(64), index=True)
 
 
+class Setting(Base):
+    """Facts the stored data depends on, e.g. the time zone its local days were computed in."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 class SourceCheckpoint(Base):
     """Where an API collector stopped (newest id, pagination token, cached ids), as JSON text."""
 

@@ -109,3 +109,11 @@ def test_init_writes_a_loadable_starter(tmp_path: Path) -> None:
     assert cfg.sources.inbox.path.is_dir() and cfg.reports.out_dir.is_dir()
     again = CliRunner().invoke(main, ["init", str(tmp_path / "kota")])
     assert "already exists" in again.output
+
+
+def test_changing_the_time_zone_of_a_used_database_is_refused(config_path: Path) -> None:
+    assert CliRunner().invoke(main, ["--config", str(config_path), "status"]).exit_code == 0
+    config_path.write_text(config_path.read_text().replace("Asia/Jakarta", "Asia/Makassar"))
+    result = CliRunner().invoke(main, ["--config", str(config_path), "status"])
+    assert result.exit_code == 2
+    assert "computed in 'Asia/Jakarta'" in result.output and "new database" in result.output
