@@ -1,8 +1,9 @@
 """Facebook Graph API page posts (`GET /{page-id}/posts`) -> PostRecords, one page at a time.
 
 Facebook has no hashtag search, so this reads the posts of the pages the team names (the city's and
-its partners'); the hashtag rule then decides which are campaign posts. Only posts since the campaign
-start are asked for (`since`), so a page's older history is not paged through every hour.
+its partners'); the hashtag rule then decides which are campaign posts. Only posts of the campaign
+window are asked for (`since` the start, `until` a day after the end), so neither a page's older
+history nor, after the campaign, everything it posts later is paged through every hour.
 Metrics: likes = all reactions (`reactions.summary.total_count`), comments = `comments.summary`,
 shares = `shares.count`. The API omits `shares` for a post nobody shared, so an absent `shares` is
 stored as 0 (the zero is known), unlike Instagram's hidden likes, which are unknown.
@@ -18,7 +19,7 @@ from typing import Any
 import requests
 
 from collectors.graph import as_count, follow_pages, parse_graph_time
-from collectors.http import ApiPage
+from collectors.http import ApiPage, item_problem
 from monitor.config import FacebookConfig
 from monitor.records import PostRecord, collect_hashtags
 
@@ -38,10 +39,13 @@ def page_posts(
     token: str,
     page_id: str,
     since: dt.datetime,
+    until: dt.datetime | None = None,
 ) -> Iterator[ApiPage]:
-    """The posts of one Facebook page published since `since`, a page of results at a time."""
+    """The posts of one Facebook page published from `since` until before `until`, a page at a time."""
     url = f"{cfg.api_base}/{page_id}/posts"
-    params = {"fields": POST_FIELDS, "limit": PAGE_SIZE, "since": int(since.timestamp())}
+    params: dict[str, Any] = {"fields": POST_FIELDS, "limit": PAGE_SIZE, "since": int(since.timestamp())}
+    if until is not None:
+        params["until"] = int(until.timestamp())
     for where, data in follow_pages(session, url, params, token, cfg.api_base, SOURCE, cfg.token_env):
         page = ApiPage(url=where)
         for post in data.get("data") or []:
@@ -58,8 +62,11 @@ def post_key(post_id: str) -> str:
     return post_id.rsplit("_", 1)[-1]
 
 
-def post_record(post: Mapping[str, Any], page_id: str) -> PostRecord | str:
+def post_record(post: Any, page_id: str) -> PostRecord | str:
     """Map one Graph page post; a reason string when it cannot be stored."""
+    problem = item_problem(post, ("id", "message", "permalink_url"))
+    if problem:
+        return problem
     raw_id = str(post.get("id") or "")
     if not raw_id:
         return "post without id"

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from collectors.http import ApiError, describe_url, get_json
+from collectors.http import ApiError, describe_url, get_json, page_field
 from monitor.errors import RateLimited, SourceError
 
 THROTTLE_CODES = frozenset({4, 17, 32, 613}) | frozenset(range(80001, 80015))
@@ -91,7 +91,8 @@ def follow_pages(
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield (where, page) for a Graph listing, following `paging.next` until it is absent.
 
-    `where` is host and path only. Raises the exception graph_error() chose for an error answer.
+    `where` is host and path only; a yielded page's `data` is a list or absent. Raises the exception
+    graph_error() chose for an error answer, SourceError for a page of another shape.
     """
     base = urlsplit(api_base)
     next_url: str | None = url
@@ -103,9 +104,10 @@ def follow_pages(
             page = get_json(session, next_url, query, secrets=[token])
         except ApiError as exc:
             raise graph_error(exc, source, token_env) from None
-        yield describe_url(next_url, [token]), page
-        data = page.get("data")
-        link = (page.get("paging") or {}).get("next")
+        where = describe_url(next_url, [token])
+        data = page_field(page, "data", list, where)
+        link = (page_field(page, "paging", dict, where) or {}).get("next")
+        yield where, page
         if not data or not isinstance(link, str):
             return
         target = urlsplit(link)

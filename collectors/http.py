@@ -159,13 +159,44 @@ class ApiPage:
     """One page an API collector fetched, ready to store in one transaction.
 
     `checkpoint` is the collector state to save together with these posts (None: leave it as is);
-    `rejected` holds (reason, raw) for items that could not become a PostRecord.
+    `rejected` holds (reason, raw) for items that could not become a PostRecord. `of_posts` is False
+    for a call that lists no posts (an Instagram hashtag look-up): it is stored for its checkpoint but
+    not counted as a page fetched.
     """
 
     url: str  # host and path only: never a token
     records: list[PostRecord] = field(default_factory=list)
     checkpoint: dict[str, Any] | None = None
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    of_posts: bool = True
+
+
+def page_field(
+    page: Mapping[str, Any], key: str, kind: type[list[Any]] | type[dict[str, Any]], where: str
+) -> Any:
+    """`page[key]` when it has the JSON type the API documents (None when absent or null).
+
+    Any other shape means the platform changed its answer or something in between mangled it: a
+    SourceError for the run, not an AttributeError deep inside a collector.
+    """
+    value = page.get(key)
+    if value is None or isinstance(value, kind):
+        return value
+    expected = "a list" if kind is list else "an object"
+    raise SourceError(
+        f"{where} answered an unexpected page: {key!r} is {type(value).__name__}, not {expected}"
+    )
+
+
+def item_problem(item: Any, text_fields: Iterable[str] = ()) -> str | None:
+    """Why one item of a page cannot be mapped (not an object, a text field that is not text), or None."""
+    if not isinstance(item, Mapping):
+        return f"item is not a JSON object ({type(item).__name__})"
+    for key in text_fields:
+        value = item.get(key)
+        if value is not None and not isinstance(value, str):
+            return f"{key!r} is not text ({type(value).__name__})"
+    return None
 
 
 def describe_url(url: str, secrets: Iterable[str | None] = ()) -> str:

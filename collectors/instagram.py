@@ -19,7 +19,7 @@ from typing import Any
 import requests
 
 from collectors.graph import as_count, follow_pages, graph_error, parse_graph_time
-from collectors.http import ApiError, ApiPage, describe_url, get_json
+from collectors.http import ApiError, ApiPage, describe_url, get_json, item_problem, page_field
 from monitor.config import InstagramConfig
 from monitor.errors import SourceError
 from monitor.records import PostRecord, collect_hashtags, normalize_tag
@@ -69,7 +69,7 @@ def hashtag_pages(
             params = {"user_id": cfg.user_id, "fields": MEDIA_FIELDS, "limit": 50}
             for where, data in follow_pages(session, url, params, token, cfg.api_base, SOURCE, cfg.token_env):
                 page = ApiPage(url=where, checkpoint=_state(ids, searched))
-                for media in data.get("data") or []:
+                for media in data.get("data") or []:  # follow_pages checked that it is a list
                     record = media_record(media, tag)
                     if isinstance(record, PostRecord):
                         page.records.append(record)
@@ -101,13 +101,18 @@ def _search_hashtag(
         answer = get_json(session, url, params, secrets=[token])
     except ApiError as exc:
         raise graph_error(exc, SOURCE, cfg.token_env) from None
-    data = answer.get("data") or []
+    where = describe_url(url)
+    data = page_field(answer, "data", list, where) or []
     found = str(data[0]["id"]) if data and isinstance(data[0], dict) and data[0].get("id") else None
-    return ApiPage(url=describe_url(url)), found
+    # A look-up lists no posts: stored for the checkpoint (the hashtag id), not counted as a page.
+    return ApiPage(url=where, of_posts=False), found
 
 
-def media_record(media: Mapping[str, Any], searched_tag: str) -> PostRecord | str:
+def media_record(media: Any, searched_tag: str) -> PostRecord | str:
     """Map one hashtag-search media item; a reason string when it cannot be stored."""
+    problem = item_problem(media, ("permalink", "caption"))
+    if problem:
+        return problem
     permalink = media.get("permalink")
     code = shortcode(permalink)
     if not code:

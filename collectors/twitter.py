@@ -7,18 +7,23 @@ complete pass saw). Each yielded page carries the checkpoint to save with its po
 - at the end of a pass: `{"since_id": <newest id of this pass>}`.
 A 429 whose reset is near is waited for (through the injected `sleep`); a far reset raises
 RateLimited and the checkpoint already saved lets the next run continue.
+
+Search only returns tweets newer than `since_id`, so the metrics it records are those of the first
+minutes after posting. `refresh_pages` re-reads stored tweets by id (`GET /2/tweets`, 100 ids a
+call, at most MAX_REFRESH_CALLS calls a pass) so their likes and retweets keep up; which tweets is
+the caller's choice (monitor.collect picks recent campaign tweets not seen for a while).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import requests
 
-from collectors.http import ApiError, ApiPage, get_json
+from collectors.http import ApiError, ApiPage, get_json, page_field
 from monitor.config import TwitterConfig
 from monitor.errors import RateLimited, SourceError
 from monitor.records import PostRecord, collect_hashtags
@@ -27,18 +32,18 @@ log = logging.getLogger(__name__)
 
 SOURCE = "x_api"
 SEARCH_PATH = "/2/tweets/search/recent"
+LOOKUP_PATH = "/2/tweets"
 TWEET_FIELDS = "created_at,public_metrics,entities,referenced_tweets,author_id,lang"
+# Search and lookup ask for the same fields, so a refreshed tweet maps exactly like a searched one.
+FIELD_PARAMS = {"tweet.fields": TWEET_FIELDS, "expansions": "author_id", "user.fields": "username,name"}
 MAX_RATE_LIMIT_WAITS = 3  # near resets waited for in one run before giving up until the next run
+LOOKUP_IDS = 100  # the most ids GET /2/tweets takes in one call
+MAX_REFRESH_CALLS = 10  # each refreshed tweet is a read on the X plan: bound what one pass costs
+MAX_REFRESH_TWEETS = LOOKUP_IDS * MAX_REFRESH_CALLS
 
 
 def search_params(query: str, since_id: str | None, next_token: str | None) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "query": query,
-        "max_results": 100,
-        "tweet.fields": TWEET_FIELDS,
-        "expansions": "author_id",
-        "user.fields": "username,name",
-    }
+    params: dict[str, Any] = {"query": query, "max_results": 100, **FIELD_PARAMS}
     if since_id:
         params["since_id"] = since_id
     if next_token:
@@ -73,7 +78,7 @@ def recent_search_pages(
             log.warning("x_api: the saved position was refused (%s); starting a fresh pass", exc.cause)
             since_id = next_token = newest_id = None
             continue
-        meta = page.get("meta") or {}
+        meta = page_field(page, "meta", dict, url) or {}
         # The first page of a pass holds its newest tweet; a resumed pass kept it in the checkpoint.
         newest_id = newest_id or meta.get("newest_id")
         next_token = meta.get("next_token")
@@ -81,18 +86,51 @@ def recent_search_pages(
             checkpoint = {"since_id": since_id, "next_token": next_token, "newest_id": newest_id}
         else:
             checkpoint = {"since_id": newest_id or since_id}
-        result = ApiPage(url=url, checkpoint={k: v for k, v in checkpoint.items() if v})
-        users = {
-            u.get("id"): u for u in (page.get("includes") or {}).get("users") or [] if isinstance(u, dict)
-        }
-        for tweet in page.get("data") or []:  # no `data` key at all when nothing matched
-            try:
-                result.records.append(tweet_record(tweet, users))
-            except (ValueError, TypeError, KeyError) as exc:
-                result.rejected.append((f"unreadable tweet: {exc}", str(tweet)[:1000]))
-        yield result
+        yield tweets_page(page, url, {k: v for k, v in checkpoint.items() if v})
         if not next_token:
             return
+
+
+def refresh_pages(
+    session: requests.Session,
+    cfg: TwitterConfig,
+    token: str,
+    ids: Sequence[str],
+    *,
+    sleep: Callable[[float], None],
+    clock: Callable[[], dt.datetime],
+) -> Iterator[ApiPage]:
+    """The current state of stored tweets (`GET /2/tweets?ids=`), 100 a call, the first
+    MAX_REFRESH_TWEETS of `ids` only. Pages carry no checkpoint: the search position stays as it is.
+
+    Tweets deleted or made private since come back in `errors`, not `data`, and are left as stored.
+    """
+    url = cfg.api_base + LOOKUP_PATH
+    wanted = list(ids)[:MAX_REFRESH_TWEETS]
+    for start in range(0, len(wanted), LOOKUP_IDS):
+        params = {"ids": ",".join(wanted[start : start + LOOKUP_IDS]), **FIELD_PARAMS}
+        try:
+            page = _get_page(session, url, params, token, cfg, sleep, clock)
+        except _Refused as exc:
+            raise SourceError(f"x_api: the tweet lookup was refused: {exc.cause}") from None
+        gone = page_field(page, "errors", list, url) or []
+        if gone:
+            log.debug("x_api: %d tweets could not be refreshed (deleted or not public)", len(gone))
+        yield tweets_page(page, url, None)
+
+
+def tweets_page(page: Mapping[str, Any], url: str, checkpoint: dict[str, Any] | None) -> ApiPage:
+    """The records of one search or lookup answer; a tweet that cannot be mapped is rejected."""
+    result = ApiPage(url=url, checkpoint=checkpoint)
+    includes = page_field(page, "includes", dict, url) or {}
+    users = {u.get("id"): u for u in includes.get("users") or [] if isinstance(u, dict)}
+    for tweet in page_field(page, "data", list, url) or []:  # no `data` key at all when nothing matched
+        try:
+            result.records.append(tweet_record(tweet, users))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # AttributeError: a nested field of another JSON type (a list where an object belongs).
+            result.rejected.append((f"unreadable tweet: {exc}", str(tweet)[:1000]))
+    return result
 
 
 def _get_page(
@@ -147,7 +185,7 @@ def _explain(exc: ApiError, token_env: str) -> SourceError:
             f"{token_env} (see docs/sources.md)"
         )
     if exc.status == 403:
-        return SourceError(f"x_api: access denied ({exc}); your X API plan may not include recent search")
+        return SourceError(f"x_api: access denied ({exc}); your X API plan may not include this endpoint")
     return SourceError(f"x_api: {exc}")
 
 

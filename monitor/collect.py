@@ -7,38 +7,52 @@ calls happen between transactions, never inside one (the page generators are adv
 `write_batch`).
 
 Statuses: ok; partial (some pages stored, then an error, or one Facebook page failed); failed
-(nothing stored); rate_limited (the platform asked us to wait; the checkpoint is saved); skipped.
+(nothing stored, or an unexpected exception: recorded, never raised into the caller, so the next
+source still runs); rate_limited (the platform asked us to wait; the checkpoint is saved); skipped.
+An error is said once: without the source name the collectors put in front (the run row and the
+log line name the source).
+
+The X pass also refreshes the metrics of recent campaign tweets that search will not return again
+(`tweets_to_refresh`).
 
 `COLLECTORS` maps a source name to a function taking a SourceContext; the scheduler adds "inbox".
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from sqlalchemy import select
 
 from collectors import facebook, instagram, twitter
 from collectors.graph import TokenError
 from collectors.http import ApiPage, make_session, redact
 from monitor.campaign import CampaignCalendar
 from monitor.errors import RateLimited, SourceError, UsageError
+from monitor.models import Post
 from monitor.store import Rejection, finish_run, load_checkpoint, start_run, write_batch
+from reports.queries import ReportScope, campaign_filter
 
 if TYPE_CHECKING:
     import requests
     from sqlalchemy import Engine
 
-    from monitor.config import Config
+    from monitor.config import CampaignConfig, Config
 
 log = logging.getLogger(__name__)
 
 API_SOURCES = ["twitter", "instagram", "facebook"]
 RUN_SOURCES = {"twitter": twitter.SOURCE, "instagram": instagram.SOURCE, "facebook": facebook.SOURCE}
 PROBLEM_STATUSES = frozenset({"partial", "failed", "rate_limited"})
+REFRESH_DAYS = dt.timedelta(days=7)  # X metrics are refreshed for tweets this young
+REFRESH_AFTER = dt.timedelta(hours=6)  # ... and not seen by any source for this long
 
 SessionFactory = Callable[[], "requests.Session"]
 
@@ -142,11 +156,39 @@ def _collect_twitter(ctx: SourceContext) -> SourceResult:
 
     def body(session: requests.Session, token: str, store: _PageStore) -> None:
         state = load_checkpoint(ctx.engine, twitter.SOURCE)
-        store.all(
-            twitter.recent_search_pages(session, cfg, token, state, sleep=ctx.sleep, clock=ctx.calendar.now)
-        )
+        clock = ctx.calendar.now
+        store.all(twitter.recent_search_pages(session, cfg, token, state, sleep=ctx.sleep, clock=clock))
+        # Search only brings tweets newer than the last pass: refresh the metrics of the older ones.
+        stale = tweets_to_refresh(ctx.engine, ctx.config.campaign, clock())
+        if stale:
+            store.all(twitter.refresh_pages(session, cfg, token, stale, sleep=ctx.sleep, clock=clock))
 
     return _api_pass(ctx, "twitter", cfg.api_base, cfg.token_env, body)
+
+
+def tweets_to_refresh(engine: Engine, campaign: CampaignConfig, now: dt.datetime) -> list[str]:
+    """Ids of the campaign tweets (DESIGN 5: tracked tag, window, no retweet) posted in the last
+    REFRESH_DAYS and not seen by any source for REFRESH_AFTER, newest first, at most
+    twitter.MAX_REFRESH_TWEETS.
+
+    Engagement settles within days; REFRESH_AFTER keeps a tweet from being re-read (and paid for) on
+    every pass: at most REFRESH_DAYS * 24 h / REFRESH_AFTER reads per tweet.
+    """
+    since = now - REFRESH_DAYS
+    scope = ReportScope(campaign, since.astimezone(campaign.tz).date(), now.astimezone(campaign.tz).date())
+    query = (
+        select(Post.post_key)
+        .where(
+            Post.platform == "twitter",
+            campaign_filter(scope),
+            Post.created_at >= since,
+            Post.last_seen_at < now - REFRESH_AFTER,
+        )
+        .order_by(Post.created_at.desc())
+        .limit(twitter.MAX_REFRESH_TWEETS)
+    )
+    with engine.connect() as conn:
+        return list(conn.execute(query).scalars())
 
 
 def _collect_instagram(ctx: SourceContext) -> SourceResult:
@@ -162,18 +204,22 @@ def _collect_instagram(ctx: SourceContext) -> SourceResult:
 
 def _collect_facebook(ctx: SourceContext) -> SourceResult:
     cfg = ctx.config.sources.facebook
-    since = ctx.calendar.local_midnight(ctx.config.campaign.start)
+    campaign = ctx.config.campaign
+    since = ctx.calendar.local_midnight(campaign.start)
+    # The end of the last local day plus a day of margin: after the campaign a pass re-reads the
+    # window's posts (their metrics) instead of paging through everything the page posts later.
+    until = ctx.calendar.local_midnight(campaign.end + dt.timedelta(days=2))
 
     def body(session: requests.Session, token: str, store: _PageStore) -> None:
         for page_id in cfg.pages:
             try:
-                store.all(facebook.page_posts(session, cfg, token, page_id, since))
+                store.all(facebook.page_posts(session, cfg, token, page_id, since, until))
             except (TokenError, RateLimited):
                 raise  # the same token and limits apply to every page: stop here
             except SourceError as exc:
-                # One page failing (wrong id, no permission) must not cost the other pages.
-                store.errors.append(f"page {page_id}: {exc}")
-                log.warning("facebook_api: page %s failed: %s", page_id, redact(str(exc), [token]))
+                # One page failing (wrong id, no permission) must not cost the other pages; the pass
+                # logs it with the others at the end.
+                store.fail(exc, f"page {page_id}: ")
 
     return _api_pass(ctx, "facebook", cfg.api_base, cfg.token_env, body)
 
@@ -194,6 +240,12 @@ class _PageStore:
         self.result = SourceResult(source=name, status="ok", run_id=run_id)
         self.errors: list[str] = []
 
+    def fail(self, exc: BaseException | str, context: str = "") -> None:
+        """Note an error for the run. Collectors start their messages with the source name; the run
+        row names its source and the log line adds it, so it is dropped here to say it once."""
+        message = str(exc).removeprefix(f"{self.checkpoint_source}: ")
+        self.errors.append(context + message)
+
     def all(self, pages: Iterable[ApiPage]) -> None:
         # Advancing the generator does the HTTP call; write_batch opens its transaction only after.
         for page in pages:
@@ -212,7 +264,8 @@ class _PageStore:
             rejections=rejections,
             checkpoint=(self.checkpoint_source, page.checkpoint) if page.checkpoint is not None else None,
         )
-        self.result.pages += 1
+        if page.of_posts:  # a hashtag look-up is stored for its checkpoint, not counted as a page
+            self.result.pages += 1
         self.result.new += counts.new
         self.result.updated += counts.updated
         self.result.rejected += counts.rejected
@@ -241,11 +294,18 @@ def _api_pass(
             body(session, token, store)
     except RateLimited as exc:
         status = "rate_limited"
-        store.errors.append(str(exc))
+        store.fail(exc)
     except SourceError as exc:
-        store.errors.append(str(exc))
+        store.fail(exc)
+    except Exception as exc:
+        # A bug, or an answer no check foresaw: record it and let the next source run. The pages
+        # already stored stay; -v shows the traceback.
+        status = "failed"
+        store.fail(f"unexpected error: {type(exc).__name__}: {exc}")
+        trace = redact("".join(traceback.format_exception(exc)), [token])
+        log.debug("%s: unexpected error\n%s", run_source, trace)
     except BaseException as exc:
-        # A bug or Ctrl-C: the pages already stored stay; the run row must not stay "running".
+        # Ctrl-C or SIGTERM: the pages already stored stay; the run row must not stay "running".
         finish_run(ctx.engine, run_id, "failed", redact(f"{type(exc).__name__}: {exc}", [token]))
         raise
     result = store.result

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
+from collectors import twitter
 from monitor.cli import main
 
 API = Path(__file__).parent / "data" / "api"
@@ -78,3 +79,28 @@ def test_collect_has_help() -> None:
     result = CliRunner().invoke(main, ["collect", "--help"])
     assert result.exit_code == 0
     assert "--source" in result.output
+
+
+def test_an_unexpected_error_in_one_source_does_not_stop_the_next(
+    write_config: Callable[..., Path], httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("X_BEARER_TOKEN", TOKEN)
+    monkeypatch.setenv("META_ACCESS_TOKEN", "EAAcliMETAsecret")
+    graph = httpserver.url_for("/v21.0")
+    config = write_config(
+        f'[sources.twitter]\nenabled = true\napi_base = "{httpserver.url_for("")}"\n'
+        f'[sources.instagram]\nenabled = true\nuser_id = "1784"\napi_base = "{graph}"\n'
+    )
+
+    def bug(*args: object, **kwargs: object) -> None:
+        raise AttributeError("'str' object has no attribute 'get'")
+
+    monkeypatch.setattr(twitter, "tweets_page", bug)
+    httpserver.expect_request(SEARCH).respond_with_json({"data": []})
+    httpserver.expect_request("/v21.0/ig_hashtag_search").respond_with_json({"data": []})
+    code, output = invoke(config)
+    assert code == 1
+    assert "twitter: failed - 0 pages fetched" in output
+    assert "unexpected error: AttributeError: 'str' object has no attribute 'get'" in output
+    assert "instagram: ok - 0 pages fetched" in output  # ran after the failing source
+    assert "Traceback" not in output

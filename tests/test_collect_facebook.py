@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import logging
 from collections.abc import Callable
@@ -14,11 +15,12 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine, inspect, select, text
 from werkzeug import Request, Response
 
+from collectors.facebook import post_record
 from collectors.http import make_session
 from monitor.campaign import CampaignCalendar
 from monitor.collect import SourceResult, collect
 from monitor.config import Config, load_config
-from monitor.models import CollectionRun, MetricSnapshot, Post, PostHashtag
+from monitor.models import CollectionRun, MetricSnapshot, Post, PostHashtag, RejectedRow
 
 API = Path(__file__).parent / "data" / "api"
 TOKEN = "EAAPagesSECRETtoken4455"
@@ -116,7 +118,11 @@ def serve_pages(httpserver: HTTPServer, seen: list[dict[str, list[str]]], first:
 
 
 def test_pages_are_collected_and_one_failing_page_does_not_stop_the_others(
-    fb_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+    fb_config: Config,
+    engine: Engine,
+    calendar: CampaignCalendar,
+    httpserver: HTTPServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     seen: list[dict[str, list[str]]] = []
     serve_pages(httpserver, seen, POSTS)
@@ -126,11 +132,20 @@ def test_pages_are_collected_and_one_failing_page_does_not_stop_the_others(
     assert result.new == 4 and result.pages == 3
     assert "page 999" in (result.error or "") and "does not exist" in (result.error or "")
     assert "page 555" not in (result.error or "")
+    # Said once: no source name repeated inside the message, one log line for the failing page.
+    assert (result.error or "").startswith("page 999: http://") and "facebook_api" not in (result.error or "")
+    warnings = [
+        r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "999" in r.getMessage()
+    ]
+    assert warnings == [f"facebook_api: {result.error}"]
 
     first = seen[0]
     assert first["access_token"] == [TOKEN]
     assert "reactions.summary(total_count).limit(0)" in first["fields"][0]
     assert first["since"] == [str(int(calendar.local_midnight(fb_config.campaign.start).timestamp()))]
+    # Until the end of 31 October plus a day of margin (2 Nov 00:00 WIB), so that after the campaign
+    # a pass only re-reads the window.
+    assert first["until"] == [str(int(dt.datetime(2022, 11, 2, tzinfo=fb_config.campaign.tz).timestamp()))]
     assert seen[1]["access_token"] == [TOKEN] and seen[1]["after"] == ["2"]  # paging.next followed
 
     stored = rows(engine)
@@ -141,7 +156,9 @@ def test_pages_are_collected_and_one_failing_page_does_not_stop_the_others(
     assert fest.url == "https://www.facebook.com/kotaprobolinggo/posts/987654321098765"
     quiet = stored["987654321000001"]
     assert quiet.text is None and quiet.shares == 0  # no message, never shared: shares omitted = 0
-    assert quiet.author_handle is None  # a numeric path segment is an id, not a handle
+    # A numeric path segment is an id, not a handle; the page's handle is learned from its other post.
+    assert post_record(POSTS["data"][1], PAGE).author_handle is None
+    assert quiet.author_handle == "kotaprobolinggo"
     no_metrics = stored["777"]
     assert (no_metrics.likes, no_metrics.comments, no_metrics.author_id) == (None, None, "555")
     with engine.connect() as conn:
@@ -217,3 +234,27 @@ def test_a_page_request_limit_ends_the_run_as_rate_limited(
     assert result.status == "rate_limited"
     assert "Page request limit reached" in (result.error or "")
     assert "rate limited until 20" in (result.error or "")  # the time Meta says access returns
+
+
+def test_bad_items_are_rejected_and_a_page_of_another_shape_fails_only_that_page(
+    fb_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    odd = {**POSTS["data"][0], "message": {"text": "?"}}
+    httpserver.expect_request(f"/v21.0/{PAGE}/posts").respond_with_json(
+        {"data": [None, 7, odd, POSTS["data"][1]]}
+    )
+    httpserver.expect_request("/v21.0/999/posts").respond_with_json({"data": {"id": "1"}, "paging": []})
+    httpserver.expect_request("/v21.0/555/posts").respond_with_json({"data": [], "paging": "nope"})
+    result = run(fb_config, engine, calendar)
+
+    assert (result.status, result.pages, result.new, result.rejected) == ("partial", 1, 1, 3)
+    assert (result.error or "").startswith("page 999: http://")
+    assert "/v21.0/999/posts answered an unexpected page: 'data' is dict, not a list" in (result.error or "")
+    assert "page 555: " in (result.error or "") and "'paging' is str, not an object" in (result.error or "")
+    with engine.connect() as conn:
+        reasons = list(conn.execute(select(RejectedRow.reason).order_by(RejectedRow.id)).scalars())
+    assert reasons == [
+        "item is not a JSON object (NoneType)",
+        "item is not a JSON object (int)",
+        "'message' is not text (dict)",
+    ]

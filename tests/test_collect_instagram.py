@@ -21,7 +21,7 @@ from collectors.instagram import shortcode
 from monitor.campaign import CampaignCalendar
 from monitor.collect import SourceResult, collect
 from monitor.config import Config, load_config
-from monitor.models import CollectionRun, MetricSnapshot, Post, PostHashtag
+from monitor.models import CollectionRun, MetricSnapshot, Post, PostHashtag, RejectedRow
 from monitor.store import load_checkpoint, save_checkpoint
 
 API = Path(__file__).parent / "data" / "api"
@@ -141,6 +141,7 @@ def test_hashtag_search_pages_and_one_post_per_media(
 
     result = run(ig_config, engine, calendar)
     assert (result.status, result.error) == ("ok", None)
+    assert result.pages == 5  # pages of posts: 2 + 1 for one hashtag, 1 + 1 for the other; no look-ups
     assert result.new == 4  # three from page 1, one from page 2; the reel seen twice is one post
     assert result.updated == 1  # the reel's comment count changed
 
@@ -265,3 +266,37 @@ def test_a_paging_link_to_another_host_is_not_followed(
     assert result.status == "partial"  # the first page is kept
     assert result.new == 3
     assert "evil.example" in (result.error or "") and TOKEN not in (result.error or "")
+
+
+def test_items_that_are_not_media_are_rejected_one_by_one(
+    ig_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    graph = GraphServer(httpserver).start()
+    good = media("CgoodOne001", "#WeLoveProbolinggo", 3, 0)
+    odd = {**media("CoddOne0002", None, 1, 0), "caption": ["not", "text"]}
+    graph.listings[f"/v21.0/{IDS['WeLoveProbolinggo']}/top_media"] = [{"data": [1, "x", None, odd, good]}]
+    result = run(ig_config, engine, calendar)
+
+    assert (result.status, result.new, result.rejected) == ("ok", 1, 4)
+    with engine.connect() as conn:
+        reasons = list(conn.execute(select(RejectedRow.reason).order_by(RejectedRow.id)).scalars())
+    assert reasons == [
+        "item is not a JSON object (int)",
+        "item is not a JSON object (str)",
+        "item is not a JSON object (NoneType)",
+        "'caption' is not text (list)",
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"data": [], "paging": "nope"}, {"data": {"id": "1"}}, {"data": "x"}],
+)
+def test_a_page_of_another_shape_is_a_source_error_not_a_crash(
+    ig_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer, body: Any
+) -> None:
+    GraphServer(httpserver).start().listings[f"/v21.0/{IDS['WeLoveProbolinggo']}/top_media"] = [body]
+    result = run(ig_config, engine, calendar)
+    assert (result.status, result.pages) == ("failed", 0)
+    assert "top_media answered an unexpected page" in (result.error or "")
+    assert not (result.error or "").startswith("instagram_api")  # the run row names its source

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import logging
@@ -14,16 +15,20 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine, inspect, select, text
 from werkzeug import Request, Response
 
+from collectors import twitter
 from collectors.http import make_session
 from monitor.campaign import CampaignCalendar
 from monitor.collect import collect
 from monitor.config import Config, load_config
-from monitor.models import CollectionRun, Post, PostHashtag
-from monitor.store import load_checkpoint, save_checkpoint
+from monitor.models import CollectionRun, MetricSnapshot, Post, PostHashtag, RejectedRow
+from monitor.records import PostRecord
+from monitor.store import load_checkpoint, save_checkpoint, start_run, write_batch
 
 API = Path(__file__).parent / "data" / "api"
 TOKEN = "AAAAAAAAAAAAAAAAAAAAAXbearerSECRETxyz%2Fq"
 SEARCH = "/2/tweets/search/recent"
+LOOKUP = "/2/tweets"
+EMPTY = json.loads((API / "x_search_empty.json").read_text())
 PAGE1, PAGE2 = (
     json.loads((API / "x_search_page1.json").read_text()),
     json.loads((API / "x_search_page2.json").read_text()),
@@ -275,8 +280,9 @@ def test_a_refused_token_never_shows_up_anywhere(
     result = run(x_config, engine, calendar, Recorder())
     assert result.status == "failed"
     assert "bearer token was refused" in (result.error or "") and "X_BEARER_TOKEN" in (result.error or "")
+    assert (result.error or "").startswith("the bearer token was refused")  # the run row names x_api
     ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("werkzeug"))
-    assert "x_api" in ours
+    assert "x_api: the bearer token was refused" in ours and "x_api: x_api" not in ours
     for place in (result.error or "", ours, db_text(engine)):
         assert TOKEN not in place and "bearerSECRET" not in place
 
@@ -312,3 +318,174 @@ def test_a_refused_query_fails_with_a_hint(
     assert result.status == "failed"
     assert "bad query" in (result.error or "") and "sources.twitter.query" in (result.error or "")
     assert len(httpserver.log) == 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Answers of another shape, and bugs
+
+
+def test_tweets_that_cannot_be_read_are_rejected_one_by_one(
+    x_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    page = copy.deepcopy(PAGE2)
+    page["data"] = [1, None, {**PAGE2["data"][0], "id": "5", "public_metrics": [7]}, PAGE2["data"][0]]
+    httpserver.expect_request(SEARCH).respond_with_json(page)
+    result = run(x_config, engine, calendar, Recorder())
+    assert (result.status, result.new, result.rejected) == ("ok", 1, 3)
+    with engine.connect() as conn:
+        reasons = list(conn.execute(select(RejectedRow.reason)).scalars())
+    assert all(reason.startswith("unreadable tweet: ") for reason in reasons)
+
+
+@pytest.mark.parametrize("body", [{"data": "x"}, {"meta": ["next"]}, {"data": [], "includes": "users"}])
+def test_a_page_of_another_shape_is_a_source_error(
+    x_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer, body: Any
+) -> None:
+    httpserver.expect_request(SEARCH).respond_with_json(body)
+    result = run(x_config, engine, calendar, Recorder())
+    assert result.status == "failed"
+    assert f"{SEARCH} answered an unexpected page" in (result.error or "")
+
+
+def test_an_unexpected_error_is_a_failed_run_not_a_crash(
+    x_config: Config,
+    engine: Engine,
+    calendar: CampaignCalendar,
+    httpserver: HTTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def bug(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError(f"a bug that quotes Bearer {TOKEN}")
+
+    monkeypatch.setattr(twitter, "tweets_page", bug)
+    httpserver.expect_request(SEARCH).respond_with_json(PAGE2)
+    caplog.set_level(logging.DEBUG)
+    result = run(x_config, engine, calendar, Recorder())  # returns instead of raising
+
+    assert result.status == "failed"
+    assert (result.error or "").startswith("unexpected error: RuntimeError: a bug that quotes Bearer ***")
+    debug = [
+        r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG and r.name == "monitor.collect"
+    ]
+    assert any("Traceback (most recent call last)" in m and "in bug" in m for m in debug)
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("werkzeug"))
+    for place in (result.error or "", ours, db_text(engine)):
+        assert TOKEN not in place
+    with engine.connect() as conn:
+        assert conn.execute(select(CollectionRun.status)).scalar() == "failed"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Metrics refresh
+
+
+def seed(engine: Engine, config: Config, tweets: list[tuple[PostRecord, dt.datetime]]) -> None:
+    """Store tweets as if an earlier pass had seen each at the given time."""
+    run_id = start_run(engine, "seed", None)
+    for record, seen in tweets:
+        write_batch(engine, run_id, [record], config.campaign.tz, now=seen)
+
+
+def tweet(
+    key: str, created: str, likes: int, tags: tuple[str, ...] = ("welovecities",), **kw: Any
+) -> PostRecord:
+    return PostRecord(
+        platform="twitter",
+        post_key=key,
+        created_at=dt.datetime.fromisoformat(created),
+        source="x_api",
+        likes=likes,
+        hashtags=frozenset(tags),
+        **kw,
+    )
+
+
+def test_metrics_of_recent_campaign_tweets_are_refreshed(
+    x_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    now = calendar.now()
+    stale, fresh = now - dt.timedelta(hours=7), now - dt.timedelta(hours=1)
+    seed(
+        engine,
+        x_config,
+        [
+            (tweet("1576100000000000001", "2022-09-30T23:30:00+00:00", 0), stale),  # refreshed
+            (tweet("1576100000000000009", "2022-09-30T10:00:00+00:00", 4), stale),  # deleted since
+            (tweet("1576100000000000010", "2022-10-01T01:00:00+00:00", 1), fresh),  # seen an hour ago
+            (tweet("1574000000000000000", "2022-09-23T01:00:00+00:00", 1), stale),  # 8 days old
+            (tweet("1576100000000000011", "2022-09-30T09:00:00+00:00", 1, is_repost=True), stale),
+            (tweet("1576100000000000012", "2022-09-30T08:00:00+00:00", 1, tags=("other",)), stale),
+        ],
+    )
+    with engine.begin() as conn:
+        save_checkpoint(conn, "x_api", {"since_id": "1576100000000000003"})
+    lookups = Recorder()
+    httpserver.expect_request(SEARCH).respond_with_json(EMPTY)
+    lookup = json.loads((API / "x_tweets_lookup.json").read_text())
+    httpserver.expect_request(LOOKUP).respond_with_handler(lookups.handler(lambda q: json_response(lookup)))
+
+    result = run(x_config, engine, calendar, Recorder())
+    assert (result.status, result.pages, result.new, result.updated) == ("ok", 2, 0, 1)
+    [query] = lookups.queries
+    assert query["ids"] == "1576100000000000001,1576100000000000009"  # newest first; the others not due
+    assert query["tweet.fields"] == twitter.TWEET_FIELDS and query["expansions"] == "author_id"
+    assert lookups.auth == [f"Bearer {TOKEN}"]
+    refreshed = posts(engine)["1576100000000000001"]
+    assert (refreshed.likes, refreshed.comments, refreshed.shares) == (12, 2, 3)
+    with engine.connect() as conn:
+        history = conn.execute(
+            select(MetricSnapshot.likes)
+            .where(MetricSnapshot.post_id == refreshed.id)
+            .order_by(MetricSnapshot.id)
+        ).scalars()
+        assert list(history) == [0, 12]
+    assert posts(engine)["1576100000000000009"].likes == 4  # not found: left as stored
+    assert load_checkpoint(engine, "x_api") == {"since_id": "1576100000000000003"}  # the search position
+
+    # Just seen: the next pass does not read (and pay for) it again; only the deleted one is asked for.
+    again = run(x_config, engine, calendar, Recorder())
+    assert again.status == "ok" and [q["ids"] for q in lookups.queries[1:]] == ["1576100000000000009"]
+
+
+def test_a_rate_limited_refresh_keeps_the_search_pages(
+    x_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    seed(
+        engine,
+        x_config,
+        [
+            (
+                tweet("1576000000000000001", "2022-09-29T01:00:00+00:00", 0),
+                calendar.now() - dt.timedelta(days=1),
+            )
+        ],
+    )
+    httpserver.expect_request(SEARCH).respond_with_json(PAGE2)
+    reset = int(calendar.now().timestamp()) + 900
+    httpserver.expect_request(LOOKUP).respond_with_json(
+        json.loads((API / "x_429.json").read_text()), status=429, headers={"x-rate-limit-reset": str(reset)}
+    )
+    rec = Recorder()
+    result = run(x_config, engine, calendar, rec)
+    assert (result.status, result.pages, result.new) == ("rate_limited", 1, 1)
+    assert rec.sleeps == []  # a far reset is not waited for
+    assert load_checkpoint(engine, "x_api") == {"since_id": "1576100000000000001"}
+
+
+def test_a_refresh_reads_at_most_ten_pages_of_a_hundred(httpserver: HTTPServer, x_config: Config) -> None:
+    rec = Recorder()
+    httpserver.expect_request(LOOKUP).respond_with_handler(rec.handler(lambda q: json_response({"data": []})))
+    ids = [str(1576100000000005000 - i) for i in range(1050)]
+    cfg = x_config.sources.twitter
+    with fast_session() as session:
+        pages = list(
+            twitter.refresh_pages(
+                session, cfg, TOKEN, ids, sleep=rec.sleep, clock=lambda: dt.datetime.now(dt.UTC)
+            )
+        )
+    assert len(pages) == len(rec.queries) == twitter.MAX_REFRESH_CALLS == 10
+    assert all(page.checkpoint is None for page in pages)
+    assert (
+        rec.queries[0]["ids"].split(",") == ids[:100] and rec.queries[-1]["ids"].split(",") == ids[900:1000]
+    )
