@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -79,13 +80,21 @@ def deliver_log(outgoing: Outgoing, cfg: RemindersConfig, session: requests.Sess
 
 
 def deliver_webhook(outgoing: Outgoing, cfg: RemindersConfig, session: requests.Session) -> None:
-    """POST {"text", "date", "campaign_day"} as JSON to the URL in the configured env var.
+    """POST {"text", "date", "campaign_day", "id"} as JSON to the URL in the configured env var.
 
-    Slack and Mattermost incoming webhooks show "text" and ignore the other fields.
+    Slack and Mattermost incoming webhooks show "text" and ignore the other fields. `id` is the same
+    for every try of one day's reminder: a receiver can drop the rare duplicate by it (a crash after
+    the server took the POST but before `sent` was recorded makes the next `remind` send it again).
     """
     url = secret_from_env(cfg.webhook.url_env, "the webhook URL")
     redact = Redactor(url_secrets(url))
-    payload = {"text": outgoing.text, "date": outgoing.day.isoformat(), "campaign_day": outgoing.campaign_day}
+    day = outgoing.day.isoformat()
+    payload = {
+        "text": outgoing.text,
+        "date": day,
+        "campaign_day": outgoing.campaign_day,
+        "id": f"{day}:webhook",
+    }
     response = _post(session, url, payload, redact)
     if not 200 <= response.status_code < 300:
         raise DeliveryFailed(redact(f"HTTP {response.status_code}: {_snippet(response.text)}"))
@@ -105,7 +114,7 @@ def deliver_telegram(outgoing: Outgoing, cfg: RemindersConfig, session: requests
     if isinstance(body, dict) and body.get("ok") is True:
         return
     if isinstance(body, dict) and body.get("description"):
-        detail = str(body["description"])
+        detail = _snippet(str(body["description"]))
     else:
         detail = _snippet(response.text) or "no JSON answer"
     raise DeliveryFailed(redact(f"HTTP {response.status_code}: {detail}"))
@@ -207,6 +216,11 @@ def _post(
 
 
 def _snippet(text: str, limit: int = 200) -> str:
-    """The start of an answer body on one line, enough to see why a server said no."""
+    """The start of an answer body on one line, enough to see why a server said no.
+
+    The body comes from a server and ends up in the database and on the terminal: control and
+    format characters (ANSI escapes, NUL, bidi overrides) are dropped so it cannot rewrite either.
+    """
     flat = " ".join(text.split())
+    flat = "".join(ch for ch in flat if unicodedata.category(ch) not in ("Cc", "Cf"))
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."

@@ -303,7 +303,7 @@ def test_webhook_posts_json_once(
     httpserver.expect_oneshot_request(
         HOOK_PATH,
         method="POST",
-        json={"text": message, "date": "2022-10-01", "campaign_day": 13},
+        json={"text": message, "date": "2022-10-01", "campaign_day": 13, "id": "2022-10-01:webhook"},
     ).respond_with_data("ok")
     [d] = send_reminders(config, engine, calendar)
     assert (d.status, d.error) == ("sent", None)
@@ -337,6 +337,46 @@ def test_webhook_500_is_failed_then_retried_and_not_repeated(
     [d] = send_reminders(config, engine, calendar)
     assert d.status == "already_sent"
     assert len(httpserver.log) == 2
+
+
+def test_a_retried_webhook_post_carries_the_same_id(
+    setup: Callable[..., tuple[Config, Engine]],
+    calendar: CampaignCalendar,
+    httpserver: HTTPServer,
+    hook_env: str,
+) -> None:
+    # The receiver's side of at-least-once: every try of one day's reminder has the same id.
+    config, engine = setup(WEBHOOK)
+    httpserver.expect_oneshot_request(HOOK_PATH, method="POST").respond_with_data("busy", status=503)
+    httpserver.expect_oneshot_request(HOOK_PATH, method="POST").respond_with_data("ok")
+    assert [d.status for d in send_reminders(config, engine, calendar)] == ["failed"]
+    assert [d.status for d in send_reminders(config, engine, calendar)] == ["sent"]
+    ids = [request.get_json()["id"] for request, _ in httpserver.log]
+    assert ids == ["2022-10-01:webhook", "2022-10-01:webhook"]
+
+
+def test_error_bodies_lose_their_control_characters(
+    setup: Callable[..., tuple[Config, Engine]],
+    calendar: CampaignCalendar,
+    httpserver: HTTPServer,
+    hook_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A server's answer is stored and printed: escapes must not reach the terminal or the database.
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", BOT_TOKEN)
+    config, engine = setup(
+        '[reminders]\nchannels = ["webhook", "telegram"]\n'
+        f'[reminders.telegram]\nchat_id = "{CHAT_ID}"\napi_base = "{httpserver.url_for("/").rstrip("/")}"\n'
+    )
+    nasty = "no\x1b[2J\x1b]0;pwned\x07 hook\x00\u202eevil\x7f\tthere"
+    httpserver.expect_request(HOOK_PATH).respond_with_data(nasty, status=400)
+    httpserver.expect_request(f"/bot{BOT_TOKEN}/sendMessage").respond_with_json(
+        {"ok": False, "description": f"Bad Request: {nasty}"}, status=400
+    )
+    webhook, telegram = send_reminders(config, engine, calendar)
+    assert webhook.error == "HTTP 400: no[2J]0;pwned hookevil there"
+    assert telegram.error == "HTTP 400: Bad Request: no[2J]0;pwned hookevil there"
+    assert [r.error for r in rows(engine)] == [telegram.error, webhook.error]
 
 
 def test_webhook_slow_answer_times_out(
