@@ -1,8 +1,9 @@
 """The daily vote reminder: compose it, claim it, deliver it, record it - once per day and channel.
 
 The campaign asked residents to vote for the city on the website once a day; the reminder says so
-each morning. Every (local date, channel) has one row in vote_reminders, and the row is how
-"exactly once" holds across re-runs, restarts and two processes at the same moment:
+each morning. Every (local date, channel) has one row in vote_reminders, and the row is how "at most
+one recorded delivery" holds across re-runs, restarts and two processes at the same moment (a
+receiver may still see a repeat if a process dies between its POST and the record; docs/reminders.md):
 
 1. claim - a short write transaction (BEGIN IMMEDIATE on SQLite, so claims are serialized) turns the
    row into `sending` with a fresh claim_token, unless it is `sent` or held by a live claim;
