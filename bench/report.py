@@ -21,6 +21,9 @@ from reports.build import build_report
 from reports.synthetic import add_sent_reminders, load_synthetic
 
 CONFIG = """\
+[roster]
+path = "roster.csv"
+
 [campaign]
 name = "We Love Cities 2022 - Kota Probolinggo"
 city = "Probolinggo"
@@ -33,11 +36,24 @@ hashtags = ["WeLoveProbolinggo", "WeLoveCities"]
 url = "sqlite:///monitor.db"
 """
 TARGET_RATIO = 3.0
+ROSTER_MEMBERS = 94  # the size of the Probolinggo KIM/LPM roster
+KECAMATAN = ["mayangan", "kanigaran", "kademangan", "wonoasih", "kedopok"]
+
+
+def write_roster(path: Path) -> None:
+    """A roster like the office's: one member per synthetic core account, on all three platforms."""
+    lines = ["name,group,kelurahan,kecamatan,facebook,instagram,twitter"]
+    for i in range(ROSTER_MEMBERS):
+        kecamatan = KECAMATAN[i % 5]
+        handle = f"kim_{kecamatan}_{i}"
+        lines.append(f"Anggota {i},KIM {kecamatan.title()},,{kecamatan.title()},{handle},@{handle},@{handle}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def time_report(folder: Path, posts: int, repeat: int) -> float:
     folder.mkdir(parents=True)
     (folder / "config.toml").write_text(CONFIG, encoding="utf-8")
+    write_roster(folder / "roster.csv")
     config = load_config(folder / "config.toml")
     engine = open_engine(config.storage.url)
     started = time.perf_counter()

@@ -14,6 +14,7 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import ColumnClause, Connection, Date, Engine, Executable, bindparam, text
+from sqlalchemy import ColumnClause, Connection, Date, Engine, Executable, Integer, bindparam, column, text
 
 from monitor.config import CampaignConfig
 from monitor.db import readonly
@@ -71,10 +72,22 @@ NOT_ACCOUNTS = {
                 "notifications", "login"},
 }  # fmt: skip
 URL_LIKE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|(?:[a-z0-9-]+\.)+[a-z]{2,}/)", re.IGNORECASE)
+# What people type for "no account"; such a cell is empty, not a handle named "none".
+NO_ACCOUNT = {"-", "–", "—", "n/a", "none", "tidak ada"}
+# Excel turns a long id into 1,00012E+14 or 1.00012E+14 (scientific notation, digits lost) or
+# 100012345678901.0; the real id cannot be recovered, so the cell is refused, never guessed.
+EXCEL_NUMBER = re.compile(r"\d(?:[.,]\d+)?e\+\d+|^\d+[.,]0+$", re.IGNORECASE)
+EXCEL_MESSAGE = "Excel changed this id; type it as text (format the column as Text)"
+# facebook.com/KIM-Mayangan-123456789012345/: a page's name and id joined by hyphens.
+NAMED_PAGE_ID = re.compile(r"-(\d+)$")
 
 
 class RosterMissing(UsageError):
     """No roster file where the config says it is."""
+
+
+# (member index or None for accounts not on the roster, local day) -> (campaign posts, interactions)
+MemberDays = dict[tuple[int | None, dt.date], tuple[int, int]]
 
 
 class RosterFileError(UsageError):
@@ -143,7 +156,9 @@ def parse_account(platform: str, cell: str) -> str:
     value = cell.strip().strip("\"'<>").strip()
     if not value:
         raise AccountError("empty")
-    if URL_LIKE.match(value) or "/" in value:
+    if EXCEL_NUMBER.search(value):
+        raise AccountError(f"{value!r}: {EXCEL_MESSAGE}")
+    if URL_LIKE.match(value) or "/" in value or _site(value) in HOST_PLATFORMS:
         return _account_from_link(platform, value)
     return _handle(platform, value[1:] if value.startswith("@") else value, cell)
 
@@ -151,10 +166,12 @@ def parse_account(platform: str, cell: str) -> str:
 def parse_accounts(platform: str, cell: str) -> frozenset[str]:
     """All accounts in one cell: several may be separated by `;`, `,`, new lines, or spaces between
     @handles and links. Empty -> no account. Raises AccountError for the first bad one."""
+    if EXCEL_NUMBER.search(cell or ""):  # before splitting: 1,00012E+14 is one damaged id, not two
+        raise AccountError(f"{cell.strip()!r}: {EXCEL_MESSAGE}")
     found: set[str] = set()
     for part in re.split(r"[;,\n]+", cell or ""):
         part = part.strip()
-        if not part:
+        if not part or part.casefold() in NO_ACCOUNT:
             continue
         tokens = part.split()
         # "Budi Santoso" is a name written where a handle belongs, not two handles.
@@ -179,14 +196,19 @@ def _handle(platform: str, handle: str, cell: str) -> str:
     return normalized
 
 
+def _site(host: str) -> str:
+    """`www.facebook.com` -> `facebook.com`: the host without its mobile or www prefix, lower case."""
+    host = host.lower()
+    for prefix in HOST_PREFIXES:
+        if host.startswith(prefix):
+            return host[len(prefix) :]
+    return host
+
+
 def _account_from_link(platform: str, value: str) -> str:
     title = PLATFORM_TITLES[platform]
     parts = urlsplit(value if "://" in value else "https://" + value)
-    host = (parts.hostname or "").lower()
-    for prefix in HOST_PREFIXES:
-        if host.startswith(prefix):
-            host = host[len(prefix) :]
-            break
+    host = _site(parts.hostname or "")
     link_platform = HOST_PLATFORMS.get(host)
     if link_platform is None:
         raise AccountError(f"{value!r} is a link to {host or 'nowhere'}, not to {title}")
@@ -209,6 +231,9 @@ def _account_from_link(platform: str, value: str) -> str:
             raise AccountError(f"{value!r} has no page id")
         if first == "pg" and len(segments) > 1:
             first = segments[1].lower()
+        named = NAMED_PAGE_ID.search(first)
+        if named:  # Facebook usernames have no hyphens: this is a page's name-and-id address
+            return named.group(1)
     elif platform == "instagram" and first == "stories" and len(segments) > 1:
         first = segments[1].lower()
     if first in NOT_ACCOUNTS[platform]:
@@ -335,28 +360,31 @@ WHERE p.local_date BETWEEN :start AND :end
 
 # The author of a post as roster accounts are written: lower-case handle without '@'.
 AUTHOR_HANDLE_SQL = "lower(ltrim({p}.author_handle, '@'))"
+# The author of post {p} is roster account r: the same platform, and the handle or, on Facebook, the
+# page id. The IN list lets SQLite look each post up in the accounts index.
+AUTHOR_IS_ACCOUNT_SQL = (
+    "r.platform = {p}.platform AND r.account IN ("
+    + AUTHOR_HANDLE_SQL
+    + ", CASE WHEN {p}.platform = 'facebook' THEN lower({p}.author_id) END)"
+)
 
-# (member, post_id, local_date, interactions) for every campaign post of a member. CROSS JOIN keeps
-# posts as the outer loop in SQLite, so each post is one index lookup in the small accounts table;
-# UNION removes the double match of a Facebook page listed by both id and handle.
-MEMBER_POSTS_SQL = f"""
-SELECT r.member, c.post_id, c.local_date, c.interactions FROM campaign_posts c CROSS JOIN {ACCOUNTS_TABLE} r
- WHERE r.platform = c.platform AND r.account = {AUTHOR_HANDLE_SQL.format(p="c")}
-UNION
-SELECT r.member, c.post_id, c.local_date, c.interactions FROM campaign_posts c CROSS JOIN {ACCOUNTS_TABLE} r
- WHERE c.platform = 'facebook' AND r.platform = 'facebook' AND r.account = c.author_id
+# (member, platform, account, post_id) for every stored post (campaign or not) whose author is a roster
+# account, for `roster check`. CROSS JOIN keeps posts as the outer loop in SQLite, so each post is one
+# index lookup in the small accounts table.
+MATCHES_SQL = f"""
+SELECT r.member, r.platform, r.account, p.id AS post_id FROM posts p CROSS JOIN {ACCOUNTS_TABLE} r
+ WHERE {AUTHOR_IS_ACCOUNT_SQL.format(p="p")}
 """
 
 
 def campaign_query(sql: str) -> str:
-    """Prefix `sql` with the CTEs `campaign_posts(post_id, platform, author_id, author_handle,
-    author_name, local_date, interactions)` and `member_posts(member, post_id, local_date, interactions)`
-    (member = index into roster.members).
+    """Prefix `sql` with the CTE `campaign_posts(post_id, platform, author_id, author_handle,
+    author_name, local_date, interactions)`.
 
     Bind :start, :end (dates) and :tags (expanding) with `bind_campaign`; run it on a connection
     from `matching()`, which holds the roster's accounts.
     """
-    return f"WITH campaign_posts AS ({CAMPAIGN_POSTS_SQL}),\nmember_posts AS ({MEMBER_POSTS_SQL})\n{sql}"
+    return f"WITH campaign_posts AS ({CAMPAIGN_POSTS_SQL})\n{sql}"
 
 
 def bind_campaign(
@@ -400,7 +428,36 @@ def matching(engine: Engine, roster: Roster) -> Iterator[Connection]:
         try:
             yield conn
         finally:
-            conn.rollback()  # temporary tables are transactional: this also drops it
+            conn.rollback()  # temporary tables are transactional: this also drops them
+
+
+def posts_by_member(conn: Connection, campaign: CampaignConfig, end: dt.date) -> MemberDays:
+    """(member, local day) -> (campaign posts, interactions) from the campaign start to `end`, where
+    member is the index into roster.members, or None for posts by accounts not on the roster.
+
+    This is the matching: one pass over the campaign posts, one index lookup each, aggregated in SQL
+    (at most days x members rows come back), so a report runs it once and builds every roster table
+    from the result. A post counts for one member only: when two members list the same author (a
+    Facebook page by its handle and by its id), the first in roster order (`roster check` reports it).
+    `conn` comes from `matching()`."""
+    member = f"(SELECT min(r.member) FROM {ACCOUNTS_TABLE} r WHERE {AUTHOR_IS_ACCOUNT_SQL.format(p='c')})"
+    sql = campaign_query(
+        f"""
+        SELECT c.local_date AS day, {member} AS member, count(*) AS posts, sum(c.interactions) AS interactions
+        FROM campaign_posts c GROUP BY 1, 2
+        """
+    )
+    stmt, params = bind_campaign(
+        sql,
+        campaign,
+        campaign.start,
+        end,
+        column("day", Date()),
+        column("member", Integer()),
+        column("posts", Integer()),
+        column("interactions", Integer()),
+    )
+    return {(r.member, r.day): (int(r.posts), int(r.interactions or 0)) for r in conn.execute(stmt, params)}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -424,24 +481,48 @@ class UnlistedPoster:
 
 
 @dataclass(frozen=True)
+class AccountClash:
+    """Two members' accounts that are one author; its posts count for `first` (earlier) only."""
+
+    platform: str
+    first: RosterMember
+    first_account: str
+    second: RosterMember
+    second_account: str
+
+
+@dataclass(frozen=True)
 class RosterCheck:
     roster: Roster
     unseen: tuple[UnseenAccount, ...]  # never the author of any stored post: likely typos
     unlisted: tuple[UnlistedPoster, ...]  # frequent campaign posters not on the roster
     min_posts: int
+    clashes: tuple[AccountClash, ...] = ()  # one author listed for two members
 
 
 def seen_accounts(conn: Connection) -> set[tuple[str, str]]:
     """(platform, account) of the roster accounts that authored any stored post (campaign or not).
     `conn` comes from `matching()`."""
-    sql = f"""
-    SELECT DISTINCT r.platform, r.account FROM posts p CROSS JOIN {ACCOUNTS_TABLE} r
-     WHERE r.platform = p.platform AND r.account = {AUTHOR_HANDLE_SQL.format(p="p")}
-    UNION
-    SELECT DISTINCT r.platform, r.account FROM posts p CROSS JOIN {ACCOUNTS_TABLE} r
-     WHERE p.platform = 'facebook' AND r.platform = 'facebook' AND r.account = p.author_id
-    """
+    sql = f"SELECT DISTINCT platform, account FROM ({MATCHES_SQL})"
     return {(platform, account) for platform, account in conn.execute(text(sql))}
+
+
+def account_clashes(conn: Connection, roster: Roster) -> list[AccountClash]:
+    """Accounts of two members that stored posts show to be one author (a Facebook page listed by its
+    handle for one member and by its id for another). `conn` comes from `matching()`."""
+    sql = f"""
+    WITH m AS ({MATCHES_SQL})
+    SELECT DISTINCT a.platform, a.member AS first, a.account AS first_account,
+                    b.member AS second, b.account AS second_account
+    FROM m a JOIN m b ON b.post_id = a.post_id AND b.member > a.member
+    ORDER BY first, second, first_account, second_account
+    """
+    return [
+        AccountClash(
+            r.platform, roster.members[r.first], r.first_account, roster.members[r.second], r.second_account
+        )
+        for r in conn.execute(text(sql))
+    ]
 
 
 def unlisted_posters(conn: Connection, campaign: CampaignConfig, min_posts: int = 3) -> list[UnlistedPoster]:
@@ -453,11 +534,7 @@ def unlisted_posters(conn: Connection, campaign: CampaignConfig, min_posts: int 
         SELECT c.platform, {handle} AS handle, max(c.author_id) AS author_id,
                max(c.author_name) AS name, count(*) AS posts
         FROM campaign_posts c
-        WHERE NOT EXISTS (SELECT 1 FROM {ACCOUNTS_TABLE} r
-                           WHERE r.platform = c.platform AND r.account = {handle})
-          AND NOT EXISTS (SELECT 1 FROM {ACCOUNTS_TABLE} r
-                           WHERE c.platform = 'facebook' AND r.platform = 'facebook'
-                             AND r.account = c.author_id)
+        WHERE NOT EXISTS (SELECT 1 FROM {ACCOUNTS_TABLE} r WHERE {AUTHOR_IS_ACCOUNT_SQL.format(p="c")})
         GROUP BY c.platform, coalesce({handle}, c.author_id)
         HAVING count(*) >= :min_posts
         ORDER BY posts DESC, c.platform, handle
@@ -477,27 +554,37 @@ def check_roster(engine: Engine, roster: Roster, campaign: CampaignConfig, min_p
     with matching(engine, roster) as conn:
         seen = seen_accounts(conn)
         unlisted = unlisted_posters(conn, campaign, min_posts)
+        clashes = account_clashes(conn, roster)
     unseen = tuple(
         UnseenAccount(roster.members[m], platform, account)
         for m, platform, account in roster.accounts()
         if (platform, account) not in seen
     )
-    return RosterCheck(roster=roster, unseen=unseen, unlisted=tuple(unlisted), min_posts=min_posts)
+    return RosterCheck(
+        roster=roster, unseen=unseen, unlisted=tuple(unlisted), min_posts=min_posts, clashes=tuple(clashes)
+    )
 
 
 def describe_check(check: RosterCheck) -> str:
-    """The `roster check` report as plain text."""
+    """The `roster check` report as plain text; names from posts and the roster file are `printable`."""
     roster = check.roster
     accounts = sum(m.account_count for m in roster.members)
     lines = [f"roster {roster.path}: {len(roster.members)} members, {accounts} accounts"]
     if roster.problems:
-        lines.append(f"\nbad rows ({len(roster.problems)}; fix them in the roster file):")
+        lines += ["", f"bad rows ({len(roster.problems)}; fix them in the roster file):"]
         lines.extend(f"  {p}" for p in roster.problems)
     no_accounts = [m for m in roster.members if not m.account_count]
     if no_accounts:
-        lines.append(f"\nmembers without any account ({len(no_accounts)}; their posts cannot be counted):")
+        lines += ["", f"members without any account ({len(no_accounts)}; their posts cannot be counted):"]
         lines.extend(f"  line {m.line}: {m.name}" for m in no_accounts)
-    lines.append(f"\nroster accounts never seen in any source ({len(check.unseen)}; check for typos):")
+    if check.clashes:
+        lines += ["", f"one author listed for two members ({len(check.clashes)}; posts count for the first):"]
+    for c in check.clashes:
+        lines.append(
+            f"  {c.platform:<10} {_shown(c.platform, c.first_account)} ({c.first.name}, line {c.first.line})"
+            f" is {_shown(c.platform, c.second_account)} ({c.second.name}, line {c.second.line})"
+        )
+    lines += ["", f"roster accounts never seen in any source ({len(check.unseen)}; check for typos):"]
     if not check.unseen:
         lines.append("  (none)")
     for u in check.unseen:
@@ -507,10 +594,11 @@ def describe_check(check: RosterCheck) -> str:
             + (f" ({where})" if where else "")
             + f", line {u.member.line}"
         )
-    lines.append(
-        f"\nfrequent campaign posters not on the roster ({len(check.unlisted)}; "
-        f">= {check.min_posts} campaign posts):"
-    )
+    lines += [
+        "",
+        f"frequent campaign posters not on the roster ({len(check.unlisted)}; "
+        f">= {check.min_posts} campaign posts):",
+    ]
     if not check.unlisted:
         lines.append("  (none)")
     for p in check.unlisted:
@@ -519,7 +607,22 @@ def describe_check(check: RosterCheck) -> str:
         lines.append(
             f"  {p.platform:<10} {account:<32} {p.posts:>5} posts" + (f"  ({extra})" if extra else "")
         )
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
+
+
+# Bidirectional formatting characters: shown raw they reorder the rest of the line.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters (terminal escape sequences, line breaks, bidi overrides) shown
+    as visible escapes (`\\x1b`, `\\u202e`): a post author's name must not drive the terminal."""
+    return "".join(
+        (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        if unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in BIDI_CONTROLS
+        else ch
+        for ch in text
+    )
 
 
 def _shown(platform: str, account: str) -> str:

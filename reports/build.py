@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from monitor.campaign import CampaignCalendar
 from monitor.config import Config
 from monitor.errors import UsageError
+from monitor.roster import RosterFileError
 from reports import charts, queries, roster
 from reports.files import atomic_write_text, write_people_csv
 from reports.html import local_time, render_report
@@ -42,13 +43,19 @@ LATEST = "latest"
 
 @dataclass(frozen=True)
 class ReportResult:
-    """Where a report was written and what it covers."""
+    """Where a report was written and what it covers.
+
+    `problems`: what the report had to leave out (a roster file that cannot be read); the page shows
+    them too, and the `report` command exits 1 ("done in part"). `notes`: what a reader should know,
+    not a failure (the range was cut at today, roster rows were skipped)."""
 
     out_dir: Path
     index: Path
     start: dt.date
     end: dt.date
     files: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -68,6 +75,7 @@ class ReportData:
     coverage: pd.DataFrame
     reminders: pd.DataFrame
     roster: RosterReport | None = None  # the community roster section; None without a roster file
+    roster_error: str = ""  # why a roster file that is there could not be read ('' when it could)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -78,18 +86,24 @@ def report_range(
     calendar: CampaignCalendar, start: dt.date | None = None, end: dt.date | None = None
 ) -> tuple[dt.date, dt.date]:
     """The days a report covers: the asked range (defaults: calendar.default_range()), cut to the
-    campaign window. Raises UsageError when the range is reversed or misses the window."""
+    campaign window and at today (later days have no data yet). Raises UsageError when the range
+    misses the window, starts after today, or is reversed (checked in that order, so the message
+    names the real mistake even when only one end was given)."""
     default_start, default_end = calendar.default_range()
     start, end = start or default_start, end or default_end
-    if start > end:
-        raise UsageError(f"the report range starts {start}, after it ends {end}; swap --from and --to")
-    first, last = max(start, calendar.start), min(end, calendar.end)
-    if first > last:
+    if start > calendar.end or end < calendar.start:
         raise UsageError(
-            f"{start}..{end} is outside the campaign window {calendar.start}..{calendar.end}; "
+            f"the range {start}..{end} is outside the campaign {calendar.start}..{calendar.end}; "
             "pick days inside it"
         )
-    return first, last
+    today = calendar.today()
+    if max(start, calendar.start) > today:
+        raise UsageError(
+            f"the report range starts {max(start, calendar.start)}, after today ({today}); no data yet"
+        )
+    if start > end:
+        raise UsageError(f"the report range starts {start}, after it ends {end}; swap --from and --to")
+    return max(start, calendar.start), min(end, calendar.end, today)
 
 
 def build_report(
@@ -106,15 +120,30 @@ def build_report(
     scope = ReportScope(config.campaign, first, last)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    notes: list[str] = []
+    cut_at_today = end is not None and min(end, calendar.end) > last
+    if cut_at_today:
+        notes.append(f"the range ends today ({last}), not {end}: later days have no data yet")
 
     data = gather(engine, scope)  # 1. every number, from SQL
-    data.roster = roster.report_section(config, engine, first, last)  # 1b. the roster, when there is one
+    try:  # 1b. the roster, when there is one
+        data.roster = roster.report_section(config, engine, first, last)
+    except RosterFileError as exc:
+        data.roster_error = str(exc)
+        problems.append(f"the roster is left out of the report: {exc}")
+    if data.roster is not None and data.roster.bad_rows:
+        notes.append(
+            f"{data.roster.bad_rows} roster rows have problems ({data.roster.skipped_rows} skipped); "
+            "run `campaign-monitor roster check` to see them"
+        )
     csv_files = write_csvs(data, out_dir)  # 2. the CSV exports
     ctx = chart_context(data, config.campaign.language)
     chart_files = draw_charts(data, out_dir, ctx)  # 3. the charts
     roster_charts = roster.write_roster_charts(data.roster, out_dir, ctx) if data.roster else []
-    index = write_index(config, calendar, data, out_dir, chart_files, csv_files)  # 4. the page
-    return ReportResult(out_dir, index, first, last, [*csv_files, *chart_files, *roster_charts, index])
+    index = write_index(config, calendar, data, out_dir, chart_files, csv_files, cut_at_today)  # 4. the page
+    files = [*csv_files, *chart_files, *roster_charts, index]
+    return ReportResult(out_dir, index, first, last, files, problems, notes)
 
 
 def build_daily_report(config: Config, engine: Engine, calendar: CampaignCalendar, day: dt.date) -> Path:
@@ -212,21 +241,25 @@ def _day_figures(totals: pd.DataFrame, day: dt.date) -> dict[str, int]:
 def write_csvs(data: ReportData, out_dir: Path) -> list[Path]:
     """daily.csv, top_posts.csv, hashtags.csv and, with a roster, roster.csv (UTF-8 with BOM, formula
     cells neutralized)."""
-    daily = write_people_csv(out_dir / "daily.csv", DAILY_COLUMNS, _iso_dates(data.daily[DAILY_COLUMNS]))
+    daily = write_people_csv(out_dir / "daily.csv", DAILY_COLUMNS, _csv_cells(data.daily[DAILY_COLUMNS]))
     top_columns = ["rank", "platform", "date", "author", "url", "likes", "comments", "shares", "interactions"]
     top = write_people_csv(
-        out_dir / "top_posts.csv", [*top_columns, "text"], _iso_dates(data.top_posts[[*top_columns, "text"]])
+        out_dir / "top_posts.csv", [*top_columns, "text"], _csv_cells(data.top_posts[[*top_columns, "text"]])
     )
     tag_columns = ["date", "hashtag", "posts", "interactions"]
-    tags = write_people_csv(out_dir / "hashtags.csv", tag_columns, _iso_dates(data.hashtags[tag_columns]))
+    tags = write_people_csv(out_dir / "hashtags.csv", tag_columns, _csv_cells(data.hashtags[tag_columns]))
     files = [daily, top, tags]
     if data.roster is not None:
         files.append(roster.write_roster_csv(data.roster, out_dir))
     return files
 
 
-def _iso_dates(frame: pd.DataFrame) -> list[list[Any]]:
-    return [[v.isoformat() if isinstance(v, dt.date) else v for v in row] for row in frame.itertuples(False)]
+def _csv_cells(frame: pd.DataFrame) -> list[list[Any]]:
+    """Dates as YYYY-MM-DD; an unknown value (None: a metric the source did not give) as an empty cell."""
+    return [
+        [v.isoformat() if isinstance(v, dt.date) else "" if v is None else v for v in row]
+        for row in frame.itertuples(False)
+    ]
 
 
 def chart_context(data: ReportData, language: str) -> charts.ChartContext:
@@ -262,12 +295,18 @@ def write_index(
     out_dir: Path,
     chart_files: list[Path],
     csv_files: list[Path],
+    cut_at_today: bool = False,
 ) -> Path:
-    """index.html: headline figures, charts, tables; links are relative so the folder can move."""
+    """index.html: headline figures, charts, tables; links are relative so the folder can move.
+
+    `cut_at_today`: the asked range went past today and was cut (the page says so)."""
     language = config.campaign.language
     labels = labels_for(language)
     scope = data.scope
     tz = config.campaign.tz
+    now = calendar.now()
+    today = calendar.today()
+    coverage = _coverage_days(data)
     context = {
         "campaign": config.campaign,
         "hashtags": ["#" + tag for tag in scope.tracked_tags.values()],
@@ -276,8 +315,12 @@ def write_index(
         "start_day": scope.campaign_day(scope.start),
         "end_day": scope.campaign_day(scope.end),
         "total_days": calendar.total_days,
-        "days_left": calendar.days_left(scope.end),
-        "generated_at": local_time(calendar.now(), tz) + f" ({config.campaign.timezone})",
+        # Counted from today, whatever the range: a report on a past range must not promise days.
+        "days_left": calendar.days_left(today),
+        "generated_at": local_time(now, tz) + f" ({config.campaign.timezone})",
+        "cut_at_today": cut_at_today,
+        # The last day is today and not over: its cards count only the hours so far.
+        "so_far_until": now.astimezone(tz).strftime("%H:%M") if scope.end == today else "",
         "totals": data.totals,
         "last_day": data.last_day,
         "day_before": data.day_before,
@@ -286,13 +329,15 @@ def write_index(
         ],
         "top_posts": data.top_posts.head(TOP_POSTS_PAGE).to_dict("records"),
         "top_accounts": data.top_accounts.to_dict("records"),
-        "coverage": _coverage_days(data),
+        "coverage": coverage,
+        "coverage_gaps": [day for day in coverage if day["posts"] == 0],
         "reminders": [
             {**r, "sent_at": local_time(_or_none(r["sent_at"]), tz)}
             for r in data.reminders.to_dict("records")
         ],
         "csv_files": [path.name for path in csv_files],
         "roster": roster.template_context(data.roster, out_dir) if data.roster is not None else None,
+        "roster_error": data.roster_error,
     }
     return atomic_write_text(out_dir / "index.html", render_report(language, context))
 

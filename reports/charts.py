@@ -98,6 +98,21 @@ def save_figure(fig: Figure, path: Path) -> Path:
     return atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=DPI, facecolor="white"))
 
 
+def figure_title(fig: Figure, title: str) -> None:
+    """The chart's title at the figure's left edge, in the axes title style: for charts whose long
+    tick labels push the plot to the right, where a title over the plot would run off the image.
+    A title too long for one line (about 48 characters at this size) wraps."""
+    import textwrap
+
+    fig.suptitle(
+        "\n".join(textwrap.wrap(title, 48)),
+        x=0.01,
+        ha="left",
+        fontsize=STYLE["axes.titlesize"],
+        fontweight=STYLE["axes.titleweight"],
+    )
+
+
 def no_data_chart(ctx: ChartContext, title: str, path: Path) -> Path:
     fig = new_figure()
     ax = fig.add_subplot()
@@ -111,9 +126,10 @@ def day_x(days: list[dt.date]) -> list[int]:
     return [day.toordinal() for day in days]
 
 
-def day_axis(ax: Axes, ctx: ChartContext, marks: bool = True) -> None:
+def day_axis(ax: Axes, ctx: ChartContext, marks: bool = True, dates_on_top: bool = False) -> None:
     """Local dates below, campaign day numbers above; with `marks`, the window shaded and the
-    reminder days marked (a heatmap, which fills the plot, goes without them)."""
+    reminder days marked (a heatmap, which fills the plot, goes without them). `dates_on_top` repeats
+    the dates under the day numbers above the plot, for a chart too tall to read its foot from the top."""
     scope, labels = ctx.scope, ctx.labels
     days = scope.days()
     first, last = days[0].toordinal(), days[-1].toordinal()
@@ -139,7 +155,12 @@ def day_axis(ax: Axes, ctx: ChartContext, marks: bool = True) -> None:
         return day + offset
 
     top = ax.secondary_xaxis("top", functions=(to_day, to_ordinal))
-    top.set_xticks([scope.campaign_day(day) for day in ticks], [str(scope.campaign_day(d)) for d in ticks])
+    top_labels = [str(scope.campaign_day(day)) for day in ticks]
+    if dates_on_top:
+        top_labels = [
+            f"{n}\n{format_short_day(day, ctx.language)}" for n, day in zip(top_labels, ticks, strict=True)
+        ]
+    top.set_xticks([scope.campaign_day(day) for day in ticks], top_labels)
     top.set_xlabel(labels["campaign_day"], fontsize=12.5, color="#555555")
     top.tick_params(labelsize=12, colors="#555555")
     sent = sorted(day for day in ctx.reminder_days if days[0] <= day <= days[-1])
@@ -158,10 +179,13 @@ def day_axis(ax: Axes, ctx: ChartContext, marks: bool = True) -> None:
 
 
 def thousands_axis(ax: Axes, ctx: ChartContext, axis: str = "y") -> None:
-    from matplotlib.ticker import FuncFormatter
+    """A count axis: whole-number ticks only (a day with 1 post must not read 0 0 0 1 1 1), written
+    with the language's thousands separator."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    formatter = FuncFormatter(lambda value, _pos: format_number(value, ctx.language))
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(MaxNLocator(integer=True))
+    target.set_major_formatter(FuncFormatter(lambda value, _pos: format_number(value, ctx.language)))
 
 
 def legend_below(fig: Figure, ctx: ChartContext, *axes: Axes) -> None:

@@ -38,6 +38,7 @@ def environment(language: str) -> Any:
     env.filters["num"] = lambda value: format_number(value, language)
     env.filters["signed"] = lambda value: format_signed(value, language)
     env.filters["day"] = lambda value: format_day(value, language)
+    env.filters["weekday_day"] = lambda value: format_day(value, language, year=False)
     env.filters["short_day"] = lambda value: format_short_day(value, language)
     env.filters["web_url"] = web_url
     return env

@@ -65,7 +65,8 @@ LABELS: dict[str, dict[str, str]] = {
         "downloads": "Unduh data (CSV)",
         "footnote": (
             "Postingan kampanye: memuat minimal satu tagar yang dipantau, dalam masa kampanye, bukan repost. "
-            "Interaksi = suka + komentar + bagikan; angka yang tidak diketahui dihitung 0. Hari = hari lokal."
+            "Interaksi = suka + komentar + bagikan; angka yang tidak diketahui (–) dihitung 0. "
+            "Hari = hari lokal."
         ),
         "roster": "Roster komunitas (KIM dan LPM)",
         "roster_note": (
@@ -73,11 +74,32 @@ LABELS: dict[str, dict[str, str]] = {
             "kecamatan dan akun Facebook/Instagram/X). "
             "Cek akun yang salah tulis dengan `campaign-monitor roster check`."
         ),
+        "so_far": "sejauh ini (sampai {time})",
+        "range_cut": "Periode berakhir hari ini: hari-hari sesudahnya belum terjadi, jadi belum ada datanya.",
+        "days_left_note": "dihitung dari hari ini",
+        "coverage_gaps": "Hari tanpa data",
+        "coverage_no_gaps": "Setiap hari dalam periode ini ada datanya.",
+        "coverage_all": "Tabel lengkap ({days} hari)",
+        "status_sent": "terkirim",
+        "status_failed": "gagal",
+        "status_missed": "terlewat",
+        "status_sending": "sedang dikirim",
+        "unknown": "tidak diketahui",
+        "roster_error": "Berkas roster tidak dapat dibaca, jadi bagian roster tidak ada di laporan ini.",
+        "roster_error_fix": (
+            "Perbaiki berkas roster (baris pertama: name,group,kelurahan,kecamatan,facebook,instagram,"
+            "twitter; simpan sebagai CSV), lalu buat laporan lagi. "
+            "`campaign-monitor roster check` menjelaskan masalahnya."
+        ),
+        "roster_bad_rows": (
+            "{rows} baris roster bermasalah ({skipped} dilewati; yang lain dihitung tanpa akun yang salah). "
+            "Jalankan `campaign-monitor roster check` untuk melihat dan memperbaikinya."
+        ),
         "roster_members": "Anggota",
         "roster_active": "Anggota aktif",
-        "roster_posted_today": "Sudah posting hari ini",
+        "roster_posted_today": "Sudah posting pada {day}",
         "roster_share": "Porsi postingan dari roster",
-        "roster_not_posted": "Belum posting hari ini",
+        "roster_not_posted": "Belum posting pada {day}",
         "roster_quiet": "Diam {days} hari atau lebih",
         "roster_kecamatan_board": "Peringkat kecamatan",
         "roster_table": "Semua anggota",
@@ -88,7 +110,7 @@ LABELS: dict[str, dict[str, str]] = {
         "roster_last_post": "Postingan terakhir",
         "roster_days_quiet": "Hari tanpa posting",
         "roster_never": "belum pernah",
-        "roster_all_posted": "Semua anggota sudah posting hari ini.",
+        "roster_all_posted": "Semua anggota sudah posting pada {day}.",
         "roster_none_quiet": "Tidak ada anggota yang diam.",
         "chart_roster_heatmap": "Postingan kampanye per anggota per hari",
         "chart_roster_share": "Postingan dari anggota roster per hari",
@@ -154,7 +176,7 @@ LABELS: dict[str, dict[str, str]] = {
         "downloads": "Download data (CSV)",
         "footnote": (
             "Campaign post: carries at least one tracked hashtag, inside the campaign window, not a repost. "
-            "Interactions = likes + comments + shares; unknown metrics count as 0. Days are local days."
+            "Interactions = likes + comments + shares; unknown metrics (–) count as 0. Days are local days."
         ),
         "roster": "Community roster (KIM and LPM)",
         "roster_note": (
@@ -162,11 +184,32 @@ LABELS: dict[str, dict[str, str]] = {
             "kecamatan and Facebook/Instagram/X accounts). "
             "Find mistyped accounts with `campaign-monitor roster check`."
         ),
+        "so_far": "so far (until {time})",
+        "range_cut": "The range ends today: the days after it have not happened yet, so there is no data.",
+        "days_left_note": "counted from today",
+        "coverage_gaps": "Days without data",
+        "coverage_no_gaps": "Every day of the range has data.",
+        "coverage_all": "Full table ({days} days)",
+        "status_sent": "sent",
+        "status_failed": "failed",
+        "status_missed": "missed",
+        "status_sending": "sending",
+        "unknown": "unknown",
+        "roster_error": "The roster file could not be read, so this report has no roster section.",
+        "roster_error_fix": (
+            "Fix the roster file (first line: name,group,kelurahan,kecamatan,facebook,instagram,twitter; "
+            "save it as CSV) and build the report again. "
+            "`campaign-monitor roster check` explains the problem."
+        ),
+        "roster_bad_rows": (
+            "{rows} roster rows have problems ({skipped} skipped; the others are counted without their bad "
+            "accounts). Run `campaign-monitor roster check` to see and fix them."
+        ),
         "roster_members": "Members",
         "roster_active": "Active members",
-        "roster_posted_today": "Posted today",
+        "roster_posted_today": "Posted on {day}",
         "roster_share": "Share of posts from the roster",
-        "roster_not_posted": "Not yet posted today",
+        "roster_not_posted": "Not yet posted on {day}",
         "roster_quiet": "Quiet for {days}+ days",
         "roster_kecamatan_board": "Kecamatan leaderboard",
         "roster_table": "All members",
@@ -177,7 +220,7 @@ LABELS: dict[str, dict[str, str]] = {
         "roster_last_post": "Last post",
         "roster_days_quiet": "Days quiet",
         "roster_never": "never",
-        "roster_all_posted": "Every member has posted today.",
+        "roster_all_posted": "Every member posted on {day}.",
         "roster_none_quiet": "No member has gone quiet.",
         "chart_roster_heatmap": "Campaign posts per member per day",
         "chart_roster_share": "Campaign posts from roster members per day",
@@ -212,12 +255,13 @@ def format_signed(value: float, language: str) -> str:
     return ("+" if value > 0 else "-") + format_number(abs(value), language)
 
 
-def format_day(day: dt.date, language: str) -> str:
-    """'Sab 1 Okt 2022' / 'Sat 1 Oct 2022': the weekday helps the team read a day at a glance."""
+def format_day(day: dt.date, language: str, year: bool = True) -> str:
+    """'Sab 1 Okt 2022' / 'Sat 1 Oct 2022' ('Sab 1 Okt' without the year): the weekday helps the team
+    read a day at a glance."""
     labels = labels_for(language)
     weekday = labels["weekdays"].split()[day.weekday()]
     month = labels["months"].split()[day.month - 1]
-    return f"{weekday} {day.day} {month} {day.year}"
+    return f"{weekday} {day.day} {month}" + (f" {day.year}" if year else "")
 
 
 def format_short_day(day: dt.date, language: str) -> str:

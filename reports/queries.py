@@ -3,7 +3,8 @@
 Every function counts *campaign posts* only (DESIGN 5): a post carrying at least one tracked hashtag
 (post_hashtags), whose local day (posts.local_date, campaign zone) is inside both the asked range and
 the campaign window, and that is not a repost. `interactions` = likes + comments + shares, with an
-unknown (NULL) metric summed as 0. An author is `coalesce(author_id, author_handle)` within a platform.
+unknown (NULL) metric summed as 0. An author is `coalesce(author_id, lower(author_handle))` within a
+platform (handles compare case-insensitively: `KIM_Mayangan` and `kim_mayangan` are one account).
 
 No function loads every post into Python: the database groups, pandas only reshapes at most a few
 thousand aggregate rows (days x platforms, days x tags, UTC quarter-hours).
@@ -82,7 +83,8 @@ def _interactions() -> ColumnElement[int]:
 
 
 def _author_key() -> ColumnElement[str]:
-    return func.coalesce(Post.author_id, Post.author_handle)
+    # The import fills a missing author_id from the account's other posts, so one account has one key.
+    return func.coalesce(Post.author_id, func.lower(Post.author_handle))
 
 
 def campaign_filter(scope: ReportScope, tagged: bool = True) -> ColumnElement[bool]:
@@ -240,6 +242,8 @@ def top_posts(engine: Engine, scope: ReportScope, limit: int = 50) -> pd.DataFra
     """The campaign posts with the most interactions (ties: earlier post first).
 
     Columns: rank, platform, date, author, author_name, url, likes, comments, shares, interactions, text.
+    An unknown metric stays None in likes/comments/shares (shown as unknown, not as 0) and counts as 0
+    in interactions.
     """
     import pandas as pd
 
@@ -253,9 +257,9 @@ def top_posts(engine: Engine, scope: ReportScope, limit: int = 50) -> pd.DataFra
             Post.author_name,
             Post.author_id,
             Post.url,
-            func.coalesce(Post.likes, 0),
-            func.coalesce(Post.comments, 0),
-            func.coalesce(Post.shares, 0),
+            Post.likes,
+            Post.comments,
+            Post.shares,
             inter,
             Post.text,
         )
@@ -271,16 +275,16 @@ def top_posts(engine: Engine, scope: ReportScope, limit: int = 50) -> pd.DataFra
             author_label(r[2], r[3], r[4]),
             r[3] or "",
             r[5] or "",
-            int(r[6]),
-            int(r[7]),
-            int(r[8]),
+            *(None if v is None else int(v) for v in r[6:9]),
             int(r[9]),
             r[10] or "",
         )
         for rank, r in enumerate(rows, start=1)
     ]
     columns = ["rank", "platform", "date", "author", "author_name", "url"]
-    return pd.DataFrame.from_records(records, columns=[*columns, *METRICS, "text"])
+    # dtype=object keeps None for an unknown metric (pandas would make the column floats with NaN).
+    frame = pd.DataFrame(records, columns=[*columns, *METRICS, "text"], dtype=object)
+    return frame.astype({"rank": "int64", "interactions": "int64"})
 
 
 def top_accounts(engine: Engine, scope: ReportScope, limit: int = 15) -> pd.DataFrame:

@@ -1,36 +1,40 @@
 """The roster section of the report: who posted, who has gone quiet, which kecamatan is behind.
 
-Every number counts campaign posts (DESIGN 5) whose author is one of a member's accounts; the match
-itself lives in `monitor.roster` (SQL against a temporary accounts table), so these functions only
-aggregate. Heavy imports (pandas, matplotlib) stay inside the functions.
+Every number counts campaign posts (DESIGN 5) whose author is one of a member's accounts. The match
+itself lives in `monitor.roster.posts_by_member`: one SQL pass per report that returns each member's
+campaign posts and interactions per day (at most members x days rows, plus the posts of everyone
+else), and every roster table is built from those counts. Heavy imports (pandas, matplotlib) stay
+inside the functions.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Date, Engine, Integer, column
+from sqlalchemy import Engine
 
 from monitor.config import CampaignConfig, Config
 from monitor.roster import (
+    MemberDays,
     Roster,
     RosterFileError,
     RosterMember,
-    bind_campaign,
-    campaign_query,
     load_roster,
     matching,
+    posts_by_member,
 )
 from reports import charts
 from reports.files import write_people_csv
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.figure import Figure
 
     from reports.charts import ChartContext
 
@@ -57,14 +61,16 @@ class RosterReport:
     """Everything the report shows about the roster for one date range."""
 
     start: dt.date
-    end: dt.date  # "today" of the not-yet-posted and quiet lists
+    end: dt.date  # the day of the not-yet-posted and quiet lists
     table: pd.DataFrame  # ROSTER_COLUMNS, one row per member, posts desc then name
     participation: pd.DataFrame  # members x days (index: member label, columns: dates), posts
-    not_posted_today: pd.DataFrame  # MEMBER_COLUMNS + last_post_date
+    not_posted_today: pd.DataFrame  # MEMBER_COLUMNS + last_post_date (members without a post on `end`)
     quiet: pd.DataFrame  # MEMBER_COLUMNS + last_post_date, days_quiet
     kecamatan: pd.DataFrame  # kecamatan, members, members_active, active_pct, posts, interactions
     share: pd.DataFrame  # date, campaign_posts, roster_posts, share_pct
     quiet_days: int = QUIET_DAYS
+    bad_rows: int = 0  # roster file lines with a problem (`campaign-monitor roster check` lists them)
+    skipped_rows: int = 0  # of those, lines that gave no member at all (no name)
 
 
 def roster_report(
@@ -78,18 +84,23 @@ def roster_report(
     """All roster tables for the report range [start, end] (cut to the campaign window)."""
     start, end = max(start, campaign.start), min(end, campaign.end)
     with matching(engine, roster) as conn:
-        table = _member_stats(conn, roster, campaign, start, end)
-        return RosterReport(
-            start=start,
-            end=end,
-            table=table[ROSTER_COLUMNS].reset_index(drop=True),
-            participation=participation(conn, roster, campaign, start, end),
-            not_posted_today=not_posted_on(conn, roster, campaign, end),
-            quiet=quiet_members(conn, roster, campaign, end, quiet_days),
-            kecamatan=kecamatan_leaderboard(table),
-            share=roster_share(conn, campaign, start, end),
-            quiet_days=quiet_days,
-        )
+        counts = posts_by_member(conn, campaign, end)  # the one pass over the posts
+    table = member_stats(roster, counts, start, end)
+    member_lines = {m.line for m in roster.members}
+    bad_lines = {p.line for p in roster.problems}
+    return RosterReport(
+        start=start,
+        end=end,
+        table=table,
+        participation=participation(roster, counts, start, end),
+        not_posted_today=not_posted_on(roster, counts, end),
+        quiet=quiet_members(roster, counts, end, quiet_days),
+        kecamatan=kecamatan_leaderboard(table),
+        share=roster_share(counts, start, end),
+        quiet_days=quiet_days,
+        bad_rows=len(bad_lines),
+        skipped_rows=len(bad_lines - member_lines),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -98,16 +109,16 @@ def roster_report(
 
 def report_section(config: Config, engine: Engine, start: dt.date, end: dt.date) -> RosterReport | None:
     """The roster section of a report for [start, end], or None when there is no roster file (the
-    roster is optional). A roster file that cannot be read at all is logged and left out; bad rows are
-    logged (`campaign-monitor roster check` lists them) and the good rows are reported."""
+    roster is optional). Raises RosterFileError when the file is there but cannot be read as a roster
+    (the report shows that instead of the section). Bad rows are logged and counted in `bad_rows`
+    (`campaign-monitor roster check` lists them); the good rows are reported."""
     path = config.roster.path
     if not path.is_file():
         return None
     try:
         roster = load_roster(path)
-    except RosterFileError as exc:
-        log.warning("the roster is left out of the report: %s", exc)
-        return None
+    except OSError as exc:  # no permission, a disk error: say so on the page, not only in a log
+        raise RosterFileError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     if roster.problems:
         log.warning(
             "roster %s has %d bad rows (first: %s); run `campaign-monitor roster check`",
@@ -147,6 +158,8 @@ def template_context(report: RosterReport, out_dir: Path) -> dict[str, Any]:
         "not_posted_today": report.not_posted_today.to_dict("records"),
         "quiet": report.quiet.to_dict("records"),
         "kecamatan": report.kecamatan.to_dict("records"),
+        "bad_rows": report.bad_rows,
+        "skipped_rows": report.skipped_rows,
         "charts": {
             key: _image(out_dir / name)
             for key, name in (("heatmap", "roster_heatmap.png"), ("share", "roster_share.png"))
@@ -163,114 +176,75 @@ def _image(path: Path) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Queries: `conn` comes from monitor.roster.matching(engine, roster)
+# The tables, from the per-member per-day counts of monitor.roster.posts_by_member
 
 
-def roster_table(
-    conn: Connection, roster: Roster, campaign: CampaignConfig, start: dt.date, end: dt.date
-) -> pd.DataFrame:
+def member_stats(roster: Roster, counts: MemberDays, start: dt.date, end: dt.date) -> pd.DataFrame:
     """`name,group,kecamatan,kelurahan,posts,interactions,active_days,last_post_date` for every member
     (zeros included) over the campaign posts of [start, end]; most posts first, then by name."""
-    return _member_stats(conn, roster, campaign, start, end)[ROSTER_COLUMNS].reset_index(drop=True)
-
-
-def _member_stats(
-    conn: Connection, roster: Roster, campaign: CampaignConfig, start: dt.date, end: dt.date
-) -> pd.DataFrame:
     import pandas as pd
 
-    sql = campaign_query(
-        """
-        SELECT member, count(*) AS posts, sum(interactions) AS interactions,
-               count(DISTINCT local_date) AS active_days, max(local_date) AS last_post_date
-        FROM member_posts GROUP BY member
-        """
-    )
-    stmt, params = bind_campaign(
-        sql,
-        campaign,
-        start,
-        end,
-        column("member", Integer()),
-        column("posts", Integer()),
-        column("interactions", Integer()),
-        column("active_days", Integer()),
-        column("last_post_date", Date()),
-    )
-    found = {row.member: row for row in conn.execute(stmt, params)}
+    by_member: dict[int, dict[dt.date, tuple[int, int]]] = {}
+    for (m, day), value in counts.items():
+        if m is not None and start <= day <= end:
+            by_member.setdefault(m, {})[day] = value
     rows = []
     for index, member in enumerate(roster.members):
-        row = found.get(index)
+        days = by_member.get(index, {})
         rows.append(
             {
                 "member": index,
                 **_member_fields(member),
-                "posts": int(row.posts) if row else 0,
-                "interactions": int(row.interactions or 0) if row else 0,
-                "active_days": int(row.active_days) if row else 0,
-                "last_post_date": row.last_post_date if row else None,
+                "posts": sum(posts for posts, _ in days.values()),
+                "interactions": sum(inter for _, inter in days.values()),
+                "active_days": len(days),
+                "last_post_date": max(days, default=None),
             }
         )
     frame = pd.DataFrame(rows, columns=["member", *ROSTER_COLUMNS])
     frame["_name"] = frame["name"].str.casefold()
     frame = frame.sort_values(["posts", "_name", "member"], ascending=[False, True, True], kind="stable")
-    return frame.drop(columns="_name").reset_index(drop=True)
+    return frame[ROSTER_COLUMNS].reset_index(drop=True)
 
 
-def participation(
-    conn: Connection, roster: Roster, campaign: CampaignConfig, start: dt.date, end: dt.date
-) -> pd.DataFrame:
+def participation(roster: Roster, counts: MemberDays, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Campaign posts per member per day: one row per member (most posts first, labelled by name,
     made unique when two members share one), one column per day of the range, zeros included."""
     import pandas as pd
 
-    start, end = max(start, campaign.start), min(end, campaign.end)
-    sql = campaign_query(
-        "SELECT member, local_date AS day, count(*) AS posts FROM member_posts GROUP BY 1, 2"
-    )
-    stmt, params = bind_campaign(
-        sql,
-        campaign,
-        start,
-        end,
-        column("member", Integer()),
-        column("day", Date()),
-        column("posts", Integer()),
-    )
-    counts = {(r.member, r.day): int(r.posts) for r in conn.execute(stmt, params)}
     days = list(_days(start, end))
-    totals = {m: sum(n for (mm, _), n in counts.items() if mm == m) for m in range(len(roster.members))}
+    posts = {(m, day): n for (m, day), (n, _) in counts.items() if m is not None and start <= day <= end}
+    totals = Counter[int]()
+    for (m, _), n in posts.items():
+        totals[m] += n
     order = sorted(
         range(len(roster.members)), key=lambda m: (-totals[m], roster.members[m].name.casefold(), m)
     )
     labels = member_labels(roster.members)
     return pd.DataFrame(
-        [[counts.get((m, day), 0) for day in days] for m in order],
+        [[posts.get((m, day), 0) for day in days] for m in order],
         index=pd.Index([labels[m] for m in order], name="member"),
         columns=days,
         dtype="int64",
     )
 
 
-def not_posted_on(conn: Connection, roster: Roster, campaign: CampaignConfig, day: dt.date) -> pd.DataFrame:
-    """Members without a campaign post on `day` (the report's "today"), with their last campaign post
-    before it (empty: never); longest silence first."""
-    last = _last_posts(conn, campaign, day)
-    posted_today = {m for m, when in last.items() if when == day}
+def not_posted_on(roster: Roster, counts: MemberDays, day: dt.date) -> pd.DataFrame:
+    """Members without a campaign post on `day` (the report's last day), with their last campaign
+    post before it (empty: never); longest silence first."""
+    last = _last_posts(counts, day)
     rows = [
         {**_member_fields(member), "last_post_date": last.get(m)}
         for m, member in enumerate(roster.members)
-        if m not in posted_today
+        if last.get(m) != day
     ]
     return _by_silence(rows, ["last_post_date"])
 
 
-def quiet_members(
-    conn: Connection, roster: Roster, campaign: CampaignConfig, day: dt.date, days: int = QUIET_DAYS
-) -> pd.DataFrame:
+def quiet_members(roster: Roster, counts: MemberDays, day: dt.date, days: int = QUIET_DAYS) -> pd.DataFrame:
     """Members who posted for the campaign before but not in the `days` days up to `day`
     (days_quiet = days since their last campaign post, >= `days`); longest silence first."""
-    last = _last_posts(conn, campaign, day)
+    last = _last_posts(counts, day)
     rows = []
     for m, member in enumerate(roster.members):
         when = last.get(m)
@@ -279,13 +253,13 @@ def quiet_members(
     return _by_silence(rows, ["last_post_date", "days_quiet"])
 
 
-def _last_posts(conn: Connection, campaign: CampaignConfig, day: dt.date) -> dict[int, dt.date]:
+def _last_posts(counts: MemberDays, day: dt.date) -> dict[int, dt.date]:
     """Each member's last campaign post day from the campaign start up to `day`."""
-    sql = campaign_query("SELECT member, max(local_date) AS day FROM member_posts GROUP BY member")
-    stmt, params = bind_campaign(
-        sql, campaign, campaign.start, day, column("member", Integer()), column("day", Date())
-    )
-    return {r.member: r.day for r in conn.execute(stmt, params)}
+    last: dict[int, dt.date] = {}
+    for m, when in counts:
+        if m is not None and when <= day and when > last.get(m, dt.date.min):
+            last[m] = when
+    return last
 
 
 def _by_silence(rows: list[dict[str, Any]], extra: list[str]) -> pd.DataFrame:
@@ -296,17 +270,25 @@ def _by_silence(rows: list[dict[str, Any]], extra: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*MEMBER_COLUMNS, *extra])
 
 
+def kecamatan_key(name: str) -> str:
+    """How two spellings of one kecamatan compare: `Mayangan`, `mayangan ` and `MAYANGAN` are one."""
+    return " ".join(name.split()).casefold()
+
+
 def kecamatan_leaderboard(member_stats: pd.DataFrame) -> pd.DataFrame:
     """Per kecamatan: members, members_active (>= 1 campaign post in the range), active_pct, posts,
-    interactions; the most active share of members first, so the kecamatan behind is at the bottom."""
+    interactions; the most active share of members first, so the kecamatan behind is at the bottom.
+    Spellings that differ only in case or spaces are one kecamatan, shown in its most common spelling."""
     import pandas as pd
 
-    frame = member_stats.assign(
-        kecamatan=member_stats["kecamatan"].replace("", NO_KECAMATAN),
-        active=(member_stats["posts"] > 0).astype(int),
-    )
+    columns = ["kecamatan", "members", "members_active", "active_pct", "posts", "interactions"]
+    names = member_stats["kecamatan"].map(lambda k: " ".join(str(k).split()) or NO_KECAMATAN)
+    keys = names.map(kecamatan_key)
+    # Counter.most_common keeps first-seen order among ties: the roster's first spelling wins a tie.
+    spelling = {key: Counter(names[keys == key]).most_common(1)[0][0] for key in dict.fromkeys(keys)}
+    frame = member_stats.assign(key=keys, active=(member_stats["posts"] > 0).astype(int))
     board = (
-        frame.groupby("kecamatan", sort=False)
+        frame.groupby("key", sort=False)
         .agg(
             members=("name", "size"),
             members_active=("active", "sum"),
@@ -316,42 +298,31 @@ def kecamatan_leaderboard(member_stats: pd.DataFrame) -> pd.DataFrame:
         .reset_index()
     )
     if board.empty:
-        return pd.DataFrame(
-            columns=["kecamatan", "members", "members_active", "active_pct", "posts", "interactions"]
-        )
+        return pd.DataFrame(columns=columns)
+    board["kecamatan"] = board["key"].map(spelling)
     board["active_pct"] = (100 * board["members_active"] / board["members"]).round(1)
-    board = board.sort_values(
-        ["active_pct", "posts", "kecamatan"], ascending=[False, False, True], kind="stable"
-    )
-    columns = ["kecamatan", "members", "members_active", "active_pct", "posts", "interactions"]
+    board = board.sort_values(["active_pct", "posts", "key"], ascending=[False, False, True], kind="stable")
     return board[columns].reset_index(drop=True)
 
 
-def roster_share(conn: Connection, campaign: CampaignConfig, start: dt.date, end: dt.date) -> pd.DataFrame:
+def roster_share(counts: MemberDays, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Per day of the range: campaign_posts, roster_posts (campaign posts by any member) and share_pct."""
     import pandas as pd
 
-    start, end = max(start, campaign.start), min(end, campaign.end)
-    sql = campaign_query(
-        """
-        SELECT local_date AS day, count(*) AS posts, 'all' AS kind FROM campaign_posts GROUP BY 1
-        UNION ALL
-        SELECT local_date, count(DISTINCT post_id), 'roster' FROM member_posts GROUP BY 1
-        """
-    )
-    stmt, params = bind_campaign(
-        sql, campaign, start, end, column("day", Date()), column("posts", Integer()), column("kind")
-    )
-    counts = {(r.kind, r.day): int(r.posts) for r in conn.execute(stmt, params)}
+    ours, everyone = Counter[dt.date](), Counter[dt.date]()
+    for (m, day), (n, _) in counts.items():
+        everyone[day] += n
+        if m is not None:
+            ours[day] += n
     rows = []
     for day in _days(start, end):
-        total, ours = counts.get(("all", day), 0), counts.get(("roster", day), 0)
+        total = everyone[day]
         rows.append(
             {
                 "date": day,
                 "campaign_posts": total,
-                "roster_posts": ours,
-                "share_pct": round(100 * ours / total, 1) if total else 0.0,
+                "roster_posts": ours[day],
+                "share_pct": round(100 * ours[day] / total, 1) if total else 0.0,
             }
         )
     return pd.DataFrame(rows, columns=["date", "campaign_posts", "roster_posts", "share_pct"])
@@ -407,47 +378,63 @@ def write_roster_charts(report: RosterReport, out_dir: Path, ctx: ChartContext) 
     ]
 
 
+ROW_IN = 0.25  # heatmap row height: 27 px at 110 dpi, room for 11 pt names; 94 members ~ 2,900 px
+NAME_FONT = 11
+
+
 def heatmap_chart(report: RosterReport, path: Path, ctx: ChartContext) -> Path:
     """Members (rows, most posts first) x days (columns); the colour is the day's campaign posts."""
+    with charts.chart_style():
+        grid = report.participation
+        if grid.shape[0] == 0 or grid.shape[1] == 0:
+            return charts.no_data_chart(ctx, ctx.labels["chart_roster_heatmap"], path)
+        return charts.save_figure(heatmap_figure(report, ctx), path)
+
+
+def heatmap_figure(report: RosterReport, ctx: ChartContext) -> Figure:
+    """The heatmap's figure (call inside charts.chart_style(), with at least one member and day).
+
+    The title sits at the figure's left edge (the names push the plot right), and dates are on top
+    as well as at the foot: with a long roster the foot is thousands of pixels down."""
     import matplotlib
     import numpy
     from matplotlib.colors import ListedColormap
     from matplotlib.ticker import MaxNLocator
 
     labels = ctx.labels
-    title = labels["chart_roster_heatmap"]
     grid = report.participation
-    members, days = grid.shape
-    with charts.chart_style():
-        if members == 0 or days == 0:
-            return charts.no_data_chart(ctx, title, path)
-        fig = charts.new_figure(height=max(3.5, 0.34 * members + 2.4))
-        ax = fig.add_subplot()
-        ax.set_title(title, loc="left")
-        days_shown: list[Any] = list(grid.columns)  # dates
-        first, last = days_shown[0].toordinal(), days_shown[-1].toordinal()
-        values = grid.to_numpy()
-        # A day without a post is white, so the first post already shows: 0 sits under the scale.
-        greens = ListedColormap(matplotlib.colormaps["Greens"](numpy.linspace(0.3, 1.0, 256))).with_extremes(
-            under="white"
-        )
-        image = ax.imshow(
-            values,
-            aspect="auto",
-            cmap=greens,
-            interpolation="nearest",
-            vmin=0.5,
-            vmax=max(1, int(values.max())),
-            extent=(first - 0.5, last + 0.5, members - 0.5, -0.5),
-        )
-        ax.set_yticks(range(members), [charts.shorten(str(label), 24) for label in grid.index], fontsize=11)
-        ax.grid(False)
-        charts.day_axis(ax, ctx, marks=False)
-        bar = fig.colorbar(image, ax=ax, shrink=0.9, pad=0.02)
-        bar.set_label(labels["posts"])
-        bar.locator = MaxNLocator(integer=True)
-        bar.update_ticks()
-        return charts.save_figure(fig, path)
+    members = grid.shape[0]
+    height = max(3.5, ROW_IN * members + 2.8)
+    fig = charts.new_figure(height=height)
+    ax = fig.add_subplot()
+    charts.figure_title(fig, labels["chart_roster_heatmap"])
+    days_shown: list[Any] = list(grid.columns)  # dates
+    first, last = days_shown[0].toordinal(), days_shown[-1].toordinal()
+    values = grid.to_numpy()
+    # A day without a post is white, so the first post already shows: 0 sits under the scale.
+    greens = ListedColormap(matplotlib.colormaps["Greens"](numpy.linspace(0.3, 1.0, 256))).with_extremes(
+        under="white"
+    )
+    image = ax.imshow(
+        values,
+        aspect="auto",
+        cmap=greens,
+        interpolation="nearest",
+        vmin=0.5,
+        vmax=max(1, int(values.max())),
+        extent=(first - 0.5, last + 0.5, members - 0.5, -0.5),
+    )
+    ax.set_yticks(
+        range(members), [charts.shorten(str(label), 24) for label in grid.index], fontsize=NAME_FONT
+    )
+    ax.grid(False)
+    charts.day_axis(ax, ctx, marks=False, dates_on_top=True)
+    # The scale stays about 3.5 inches long at the top, however tall the roster makes the chart.
+    bar = fig.colorbar(image, ax=ax, shrink=min(0.9, 3.5 / height), anchor=(0.0, 1.0), pad=0.02)
+    bar.set_label(labels["posts"])
+    bar.locator = MaxNLocator(integer=True)
+    bar.update_ticks()
+    return fig
 
 
 def share_chart(report: RosterReport, path: Path, ctx: ChartContext) -> Path:

@@ -144,7 +144,10 @@ def test_report_command(config_path: Path, config: Config, engine: Engine, tmp_p
     [
         (("--from", "2022-10-05", "--to", "2022-10-01"), "after --to"),
         (("--from", "5/10/2022"), "not a date"),
-        (("--from", "2023-01-01", "--to", "2023-01-05"), "outside the campaign window"),
+        (("--from", "2023-01-01", "--to", "2023-01-05"), "outside the campaign 2022-09-19..2022-10-31"),
+        # Only --from, after the window: the window is the mistake, not the order of --from and --to.
+        (("--from", "2022-11-05"), "the range 2022-11-05..2022-10-01 is outside the campaign"),
+        (("--from", "2022-10-05"), "after today (2022-10-01)"),
     ],
 )
 def test_report_command_usage_errors(config_path: Path, args: tuple[str, ...], message: str) -> None:

@@ -306,7 +306,9 @@ def test_top_posts_csv(report_id: ReportResult) -> None:
     assert rows[2]["author"] == "lpm" and rows[2]["url"] == "https://www.facebook.com/kim/posts/f2"
     # Formula neutralization: the hostile text starts with '=', so it is prefixed with an apostrophe.
     assert rows[5]["text"] == "'" + HOSTILE_TEXT
-    assert ints(rows[4], "likes", "comments", "shares") == (0, 4, 0)
+    # i1: likes and shares unknown (NULL) are empty cells, not 0; interactions counts them as 0.
+    assert [rows[4][m] for m in ("likes", "comments", "shares", "interactions")] == ["", "4", "", "4"]
+    assert ints(rows[1], "likes", "comments", "shares") == (10, 2, 3)
 
 
 def test_hashtags_csv(report_id: ReportResult) -> None:
@@ -359,12 +361,18 @@ def test_html_headline_numbers_and_language(report_id: ReportResult, report_en: 
 
 def test_html_coverage_shows_sources_and_gaps(report_id: ReportResult) -> None:
     page = report_id.index.read_text(encoding="utf-8")
-    rows = re.findall(r"<tr class=\"(gap)?\"><td>([^<]+)</td>.*?</tr>", page, re.S)
+    # The gap days first, as a short list; the full 43-row table is folded into <details>.
+    gap_list = page[page.index('id="coverage-gaps"') : page.index('id="coverage-table"')]
+    listed = re.findall(r"<li>([^<]+?) <span", gap_list)
+    assert len(listed) == 43 - 3 and "Rab 21 Sep" in listed and "Sen 19 Sep" not in listed
+    table = page[page.index('<details id="coverage-table">') : page.index("</details>")]
+    rows = re.findall(r"<tr class=\"(gap)?\"><td>([^<]+)</td>.*?</tr>", table, re.S)
     assert len(rows) == 43
     gaps = [day for gap, day in rows if gap]
     assert "Rab 21 Sep 2022" in gaps and "Sen 19 Sep 2022" not in gaps
     day2 = re.search(r"<td>Sel 20 Sep 2022</td>.*?</tr>", page, re.S)
-    assert day2 and "meta_facebook_export (1)" in day2.group(0) and "meta-facebook.csv (1)" in day2.group(0)
+    assert day2 and "meta_facebook_export (1)" in day2.group(0)
+    assert "<bdi>meta-facebook.csv</bdi> (1)" in day2.group(0)  # a file name is anyone's text
 
 
 def test_html_escapes_hostile_text(report_id: ReportResult) -> None:
@@ -426,7 +434,7 @@ def test_range_is_cut_to_the_window_and_checked(
     }
     with pytest.raises(UsageError, match="after it ends"):
         build_report(config, engine, tmp_path / "r", dt.date(2022, 9, 25), dt.date(2022, 9, 20), calendar)
-    with pytest.raises(UsageError, match="outside the campaign window"):
+    with pytest.raises(UsageError, match="outside the campaign 2022-09-19..2022-10-31"):
         build_report(config, engine, tmp_path / "r", dt.date(2022, 12, 1), dt.date(2022, 12, 2), calendar)
 
 

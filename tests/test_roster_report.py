@@ -286,7 +286,8 @@ def test_report_folder_has_the_roster_section(write_config, tmp_path: Path, lang
     assert 'id="roster"' in page
     assert 'src="roster_heatmap.png"' in page and 'src="roster_share.png"' in page
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
-    heading = "Belum posting hari ini" if language == "id" else "Not yet posted today"
+    # The list is read the next morning: it names its day, not "today".
+    heading = "Belum posting pada Sab 1 Okt" if language == "id" else "Not yet posted on Sat 1 Oct"
     quiet = "Diam 3 hari atau lebih" if language == "id" else "Quiet for 3+ days"
     assert heading in page and quiet in page
     section = page[page.index('id="roster-quiet"') : page.index('id="roster-kecamatan"')]
