@@ -7,6 +7,10 @@ from config ([[formats]]) become entries of the same kind (`custom_format`).
 
 The rules the numbers follow are DESIGN 5: likes = all reactions, shares = shares or retweets +
 quotes, empty = unknown; keys are the platform's native post key.
+
+Excel damage (`1,22158E+17`) is handled per column: a mangled key is read from the format's
+`key_fallback` column when that is intact, else the row is rejected; a mangled author id is stored as
+unknown (counted for the summary); id columns that are not stored are not looked at.
 """
 
 from __future__ import annotations
@@ -14,17 +18,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from collectors.csv_reader import (
     DAY_FIRST,
+    MAX_COUNT,
     MONTH_FIRST,
     RowError,
-    check_id,
+    is_mangled,
+    mangled_message,
     parse_count,
     parse_time,
     strptime_time,
+    zone_table,
 )
 from monitor.config import CustomFormat
 from monitor.errors import ExportFormatError, UsageError
@@ -47,6 +55,7 @@ class ExportFormat:
     one_of: tuple[tuple[str, ...], ...] = ()  # at least one of each group must be in the header
     date_order: str = MONTH_FIRST  # the documented order when a file's slashed dates are all ambiguous
     time_format: str | None = None  # strptime format (custom formats); None: the common forms
+    key_fallback: Column | None = None  # where the key is read when Excel mangled the key column
     text: tuple[str, ...] = ()  # the first non-empty of these is the post text
     url: Column | None = None
     author_id: Column | None = None
@@ -57,7 +66,6 @@ class ExportFormat:
     comments: tuple[Column, ...] = ()
     shares: tuple[Column, ...] = ()  # summed (retweets + quotes)
     views: tuple[Column, ...] = ()
-    id_columns: tuple[str, ...] = ()  # other id columns checked for Excel damage
     hashtag_list: str | None = None  # a JSON list column of tags (twarc entities.hashtags)
     repost: str | None = None  # a column that, when set, marks the row as a repost/retweet
     escaped_newlines: bool = False  # twarc writes newlines as the two characters \n
@@ -100,7 +108,6 @@ CROWDTANGLE_FACEBOOK = ExportFormat(
     comments=("Comments",),
     shares=("Shares",),
     views=("Post Views",),
-    id_columns=("Facebook Id",),
 )
 
 CROWDTANGLE_INSTAGRAM = ExportFormat(
@@ -134,6 +141,7 @@ MBS_FACEBOOK = ExportFormat(
         "Shares",
     ),
     key="Post ID",
+    key_fallback="Permalink",  # https://www.facebook.com/<post id>
     time="Publish time",
     date_order=MONTH_FIRST,  # English exports write MM/DD/YYYY HH:MM
     text=("Description", "Title"),
@@ -144,7 +152,6 @@ MBS_FACEBOOK = ExportFormat(
     comments=("Comments",),
     shares=("Shares",),
     views=(("Views", "Impressions"),),
-    id_columns=("Page ID",),
 )
 
 MBS_INSTAGRAM = ExportFormat(
@@ -164,7 +171,6 @@ MBS_INSTAGRAM = ExportFormat(
     comments=("Comments",),
     shares=("Shares",),
     views=(("Views", "Impressions"),),
-    id_columns=("Post ID", "Account ID"),
 )
 
 TWARC_CSV = ExportFormat(
@@ -192,7 +198,6 @@ TWARC_CSV = ExportFormat(
     comments=("public_metrics.reply_count",),
     shares=("public_metrics.retweet_count", "public_metrics.quote_count"),
     views=("public_metrics.impression_count",),
-    id_columns=("author_id",),
     hashtag_list="entities.hashtags",
     repost="referenced_tweets.retweeted.id",
     escaped_newlines=True,
@@ -205,6 +210,7 @@ TWITTER_ANALYTICS = ExportFormat(
     signature=("Tweet id", "Tweet permalink", "Tweet text", "time", "impressions", "retweets", "replies"),
     one_of=(("likes", "favorites"),),
     key="Tweet id",
+    key_fallback="Tweet permalink",  # .../status/<id>
     time="time",
     text=("Tweet text",),
     url="Tweet permalink",
@@ -235,6 +241,7 @@ def custom_format(spec: CustomFormat) -> ExportFormat:
         title=f"custom format {spec.name!r} from config",
         signature=tuple(dict.fromkeys(c for c in named if c)),
         key=spec.id,
+        key_fallback=spec.url if spec.url and spec.url != spec.id else None,
         time=spec.time,
         date_order=DAY_FIRST,  # a sheet kept by an Indonesian team: 20/09/2022
         time_format=spec.time_format,
@@ -281,12 +288,14 @@ def missing_columns(fmt: ExportFormat, header: Sequence[str]) -> list[str]:
 
 
 def detect_format(
-    header: Sequence[str], formats: Sequence[ExportFormat] = BUILTIN_FORMATS, source: str = "the file"
+    header: Sequence[str], formats: Sequence[ExportFormat] = BUILTIN_FORMATS, source: str | None = None
 ) -> ExportFormat:
     """The format whose columns are all in the header; the most specific one wins.
 
-    Raises ExportFormatError naming the nearest format and the columns it misses.
+    Raises ExportFormatError naming the nearest format and the columns it misses (prefixed with
+    `source` when given; the importer names the file itself).
     """
+    prefix = f"{source}: " if source else ""
     best: ExportFormat | None = None
     nearest: tuple[float, ExportFormat, list[str]] | None = None
     for fmt in formats:
@@ -303,13 +312,13 @@ def detect_format(
         return best
     if nearest is None or nearest[0] == 0:
         raise ExportFormatError(
-            f"{source}: no known export format matches its columns "
+            f"{prefix}no known export format matches its columns "
             f"({', '.join(list(header)[:6])}{', ...' if len(header) > 6 else ''}); "
             f"known formats: {', '.join(format_names(formats))}"
         )
     _score, fmt, missing = nearest
     raise ExportFormatError(
-        f"{source}: no known export format matches its columns; nearest is {fmt.title} ({fmt.name}), "
+        f"{prefix}no known export format matches its columns; nearest is {fmt.title} ({fmt.name}), "
         f"missing columns: {', '.join(missing)}"
     )
 
@@ -319,6 +328,7 @@ def detect_format(
 
 _FB_URL_KEY = re.compile(r"/(?:posts|permalink|videos|reel|reels|photos/[^/]+)/([\w.-]+)")
 _FB_QUERY_KEY = re.compile(r"[?&](?:story_fbid|fbid|v)=([\w.-]+)")
+_FB_BARE_KEY = re.compile(r"(?:\d+_)?(\d+|pfbid\w+)")  # <post>, <page>_<post>, pfbid0...
 _IG_SHORTCODE = re.compile(r"/(?:p|reel|reels|tv)/([A-Za-z0-9_-]+)")
 _TWEET_URL = re.compile(r"/status(?:es)?/(\d+)")
 _TWEET_HANDLE = re.compile(r"(?:twitter|x)\.com/([A-Za-z0-9_]+)/status")
@@ -326,24 +336,33 @@ _IG_CODE = re.compile(r"[A-Za-z0-9_-]{5,}")
 
 
 def facebook_post_key(value: str) -> str:
-    """`<page>_<post>` -> `<post>`; a post URL -> its post id; a bare id as it is."""
+    """The post id of a Facebook post: `<page>_<post>` -> `<post>`, a bare id as it is, or from a
+    post link (`/posts/<id>`, `/permalink/<id>`, `/videos/<id>`, `/reel/<id>`, `/photos/.../<id>`,
+    `?story_fbid=`, `?fbid=`, `?v=`, or `facebook.com/<numeric id>` as Meta Business Suite writes it).
+
+    A page, profile or share link is a reject: its last segment names an account, and taking it as a
+    key would merge every post of that account into one.
+    """
     text = value.strip()
     if text.isdigit():
         return text
-    if "/" in text:
-        match = _FB_URL_KEY.search(text) or _FB_QUERY_KEY.search(text)
-        if match:
-            return match.group(1)
-        last = text.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-        if last and last.replace("_", "").isalnum():
-            return last.rsplit("_", 1)[-1]
-        raise RowError(f"no Facebook post id in {value!r}")
-    page, sep, post = text.partition("_")
-    if sep and page.isdigit() and post:
-        return post
-    if text.replace("_", "").replace("-", "").isalnum():
-        return text
-    raise RowError(f"not a Facebook post id: {value!r}")
+    if "/" not in text:
+        bare = _FB_BARE_KEY.fullmatch(text)
+        if bare:
+            return bare.group(1)
+        raise RowError(f"not a Facebook post id: {value!r}")
+    match = _FB_URL_KEY.search(text) or _FB_QUERY_KEY.search(text)
+    if match:
+        return match.group(1)
+    path = text.split("://", 1)[-1].split("?", 1)[0].split("#", 1)[0]
+    segments = [s for s in path.split("/")[1:] if s]  # after the host
+    if len(segments) == 1 and segments[0].isdigit():
+        return segments[0]
+    kind = "a share link" if "share" in segments else "a page link"
+    raise RowError(
+        f"{value!r} is {kind}, not a post link (a post link has /posts/<id>, /permalink/<id>, "
+        "/videos/<id>, /reel/<id> or ?story_fbid=<id>)"
+    )
 
 
 def instagram_shortcode(value: str) -> str:
@@ -386,13 +405,24 @@ def handle_in_permalink(url: str) -> str | None:
 
 
 def row_mapper(
-    fmt: ExportFormat, header: Sequence[str], local_zone: dt.tzinfo, date_order: str | None = None
+    fmt: ExportFormat,
+    header: Sequence[str],
+    local_zone: dt.tzinfo,
+    date_order: str | None = None,
+    *,
+    zones: Mapping[str, dt.tzinfo] | None = None,
+    damaged: Counter[str] | None = None,
 ) -> Callable[[list[str]], PostRecord]:
     """A function from one record of a file with this header to a PostRecord (RowError: reject it).
 
-    Column positions are resolved once per file, so the per-row work is only reading cells.
+    Column positions are resolved once per file, so the per-row work is only reading cells. A name
+    that occurs twice in the header means its first column (as ExportFile.column). `zones` adds
+    abbreviations to the built-in ones (config [zones]); `damaged`, when given, counts per column the
+    Excel-mangled values that were read from elsewhere or stored as unknown.
     """
-    index = {h.casefold(): i for i, h in enumerate(header)}
+    index: dict[str, int] = {}
+    for i, h in enumerate(header):
+        index.setdefault(h.casefold(), i)
 
     def col(ref: Column | None) -> int | None:
         if ref is None:
@@ -411,6 +441,7 @@ def row_mapper(
     if key_i is None or time_i is None:
         raise ExportFormatError(f"{fmt.name}: the header lacks {fmt.key!r} or {fmt.time!r}")
     key_name, time_name = header[key_i], header[time_i]
+    fallback_i = col(fmt.key_fallback)
     read_key = KEY_READERS[fmt.platform]
     text_is = [i for i in (col(c) for c in fmt.text) if i is not None]
     url_i, id_i, handle_i, name_i = (
@@ -419,8 +450,12 @@ def row_mapper(
         col(fmt.author_handle),
         col(fmt.author_name),
     )
+    # What the summary says about Excel damage, per column (see `damaged`).
+    key_damage = f"{key_name}: the post key was read from {name_of(fmt.key_fallback or key_name)}"
+    id_damage = (
+        f"{header[id_i] if id_i is not None else ''}: stored as unknown, the handle or name still says who"
+    )
     tags_i, repost_i = col(fmt.hashtag_list), col(fmt.repost)
-    check_is = [(i, header[i]) for i in (col(c) for c in fmt.id_columns) if i is not None]
 
     def metric(refs: tuple[Column, ...]) -> list[tuple[int, str]]:
         return [(i, name_of(r)) for r in refs if (i := col(r)) is not None]
@@ -432,13 +467,18 @@ def row_mapper(
         metric(fmt.views),
     )
     order = date_order or fmt.date_order
+    zone_map = zone_table(zones)
     time_format = fmt.time_format
     platform, source, unescape = fmt.platform, fmt.name, fmt.escaped_newlines
     from_url = fmt.handle_from_url
+    counts = damaged if damaged is not None else Counter()
 
     def total(cells: list[tuple[int, str]], row: list[str]) -> int | None:
         values = [row[i] for i, _ in cells]
-        if "".join(values).isdigit():  # fast path: every cell a bare count (an empty one fails int())
+        joined = "".join(values)
+        # Fast path: every cell a bare count (an empty one fails int()); 18 digits in all cannot
+        # add up past MAX_COUNT.
+        if joined.isdigit() and len(joined) <= 18:
             try:
                 return sum(map(int, values))
             except ValueError:
@@ -455,6 +495,8 @@ def row_mapper(
                     raise RowError(f"{name}: {exc}") from None
             if n is not None:
                 result = n if result is None else result + n
+        if result is not None and result > MAX_COUNT:
+            raise RowError(f"{' + '.join(name for _, name in cells)}: {result} is too large for a count")
         return result
 
     def opt(i: int | None, row: list[str]) -> str | None:
@@ -463,20 +505,26 @@ def row_mapper(
         value = row[i].strip()
         return value or None
 
-    def to_record(row: list[str]) -> PostRecord:
+    def post_key(row: list[str]) -> str:
         raw_key = row[key_i].strip()
         if not raw_key:
             raise RowError(f"{key_name} is empty")
-        check_id(raw_key, key_name)
-        key = read_key(raw_key)
-        for i, name in check_is:
-            check_id(row[i], name)
+        if not is_mangled(raw_key):
+            return read_key(raw_key)
+        # Excel turned the id into 1,22158E+17; an intact link column still holds it.
+        if fallback_i is not None and row[fallback_i].strip() and not is_mangled(row[fallback_i]):
+            counts[key_damage] += 1
+            return read_key(row[fallback_i])
+        raise RowError(mangled_message(key_name, raw_key))
+
+    def to_record(row: list[str]) -> PostRecord:
+        key = post_key(row)
         raw_time = row[time_i]
         try:
             if time_format:
                 created = strptime_time(raw_time, time_format, local_zone)
             else:
-                created = parse_time(raw_time, local_zone, order)
+                created = parse_time(raw_time, local_zone, order, zone_map)
         except RowError as exc:
             raise RowError(f"{time_name}: {exc}") from None
         text = None
@@ -492,6 +540,10 @@ def row_mapper(
             handle = handle_in_permalink(url)
         if handle:
             handle = handle.lstrip("@")
+        author_id = opt(id_i, row)
+        if author_id is not None and is_mangled(author_id):
+            counts[id_damage] += 1  # unknown rather than wrong
+            author_id = None
         extra: list[str] = []
         if tags_i is not None and row[tags_i].strip():
             extra = _tag_list(row[tags_i])
@@ -502,7 +554,7 @@ def row_mapper(
             source=source,
             text=text,
             url=url,
-            author_id=opt(id_i, row),
+            author_id=author_id,
             author_handle=handle,
             author_name=opt(name_i, row),
             likes=total(likes, row),
@@ -522,7 +574,7 @@ def _tag_list(cell: str) -> list[str]:
     if text.startswith("["):
         try:
             values = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: thousands of nested [ in one cell
             raise RowError(f"entities.hashtags is not a JSON list: {cell[:60]!r}") from None
         return [str(v) for v in values if isinstance(v, str)]
     found = hashtags_in(text)

@@ -6,12 +6,15 @@ records and cell text into ints and aware datetimes, and raises `RowError` (one 
 
 Rules (DESIGN 5, FORMATS.md section 0 and 8):
 - UTF-8 with or without BOM, else cp1252 (Excel's "CSV" save on Indonesian Windows); the result says
-  which was used.
+  which was used. A UTF-8 BOM is trusted, and a file that is mostly UTF-8 (an export cut mid-character)
+  stays UTF-8: bytes that cannot be decoded become U+FFFD and are counted, never a crash.
 - `,` `;` or tab, sniffed from the header line; quoted newlines; huge fields; CRLF.
 - A record's line number is where it starts in a text editor (the header is line 1).
 - Counts: `1,234` `1.234` `1203.0` `"15,000"`; empty, `-`, `N/A` mean unknown (None).
 - Times: ISO 8601 (`Z`, `+0000`), `... +0000`, a trailing zone abbreviation from an explicit map
-  (never guessed), slashed dates in a per-file day/month order, and zone-less local times (campaign zone).
+  (never guessed: ambiguous ones such as CST need config [zones]), slashed dates in a per-file
+  day/month order (dotted ones are day-first), and zone-less local times (campaign zone). Years
+  outside 2000-2100 are rejects (the store could not convert them).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import datetime as dt
 import hashlib
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +36,8 @@ csv.field_size_limit(2**31 - 1)
 
 CHUNK = 1 << 20
 DELIMITERS = (",", ";", "\t")
+# The bytes cp1252 leaves undefined: frequent inside UTF-8 emoji, so read with errors="replace".
+CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
 
 
 class RowError(ValueError):
@@ -53,44 +58,65 @@ class ExportFile:
     header: list[str]
     sha256: str
     size: int
+    replaced: int = 0  # bytes that could not be decoded and were read as U+FFFD
 
     @property
     def encoding_note(self) -> str:
-        """A sentence for the import summary when the encoding is not plain UTF-8."""
+        """A sentence for the import summary when the encoding is not clean UTF-8."""
         if self.encoding == "cp1252":
-            return "read as cp1252 (not UTF-8: probably re-saved by Excel; emoji may be lost)"
+            note = "read as cp1252 (not UTF-8: probably re-saved by Excel; emoji may be lost)"
+            if self.replaced:
+                note += f"; {self.replaced} byte(s) cp1252 does not define were read as \ufffd"
+            return note
+        if self.replaced:
+            return (
+                f"read as UTF-8, but {self.replaced} damaged character(s) were read as \ufffd "
+                "(the file was cut short or edited?)"
+            )
         return ""
+
+    def index_of(self, name: str) -> int:
+        """The position of a column (case-insensitive; the first of duplicated names, as row_mapper)."""
+        folded = name.casefold()
+        for i, h in enumerate(self.header):
+            if h.casefold() == folded:
+                return i
+        raise ValueError(f"no column {name!r}")
 
     def records(self, progress: Callable[[int], None] | None = None) -> Iterator[tuple[int, list[str]]]:
         """(line, fields) for every non-blank record after the header, streaming.
 
         `line` is the physical line the record starts on, header = line 1. `progress`, when given, is
-        called now and then with the number of bytes read since its last call.
+        called now and then with the number of bytes read since its last call. A record the csv module
+        cannot parse (a NUL byte) raises ExportFormatError naming its line: the file is rejected whole.
         """
         with self.path.open("rb") as raw:
-            text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
+            text = io.TextIOWrapper(raw, encoding=self.encoding, errors="replace", newline="")
             reader = csv.reader(text, delimiter=self.delimiter)
-            next(reader, None)  # the header, already read by open_export
-            last_line = reader.line_num
-            reported = 0
-            count = 0
-            for fields in reader:
-                start = last_line + 1
+            try:
+                next(reader, None)  # the header, already read by open_export
                 last_line = reader.line_num
-                if not fields or (len(fields) == 1 and not fields[0].strip()):
-                    continue
-                yield start, fields
-                count += 1
-                if progress is not None and count % 2000 == 0:
-                    pos = raw.tell()
-                    progress(pos - reported)
-                    reported = pos
+                reported = 0
+                count = 0
+                for fields in reader:
+                    start = last_line + 1
+                    last_line = reader.line_num
+                    if not fields or (len(fields) == 1 and not fields[0].strip()):
+                        continue
+                    yield start, fields
+                    count += 1
+                    if progress is not None and count % 2000 == 0:
+                        pos = raw.tell()
+                        progress(pos - reported)
+                        reported = pos
+            except csv.Error as exc:
+                raise ExportFormatError(f"line {reader.line_num} cannot be read as CSV ({exc})") from None
             if progress is not None:
                 progress(self.size - reported)
 
-    def column(self, name: str) -> Iterator[str]:
+    def column(self, name: str) -> Generator[str, None, None]:
         """Every value of one column (for per-file checks such as the date order)."""
-        index = self.header.index(name)
+        index = self.index_of(name)
         for _line, fields in self.records():
             if len(fields) > index:
                 yield fields[index]
@@ -99,7 +125,8 @@ class ExportFile:
 def open_export(path: Path) -> ExportFile:
     """Hash the file, choose its encoding and delimiter, and read its header.
 
-    Raises ExportFormatError naming the file when it is empty or binary.
+    Raises ExportFormatError when it is empty, binary or UTF-16; the message does not repeat the
+    file's name (the caller shows it once).
     """
     digest = hashlib.sha256()
     utf8 = codecs.getincrementaldecoder("utf-8")()
@@ -123,22 +150,55 @@ def open_export(path: Path) -> ExportFile:
             except UnicodeDecodeError:
                 is_utf8 = False
     if not head.lstrip(codecs.BOM_UTF8).strip():
-        raise ExportFormatError(f"{path}: the file is empty; export it again")
-    if b"\x00" in head[:8192]:
+        raise ExportFormatError("the file is empty; export it again")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ExportFormatError(
-            f"{path}: this is a binary file, not a CSV export (an .xlsx? save it as CSV UTF-8)"
+            'this is UTF-16 text (Excel\'s "Unicode Text"), not a CSV export; '
+            'save it again as "CSV UTF-8 (Comma delimited)"'
         )
-    encoding = "cp1252"  # Excel's "CSV" save on Indonesian Windows
-    if is_utf8:
-        encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+    if b"\x00" in head[:8192]:
+        raise ExportFormatError("this is a binary file, not a CSV export (an .xlsx? save it as CSV UTF-8)")
+    has_bom = head.startswith(codecs.BOM_UTF8)
+    encoding = "utf-8-sig" if has_bom else "utf-8"
+    replaced = 0
+    if not is_utf8:
+        encoding, replaced = _damaged_encoding(path, has_bom)
     first_line = head.decode(encoding, errors="replace").lstrip("\ufeff").splitlines()[0]
     delimiter = sniff_delimiter(first_line)
     with path.open(encoding=encoding, newline="", errors="replace") as text:
-        header_fields = next(csv.reader(text, delimiter=delimiter), [])
+        try:
+            header_fields = next(csv.reader(text, delimiter=delimiter), [])
+        except csv.Error as exc:
+            raise ExportFormatError(f"the first line cannot be read as CSV ({exc})") from None
     header = [h.strip().lstrip("\ufeff").strip() for h in header_fields]
     if not any(header):
-        raise ExportFormatError(f"{path}: the first line is empty; it must hold the column names")
-    return ExportFile(path, encoding, delimiter, header, digest.hexdigest(), size)
+        raise ExportFormatError("the first line is empty; it must hold the column names")
+    return ExportFile(path, encoding, delimiter, header, digest.hexdigest(), size, replaced)
+
+
+def _damaged_encoding(path: Path, has_bom: bool) -> tuple[str, int]:
+    """The encoding of a file that is not clean UTF-8, and how many bytes it leaves unreadable.
+
+    A BOM says UTF-8, and so does a file with at least as many good multi-byte characters as bad
+    bytes (an export cut mid-emoji): cp1252 text almost never forms a valid UTF-8 sequence, as its
+    accented letters stand between plain ones. Otherwise it is cp1252. Either way it is read with
+    errors="replace", so a bad byte is never a crash.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    bad = good = undefined = 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            text = decoder.decode(chunk)
+            wrong = text.count("\ufffd")
+            bad += wrong
+            good += len(text) - len(text.encode("ascii", "ignore")) - wrong
+            undefined += sum(chunk.count(b) for b in CP1252_UNDEFINED)
+        bad += decoder.decode(b"", final=True).count("\ufffd")
+    if has_bom:
+        return "utf-8-sig", bad
+    if good >= bad:
+        return "utf-8", bad
+    return "cp1252", undefined
 
 
 def sniff_delimiter(line: str) -> str:
@@ -166,6 +226,7 @@ _GROUPED_FLOAT = re.compile(r"(\d{1,3}(?:,\d{3})+)\.0+")  # 1,203.0
 _ABBREVIATED = re.compile(r"(\d+(?:[.,]\d+)?)\s*(k|rb|ribu|jt|juta)", re.IGNORECASE)
 _SCALE = {"k": 1000, "rb": 1000, "ribu": 1000, "jt": 1_000_000, "juta": 1_000_000}
 UNKNOWN = frozenset({"", "-", "n/a", "na", "none", "null", "nan", "--"})
+MAX_COUNT = 2**63 - 1  # the largest integer the database stores; a larger "count" is a reject
 
 
 def parse_count(value: str) -> int | None:
@@ -197,15 +258,24 @@ def parse_count(value: str) -> int | None:
 _MANGLED = re.compile(r"\d+(?:[.,]\d+)?[eE]\+?\d+")
 
 
+def is_mangled(value: str) -> bool:
+    """True for an id Excel turned into scientific notation (`1,22158E+17`): its digits are lost."""
+    text = value.strip()
+    return not text.isdigit() and _MANGLED.fullmatch(text) is not None
+
+
+def mangled_message(column: str, value: str) -> str:
+    return (
+        f"{column} {value.strip()!r} was mangled by Excel (scientific notation) and cannot be restored; "
+        "import the original download instead"
+    )
+
+
 def check_id(value: str, column: str) -> str:
     """A platform id kept as text; an id Excel turned into `1,22158E+17` is a reject, not a guess."""
-    text = value.strip()
-    if _MANGLED.fullmatch(text):
-        raise RowError(
-            f"{column} {text!r} was mangled by Excel (scientific notation) and cannot be restored; "
-            "import the original download instead"
-        )
-    return text
+    if is_mangled(value):
+        raise RowError(mangled_message(column, value))
+    return value.strip()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -213,8 +283,6 @@ def check_id(value: str, column: str) -> str:
 
 _H = 3600
 # Explicit: an abbreviation we do not list is an error, never silently dropped (DESIGN 5).
-# Ambiguous ones take the meaning an export for this audience most likely has (CST = US Central,
-# IST = India, BST = British Summer Time).
 ZONE_OFFSETS: dict[str, int] = {
     "WIB": 7 * _H,
     "WITA": 8 * _H,
@@ -223,13 +291,9 @@ ZONE_OFFSETS: dict[str, int] = {
     "GMT": 0,
     "Z": 0,
     "UT": 0,
-    "EST": -5 * _H,
+    "EST": -5 * _H,  # Australia wrote EST/EDT until 2014; it has long been AEST/AEDT
     "EDT": -4 * _H,
-    "CST": -6 * _H,
-    "CDT": -5 * _H,
-    "MST": -7 * _H,
     "MDT": -6 * _H,
-    "PST": -8 * _H,
     "PDT": -7 * _H,
     "AKST": -9 * _H,
     "AKDT": -8 * _H,
@@ -239,13 +303,11 @@ ZONE_OFFSETS: dict[str, int] = {
     "ART": -3 * _H,
     "WET": 0,
     "WEST": 1 * _H,
-    "BST": 1 * _H,
     "CET": 1 * _H,
     "CEST": 2 * _H,
     "EET": 2 * _H,
     "EEST": 3 * _H,
     "MSK": 3 * _H,
-    "IST": 5 * _H + 1800,
     "ICT": 7 * _H,
     "SGT": 8 * _H,
     "MYT": 8 * _H,
@@ -264,22 +326,44 @@ ZONES: dict[str, dt.tzinfo] = {
     name: dt.UTC if secs == 0 else dt.timezone(dt.timedelta(seconds=secs), name)
     for name, secs in ZONE_OFFSETS.items()
 }
+# Abbreviations that mean different offsets in different places (tzdata writes PST for Manila and CST
+# for Shanghai and Taipei): a row using one is rejected until config [zones] says which it is.
+AMBIGUOUS_ZONES: dict[str, tuple[tuple[str, str], ...]] = {
+    "AST": (("Atlantic", "-04:00"), ("Arabia", "+03:00")),
+    "BST": (("British summer", "+01:00"), ("Bangladesh", "+06:00")),
+    "CST": (("US Central", "-06:00"), ("China/Taiwan", "+08:00"), ("Cuba", "-05:00")),
+    "CDT": (("US Central daylight", "-05:00"), ("Cuba daylight", "-04:00")),
+    "GST": (("Gulf", "+04:00"), ("South Georgia", "-02:00")),
+    "IST": (("India", "+05:30"), ("Ireland", "+01:00"), ("Israel", "+02:00")),
+    "MST": (("US Mountain", "-07:00"), ("Malaysia", "+08:00")),
+    "PST": (("US Pacific", "-08:00"), ("Philippines", "+08:00")),
+    "SST": (("Samoa", "-11:00"), ("Singapore", "+08:00")),
+}
 
 _OFFSET = re.compile(r"([+-])(\d\d):?(\d\d)")
 _SLASHED = re.compile(
-    r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?:[ T,]+(\d{1,2}):(\d\d)(?::(\d\d))?)?\s*(AM|PM)?"
+    r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?:[ T,]+(\d{1,2}):(\d\d)(?::(\d\d))?)?\s*([AaPp][Mm])?"
 )
+# A post time outside these years is a typo or a placeholder (0001-01-01), not a post.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 
 DAY_FIRST, MONTH_FIRST = "dmy", "mdy"
+ORDER_NAMES = {DAY_FIRST: "day/month/year", MONTH_FIRST: "month/day/year"}
 
 
-def split_zone(value: str) -> tuple[str, dt.tzinfo | None]:
+def zone_table(extra: Mapping[str, dt.tzinfo] | None = None) -> Mapping[str, dt.tzinfo]:
+    """The abbreviations a file's times may use: the built-in ones and config [zones] (which win)."""
+    return {**ZONES, **extra} if extra else ZONES
+
+
+def split_zone(value: str, zones: Mapping[str, dt.tzinfo] = ZONES) -> tuple[str, dt.tzinfo | None]:
     """Split a trailing zone (abbreviation or `+0000`) off a time text."""
     text = value.strip()
     stamp, sep, last = text.rpartition(" ")
     if not sep:
         return text, None
-    zone = ZONES.get(last.upper())
+    name = last.upper()
+    zone = zones.get(name)
     if zone is not None:
         return stamp.strip(), zone
     match = _OFFSET.fullmatch(last)
@@ -287,19 +371,35 @@ def split_zone(value: str) -> tuple[str, dt.tzinfo | None]:
         sign = 1 if match.group(1) == "+" else -1
         secs = sign * (int(match.group(2)) * 3600 + int(match.group(3)) * 60)
         return stamp.strip(), dt.timezone(dt.timedelta(seconds=secs)) if secs else dt.UTC
-    if last in ("AM", "PM"):
+    if name in ("AM", "PM"):
         return text, None
+    if name in AMBIGUOUS_ZONES and stamp[:1].isdigit():
+        meanings = AMBIGUOUS_ZONES[name]
+        listed = ", ".join(f"{place} {offset}" for place, offset in meanings)
+        raise RowError(
+            f"the time zone {last!r} in {value!r} is ambiguous ({listed}); say which one in config.toml, "
+            f'e.g. [zones] {name} = "{meanings[0][1]}"'
+        )
     if last.isalpha() and last.isupper() and 2 <= len(last) <= 5 and stamp[:1].isdigit():
-        raise RowError(f"unknown time zone {last!r} in {value!r}; add it to collectors.csv_reader.ZONES")
+        raise RowError(
+            f"unknown time zone {last!r} in {value!r}; map it in config.toml, "
+            f'e.g. [zones] {name} = "+07:00" or "Asia/Jakarta"'
+        )
     return text, None
 
 
-def parse_time(value: str, local_zone: dt.tzinfo, date_order: str = MONTH_FIRST) -> dt.datetime:
+def parse_time(
+    value: str,
+    local_zone: dt.tzinfo,
+    date_order: str = MONTH_FIRST,
+    zones: Mapping[str, dt.tzinfo] = ZONES,
+) -> dt.datetime:
     """An aware datetime from an export's time text. Zone-less times are in `local_zone`.
 
-    `date_order` decides slashed dates such as `07/08/2022` ("mdy" or "dmy").
+    `date_order` decides slashed dates such as `07/08/2022` ("mdy" or "dmy"); dotted ones
+    (`01.10.2022`) are always day-first. `zones` maps abbreviations (see `zone_table`).
     """
-    stamp, zone = split_zone(value)
+    stamp, zone = split_zone(value, zones)
     if not stamp:
         raise RowError("the time is empty")
     try:
@@ -310,6 +410,12 @@ def parse_time(value: str, local_zone: dt.tzinfo, date_order: str = MONTH_FIRST)
         moment = moment.replace(tzinfo=zone or local_zone)
     elif zone is not None:
         raise RowError(f"two time zones in {value!r}")
+    return _plausible(moment, value)
+
+
+def _plausible(moment: dt.datetime, original: str) -> dt.datetime:
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise RowError(f"{original!r} is not a post time (years {EARLIEST_YEAR}-{LATEST_YEAR} only)")
     return moment
 
 
@@ -317,41 +423,74 @@ def _parse_slashed(stamp: str, date_order: str, original: str) -> dt.datetime:
     match = _SLASHED.fullmatch(stamp)
     if not match:
         raise RowError(f"not a time: {original!r}")
-    first, _sep, second, year, hour, minute, second_s, ampm = match.groups()
+    first, sep, second, year, hour, minute, second_s, ampm = match.groups()
+    if sep == ".":
+        date_order = DAY_FIRST  # 01.10.2022 is written day-first wherever dots are used
     day, month = (first, second) if date_order == DAY_FIRST else (second, first)
     full_year = int(year) + 2000 if len(year) == 2 else int(year)
     h = int(hour or 0)
     if ampm:
         if not 1 <= h <= 12:
             raise RowError(f"not a time: {original!r}")
-        h = h % 12 + (12 if ampm == "PM" else 0)
+        h = h % 12 + (12 if ampm.upper() == "PM" else 0)
     try:
         return dt.datetime(full_year, int(month), int(day), h, int(minute or 0), int(second_s or 0))
     except ValueError:
-        raise RowError(f"not a time: {original!r} (read as {date_order})") from None
+        raise RowError(f"not a time: {original!r} (read as {ORDER_NAMES[date_order]})") from None
 
 
-def date_order_of(values: Iterator[str] | list[str]) -> str | None:
-    """The day/month order of one file's slashed dates, from its values: "dmy" when a first number
-    is above 12, "mdy" when a second one is; None when every date reads either way (or both occur,
-    which leaves the rows that do not fit the format's documented order to be rejected)."""
-    day_first = month_first = False
+def date_order_of(
+    values: Iterable[str], documented: str = MONTH_FIRST, window: tuple[dt.date, dt.date] | None = None
+) -> tuple[str, str]:
+    """The day/month order to read one file's slashed dates in, and a note for the summary ("" when
+    the values settle it).
+
+    A first number above 12 proves day-first, a second one month-first. A file with both is read in
+    the `documented` order (the rows that do not fit it are rejected) and the note says it is mixed.
+    When every date reads both ways, the order that puts more of them inside `window` (the campaign,
+    inclusive) wins, the documented one on a tie. Dotted dates are day-first and prove nothing.
+    """
+    day_first = month_first = ""
+    ambiguous = 0
+    inside = {DAY_FIRST: 0, MONTH_FIRST: 0}
     for value in values:
         match = _SLASHED.match(value.strip())
-        if not match:
+        if not match or match.group(2) == ".":
             continue
         first, second = int(match.group(1)), int(match.group(3))
         if first > 12:
-            day_first = True
+            day_first = day_first or value.strip()
         elif second > 12:
-            month_first = True
+            month_first = month_first or value.strip()
+        else:
+            ambiguous += 1
+            if window is not None:
+                year = int(match.group(4)) + (2000 if len(match.group(4)) == 2 else 0)
+                for order, (day, month) in ((DAY_FIRST, (first, second)), (MONTH_FIRST, (second, first))):
+                    if day and month and year and window[0] <= dt.date(year, month, day) <= window[1]:
+                        inside[order] += 1
         if day_first and month_first:
             break
-    if day_first and not month_first:
-        return DAY_FIRST
-    if month_first and not day_first:
-        return MONTH_FIRST
-    return None
+    if day_first and month_first:
+        return documented, (
+            f"this file mixes day-first dates ({day_first!r}) and month-first dates ({month_first!r}); "
+            f"read as {ORDER_NAMES[documented]}, rows that do not fit are rejected"
+        )
+    if day_first or month_first:
+        return (DAY_FIRST if day_first else MONTH_FIRST), ""
+    if not ambiguous:
+        return documented, ""
+    other = MONTH_FIRST if documented == DAY_FIRST else DAY_FIRST
+    if inside[other] > inside[documented]:
+        return other, (
+            f"every date could be day-first or month-first; read as {ORDER_NAMES[other]}, which puts "
+            f"{inside[other]} of {ambiguous} inside the campaign ({ORDER_NAMES[documented]}: "
+            f"{inside[documented]})"
+        )
+    return documented, (
+        "every date could be day-first or month-first; used the format's documented order "
+        f"({ORDER_NAMES[documented]})"
+    )
 
 
 def has_slashed_dates(value: str) -> bool:
@@ -365,4 +504,4 @@ def strptime_time(value: str, fmt: str, local_zone: dt.tzinfo) -> dt.datetime:
         moment = dt.datetime.strptime(value.strip(), fmt)
     except ValueError:
         raise RowError(f"time {value!r} does not match the format {fmt!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=local_zone)
+    return _plausible(moment if moment.tzinfo else moment.replace(tzinfo=local_zone), value)

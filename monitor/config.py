@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import string
 import tomllib
 from collections.abc import Mapping
@@ -160,6 +161,7 @@ class Config:
     roster: RosterConfig
     logging: LoggingConfig
     formats: tuple[CustomFormat, ...] = ()
+    zones: Mapping[str, dt.tzinfo] = field(default_factory=dict)  # [zones]: abbreviation -> zone
 
     @property
     def base_dir(self) -> Path:
@@ -207,7 +209,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     r.allowed(
         data,
         "",
-        {"campaign", "storage", "reports", "reminders", "sources", "roster", "logging", "formats"},
+        {"campaign", "storage", "reports", "reminders", "sources", "roster", "logging", "formats", "zones"},
     )
     campaign = _campaign(r, r.section(data, "campaign", required=True))
     storage = _storage(r, r.section(data, "storage", required=True))
@@ -235,7 +237,8 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         sources=sources,
         roster=RosterConfig(path=r.path(roster, "roster.path", "roster.csv")),
         logging=LoggingConfig(file=r.resolve(log_file) if log_file else None),
-        formats=tuple(_custom_format(r, f, i) for i, f in enumerate(formats)),
+        formats=_custom_formats(r, formats),
+        zones=_zones(r, r.section(data, "zones")),
     )
 
 
@@ -434,6 +437,28 @@ def _sources(r: _Reader, s: Mapping[str, Any]) -> SourcesConfig:
     )
 
 
+def _custom_formats(r: _Reader, entries: list[Any]) -> tuple[CustomFormat, ...]:
+    """The [[formats]] entries; a name must not be taken by a built-in format or an earlier entry."""
+    if not entries:
+        return ()
+    from collectors.csv_formats import BUILTIN_FORMATS  # only for a config that has [[formats]]
+
+    taken = {f.name: "a built-in format" for f in BUILTIN_FORMATS}
+    formats: list[CustomFormat] = []
+    for i, entry in enumerate(entries):
+        spec = _custom_format(r, entry, i)
+        if spec.name in taken:
+            raise ConfigError(
+                r.path_,
+                f"formats[{i}].name",
+                f"{spec.name!r} is already {taken[spec.name]}",
+                "choose another name",
+            )
+        taken[spec.name] = f"the name of formats[{i}]"
+        formats.append(spec)
+    return tuple(formats)
+
+
 def _custom_format(r: _Reader, f: Any, i: int) -> CustomFormat:
     key = f"formats[{i}]"
     if not isinstance(f, Mapping):
@@ -448,6 +473,8 @@ def _custom_format(r: _Reader, f: Any, i: int) -> CustomFormat:
         raise ConfigError(
             r.path_, f"{key}.platform", f"unknown platform {platform!r}", f"use one of {PLATFORMS}"
         )
+    if f.get("time_format"):
+        _check_time_format(r, f"{key}.time_format", str(f["time_format"]))
     return CustomFormat(
         name=str(f["name"]),
         platform=platform,
@@ -462,6 +489,52 @@ def _custom_format(r: _Reader, f: Any, i: int) -> CustomFormat:
         views=str(f.get("views", "")),
         url=str(f.get("url", "")),
     )
+
+
+def _check_time_format(r: _Reader, key: str, fmt: str) -> None:
+    """A strptime format must read back a time it wrote, date included (else every row is a reject)."""
+    sample = dt.datetime(2022, 10, 5, 19, 30, 15, tzinfo=dt.UTC)
+    try:
+        back = dt.datetime.strptime(sample.strftime(fmt), fmt)
+    except ValueError as exc:
+        raise ConfigError(
+            r.path_, key, f"{fmt!r} cannot read the times it describes ({exc})", 'e.g. "%d/%m/%Y %H:%M"'
+        ) from None
+    if back.date() != sample.date():
+        raise ConfigError(
+            r.path_, key, f"{fmt!r} lacks the day, month or year", "use %d, %m (or %b) and %Y (or %y)"
+        )
+
+
+_ZONE_NAME = re.compile(r"[A-Z]{1,6}")
+_ZONE_OFFSET = re.compile(r"([+-])(\d\d):(\d\d)")
+
+
+def _zones(r: _Reader, table: Mapping[str, Any]) -> dict[str, dt.tzinfo]:
+    """[zones]: what a time zone abbreviation in an export means, e.g. CST = "-06:00"."""
+    hint = 'write it as "+HH:MM", "-HH:MM" or an IANA name, e.g. CST = "-06:00" or "Asia/Shanghai"'
+    zones: dict[str, dt.tzinfo] = {}
+    for name, value in table.items():
+        key = f"zones.{name}"
+        if not _ZONE_NAME.fullmatch(name):
+            raise ConfigError(r.path_, key, "must be an abbreviation in capital letters", hint)
+        if not isinstance(value, str):
+            raise ConfigError(r.path_, key, f"must be text, got {value!r}", hint)
+        offset = _ZONE_OFFSET.fullmatch(value)
+        if offset:
+            hours, minutes = int(offset.group(2)), int(offset.group(3))
+            if hours > 14 or minutes > 59:
+                raise ConfigError(r.path_, key, f"{value!r} is not a UTC offset", hint)
+            delta = dt.timedelta(hours=hours, minutes=minutes)
+            zones[name] = dt.timezone(-delta if offset.group(1) == "-" else delta, name)
+            continue
+        try:
+            zones[name] = ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ConfigError(
+                r.path_, key, f"{value!r} is neither a UTC offset nor a time zone", hint
+            ) from None
+    return zones
 
 
 class _Reader:

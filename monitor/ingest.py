@@ -5,16 +5,21 @@ Library API (the CLI `ingest` command and the scheduler's inbox job call these):
     ingest_file(config, engine, path, format_name=None, skip_known=False, progress=None) -> FileResult
     ingest_paths(config, engine, paths, format_name=None, progress=None) -> list[FileResult]
 
-Each batch of store.BATCH_SIZE rows is one transaction (its posts and its rejected rows together),
-so a kill loses nothing committed; posts are upserted by (platform, post_key), so running the same
-import again adds no duplicates. The file's sha256 goes to `imported_files` in a final transaction.
+Files are imported in the order given (a folder: its CSV files by name); the latest import's metrics
+win, so the newest export goes last. Each batch of store.BATCH_SIZE rows is one transaction (its posts
+and its rejected rows together), so a kill loses nothing committed; posts are upserted by (platform,
+post_key), so running the same import again adds no duplicates. The file's sha256 goes to
+`imported_files` in a final transaction, unless the file was rejected (then the inbox may retry it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import cast
 
@@ -29,7 +34,6 @@ from collectors.csv_formats import (
     row_mapper,
 )
 from collectors.csv_reader import (
-    DAY_FIRST,
     ExportFile,
     RowError,
     date_order_of,
@@ -45,6 +49,7 @@ from monitor.store import BATCH_SIZE, BatchCounts, Rejection, finish_run, start_
 
 Progress = Callable[[int], None]  # called with the number of bytes read since the last call
 SHOWN_REJECTIONS = 10
+SHOWN_REPEATS = 3  # rows repeating a post are counted; the first few are named in the notes
 EXPORT_SUFFIXES = (".csv", ".tsv")
 
 imported_t = cast(Table, ImportedFile.__table__)
@@ -61,8 +66,10 @@ class FileResult:
     counts: BatchCounts = field(default_factory=BatchCounts)
     rejections: list[Rejection] = field(default_factory=list)  # the first SHOWN_REJECTIONS
     rejected_total: int = 0
-    message: str = ""  # encoding / date-order notes, or why the whole file was rejected
+    message: str = ""  # the notes joined with "; ", or why the whole file was rejected
     run_id: int | None = None
+    repeated: int = 0  # rows whose post an earlier row of the same file already had (the later wins)
+    notes: list[str] = field(default_factory=list)  # encoding, date order, Excel damage, repeated posts
 
     @property
     def rows_read(self) -> int:
@@ -76,6 +83,8 @@ class FileResult:
 def export_paths(paths: Iterable[Path | str]) -> list[Path]:
     """Files in the order given; a folder stands for its CSV files sorted by name.
 
+    The order matters: the latest import's metrics win. Names need not sort by date (Meta Business
+    Suite's `Oct-01-2022_...` sorts before `Sep-...`), so give the newest export last.
     Raises UsageError when a path does not exist.
     """
     found: list[Path] = []
@@ -120,7 +129,9 @@ def ingest_file(
     """Import one export file; bad rows are rejected one by one, a file we cannot read as a whole.
 
     `format_name` forces a format (UsageError if unknown). With `skip_known`, a file whose content was
-    imported before is not read again (status "already_imported").
+    imported before is not read again (status "already_imported"). A file is "rejected" (its hash not
+    recorded) when it cannot be read, matches no format, or none of its rows could be stored; the
+    message says why without repeating the path (FileResult.path has it).
     """
     path = Path(path)
     formats = all_formats(config.formats)
@@ -139,12 +150,10 @@ def ingest_file(
         if forced is not None:
             missing = missing_columns(forced, export.header)
             if missing:
-                raise ExportFormatError(
-                    f"{path}: not a {forced.title} export; missing columns: {', '.join(missing)}"
-                )
+                raise ExportFormatError(f"not a {forced.title} export; missing columns: {', '.join(missing)}")
             fmt = forced
         else:
-            fmt = detect_format(export.header, formats, source=str(path))
+            fmt = detect_format(export.header, formats)
     except ExportFormatError as exc:
         return _reject_file(engine, path, None, export.sha256, str(exc), progress, export.size)
     return _import_rows(config, engine, export, fmt, progress)
@@ -154,17 +163,26 @@ def _import_rows(
     config: Config, engine: Engine, export: ExportFile, fmt: ExportFormat, progress: Progress | None
 ) -> FileResult:
     tz = config.campaign.tz
-    notes = [n for n in (export.encoding_note,) if n]
-    order, order_note = _date_order(export, fmt)
+    result = FileResult(export.path, fmt.name, export.sha256, "ok")
+    notes = result.notes
+    if export.encoding_note:
+        notes.append(export.encoding_note)
+    try:
+        order, order_note = _date_order(export, fmt, (config.campaign.start, config.campaign.end))
+    except ExportFormatError as exc:
+        return _reject_file(engine, export.path, fmt.name, export.sha256, str(exc), progress, export.size)
     if order_note:
         notes.append(order_note)
-    to_record = row_mapper(fmt, export.header, tz, order)
+    damaged: Counter[str] = Counter()
+    to_record = row_mapper(fmt, export.header, tz, order, zones=config.zones, damaged=damaged)
     width = len(export.header)
     name = str(export.path)
-    result = FileResult(export.path, fmt.name, export.sha256, "ok")
     result.run_id = run_id = start_run(engine, fmt.name, name)
     records: list[PostRecord] = []
     rejections: list[Rejection] = []
+    # Post key -> the line it was first on. It grows with the file (about 130 bytes a row): the price
+    # of telling the team that a file repeats a post, where the store would count it "unchanged".
+    first_lines: dict[str, int] = {}
 
     def flush() -> None:
         result.counts += write_batch(engine, run_id, records, tz, rejections)
@@ -179,48 +197,85 @@ def _import_rows(
             result.rejections.append(rejection)
 
     try:
-        for line, fields in export.records(progress):
-            if len(fields) != width:
-                reject(line, f"has {len(fields)} fields, the header has {width}", fields)
-            else:
-                try:
-                    records.append(to_record(fields))
-                except (RowError, ValueError) as exc:
-                    reject(line, str(exc), fields)
-            if len(records) + len(rejections) >= BATCH_SIZE:
-                flush()
-        flush()
-        _record_import(engine, export, fmt.name, run_id)
+        try:
+            for line, fields in export.records(progress):
+                if len(fields) != width:
+                    reject(line, f"has {len(fields)} fields, the header has {width}", fields)
+                else:
+                    try:
+                        record = to_record(fields)
+                    except (RowError, ValueError) as exc:
+                        reject(line, str(exc), fields)
+                    else:
+                        records.append(record)
+                        first = first_lines.setdefault(record.post_key, line)
+                        if first != line:
+                            result.repeated += 1
+                            if result.repeated <= SHOWN_REPEATS:
+                                notes.append(
+                                    f"post {record.post_key} appears on lines {first} and {line}; "
+                                    "the later row wins"
+                                )
+                if len(records) + len(rejections) >= BATCH_SIZE:
+                    flush()
+        except ExportFormatError as exc:
+            # A record the csv module cannot parse: keep the rows before it, reject the file.
+            flush()
+            result.status = "rejected"
+            result.message = (
+                f"{exc}; the {result.counts.read} rows before it were imported, the rest was not read: "
+                "fix the file and import it again"
+            )
+        else:
+            flush()
+            result.status = _file_status(result)
+            if result.status != "rejected":
+                _record_import(engine, export, fmt.name, run_id)
     except BaseException as exc:
         # Batches already committed stay; the run shows how far it got.
         finish_run(engine, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
         raise
-    result.status = "partial" if result.rejected_total else "ok"
+    if result.status == "rejected" and result.message:  # rejected at an unreadable line
+        finish_run(engine, run_id, "failed", error=result.message)
+        return result
+    if result.repeated > SHOWN_REPEATS:
+        notes.append(f"{result.repeated} rows in all repeat the post of an earlier row; the later row wins")
+    notes.extend(f"Excel mangled {n} value(s) of {what}" for what, n in damaged.items())
+    if result.status == "rejected":
+        first_reject = result.rejections[0]
+        notes.insert(
+            0,
+            f"none of its {result.rejected_total} row(s) could be imported, nothing was stored "
+            f"(line {first_reject.line}: {first_reject.reason})",
+        )
     result.message = "; ".join(notes)
-    finish_run(engine, run_id, result.status, error=result.message or None)
+    run_status = "failed" if result.status == "rejected" else result.status
+    finish_run(engine, run_id, run_status, error=result.message or None)
     return result
 
 
-def _date_order(export: ExportFile, fmt: ExportFormat) -> tuple[str | None, str]:
-    """The day/month order of this file's slashed dates, read from its values (FORMATS.md 8)."""
+def _file_status(result: FileResult) -> str:
+    """ok; partial when some rows were rejected; rejected when rows were read and none was stored."""
+    if not result.rejected_total:
+        return "ok"
+    return "partial" if result.counts.read > result.rejected_total else "rejected"
+
+
+def _date_order(
+    export: ExportFile, fmt: ExportFormat, window: tuple[dt.date, dt.date]
+) -> tuple[str | None, str]:
+    """The day/month order of this file's slashed dates, from its values in one pass (FORMATS.md 8).
+
+    Raises ExportFormatError when the file cannot be read as CSV.
+    """
     if fmt.time_format:
         return None, ""
-    values = export.column(export.header[_index(export.header, fmt.time)])
-    first = next((v for v in values if v.strip()), "")
-    if not has_slashed_dates(first):
-        return None, ""
-    order = date_order_of(export.column(export.header[_index(export.header, fmt.time)]))
-    if order is not None:
-        return order, ""
-    documented = "day/month/year" if fmt.date_order == DAY_FIRST else "month/day/year"
-    return None, (
-        f"every date could be day-first or month-first; used {fmt.name}'s documented order ({documented})"
-    )
-
-
-def _index(header: Sequence[str], name: str) -> int:
-    folded = [h.casefold() for h in header]
-    return folded.index(name.casefold())
+    with closing(export.column(fmt.time)) as column:  # closes the file even when stopped early
+        values: Iterator[str] = (v for v in column if v.strip())
+        first = next(values, "")
+        if not has_slashed_dates(first):
+            return None, ""
+        return date_order_of(chain([first], values), fmt.date_order, window)
 
 
 def _reject_file(
@@ -276,23 +331,25 @@ def summarize(results: Sequence[FileResult]) -> BatchCounts:
 
 
 def summary_lines(results: Sequence[FileResult], shown: int = 5) -> list[str]:
-    """The import summary for people: one line per file, its first rejects, then the totals."""
+    """The import summary for people: one line per file (naming it once), its notes and first
+    rejects, then the totals."""
     lines: list[str] = []
     for r in results:
         c = r.counts
-        if r.status == "rejected":
-            lines.append(f"{r.path}: REJECTED: {r.message}")
-            continue
         if r.status == "already_imported":
             lines.append(f"{r.path}: already imported, skipped")
             continue
-        lines.append(
-            f"{r.path} [{r.format}]: {c.read} rows read, {c.new} new, {c.updated} updated, "
-            f"{c.unchanged} unchanged, {r.rejected_total} rejected"
-        )
-        if r.message:
-            lines.append(f"  note: {r.message}")
-        for rej in r.rejections[:shown]:
+        if r.status == "rejected":
+            lines.append(f"{r.path}: REJECTED: {r.message}")
+        else:
+            lines.append(
+                f"{r.path} [{r.format}]: {c.read} rows read, {c.new} new, {c.updated} updated, "
+                f"{c.unchanged} unchanged, {r.rejected_total} rejected"
+                + (f", {r.repeated} repeating an earlier row" if r.repeated else "")
+            )
+            lines.extend(f"  note: {note}" for note in r.notes or ([r.message] if r.message else []))
+        # A file rejected because no row could be stored names its first reject in the message already.
+        for rej in r.rejections[1 if r.status == "rejected" else 0 : shown]:
             lines.append(f"  line {rej.line}: {rej.reason}")
         if r.rejected_total > shown:
             lines.append(f"  ... and {r.rejected_total - shown} more rejected rows (kept in rejected_rows)")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,6 +21,8 @@ from collectors.csv_reader import (
     parse_count,
     parse_time,
     sniff_delimiter,
+    strptime_time,
+    zone_table,
 )
 from monitor.errors import ExportFormatError
 
@@ -81,7 +85,7 @@ def utc(*args: int) -> dt.datetime:
         ("2021-07-05 18:02:45 BRT", utc(2021, 7, 5, 21, 2, 45)),
         ("2021-07-06 16:45:20 EDT", utc(2021, 7, 6, 20, 45, 20)),
         ("2022-10-01 10:00:00 CEST", utc(2022, 10, 1, 8, 0, 0)),
-        ("2022-10-01 10:00:00 PST", utc(2022, 10, 1, 18, 0, 0)),
+        ("2022-10-01 10:00:00 PDT", utc(2022, 10, 1, 17, 0, 0)),
         ("2022-10-01 10:00:00 GMT", utc(2022, 10, 1, 10, 0, 0)),
         ("2020-02-10 18:00 +0000", utc(2020, 2, 10, 18, 0)),
         ("2022-10-01 18:00 +0700", utc(2022, 10, 1, 11, 0)),
@@ -102,6 +106,34 @@ def test_slashed_dates_follow_the_order() -> None:
     assert parse_time("09/20/2022 06:08:30 PM", JAKARTA, MONTH_FIRST) == utc(2022, 9, 20, 11, 8, 30)
 
 
+def test_dotted_dates_are_day_first_and_am_pm_any_case() -> None:
+    assert parse_time("01.10.2022 18:00", JAKARTA, MONTH_FIRST) == utc(2022, 10, 1, 11, 0)
+    assert parse_time("09/20/2022 06:08 pm", JAKARTA, MONTH_FIRST) == utc(2022, 9, 20, 11, 8)
+    assert parse_time("09/20/2022 12:30 am", JAKARTA, MONTH_FIRST) == utc(2022, 9, 19, 17, 30)
+
+
+@pytest.mark.parametrize("text", ["0001-01-01 00:00 WIB", "9999-12-31 23:59 -0100", "01/01/1900 10:00"])
+def test_times_outside_sane_years_are_row_errors(text: str) -> None:
+    with pytest.raises(RowError, match="not a post time"):
+        parse_time(text, JAKARTA)
+    with pytest.raises(RowError, match="not a post time"):
+        strptime_time("01/01/0001", "%d/%m/%Y", JAKARTA)
+
+
+@pytest.mark.parametrize("abbreviation", ["CST", "PST", "IST", "BST", "AST", "MST"])
+def test_ambiguous_zones_are_rejected_with_the_fix(abbreviation: str) -> None:
+    with pytest.raises(RowError, match=rf"'{abbreviation}' .* is ambiguous .*\[zones\] {abbreviation} = "):
+        parse_time(f"2022-10-01 10:00:00 {abbreviation}", JAKARTA)
+
+
+def test_config_zones_map_abbreviations() -> None:
+    manila = dt.timezone(dt.timedelta(hours=8), "PST")
+    zones = zone_table({"PST": manila, "WIB": ZoneInfo("Asia/Makassar")})
+    assert parse_time("2022-10-01 10:00:00 PST", JAKARTA, zones=zones) == utc(2022, 10, 1, 2, 0)
+    assert parse_time("2022-10-01 10:00:00 wib", JAKARTA, zones=zones) == utc(2022, 10, 1, 2, 0)  # theirs win
+    assert parse_time("2022-10-01 10:00:00 WITA", JAKARTA, zones=zones) == utc(2022, 10, 1, 2, 0)
+
+
 @pytest.mark.parametrize("text", ["kemarin", "2022-13-45 10:00", "20/09/2022 10:00", "2022-10-01 10:00 XYZ"])
 def test_bad_times_are_row_errors(text: str) -> None:
     with pytest.raises(RowError):
@@ -109,15 +141,37 @@ def test_bad_times_are_row_errors(text: str) -> None:
 
 
 def test_unknown_zone_is_named_not_dropped() -> None:
-    with pytest.raises(RowError, match="unknown time zone 'XYZ'"):
+    with pytest.raises(RowError, match=r"unknown time zone 'XYZ'.*config\.toml, e\.g\. \[zones\] XYZ = "):
         parse_time("2022-10-01 10:00:00 XYZ", JAKARTA)
 
 
+WINDOW = (dt.date(2022, 9, 19), dt.date(2022, 10, 31))
+
+
 def test_date_order_from_values() -> None:
-    assert date_order_of(["01/02/2022 10:00", "20/09/2022 10:00"]) == DAY_FIRST
-    assert date_order_of(["01/02/2022 10:00", "09/20/2022 10:00"]) == MONTH_FIRST
-    assert date_order_of(["01/02/2022 10:00", "03/04/2022"]) is None
-    assert date_order_of(["2022-09-20 10:00"]) is None
+    assert date_order_of(["01/02/2022 10:00", "20/09/2022 10:00"]) == (DAY_FIRST, "")
+    assert date_order_of(["01/02/2022 10:00", "09/20/2022 10:00"], DAY_FIRST) == (MONTH_FIRST, "")
+    assert date_order_of(["2022-09-20 10:00"]) == (MONTH_FIRST, "")
+    assert date_order_of(["01.10.2022 10:00", "02.10.2022"]) == (MONTH_FIRST, "")  # dots decide nothing
+    order, note = date_order_of(["01/02/2022 10:00", "03/04/2022"])
+    assert order == MONTH_FIRST and "documented order (month/day/year)" in note
+
+
+def test_a_file_mixing_both_orders_says_so() -> None:
+    order, note = date_order_of(["20/09/2022 10:00", "01/10/2022", "09/21/2022 08:00"], MONTH_FIRST)
+    assert order == MONTH_FIRST
+    assert note.startswith("this file mixes day-first dates ('20/09/2022 10:00') and month-first dates")
+    assert "could be" not in note
+
+
+def test_ambiguous_dates_take_the_order_that_fits_the_campaign() -> None:
+    values = ["01/10/2022 10:00", "05/10/2022 19:00", "10/10/2022 07:00"]  # 1, 5, 10 October day-first
+    order, note = date_order_of(values, MONTH_FIRST, WINDOW)
+    assert order == DAY_FIRST
+    assert "read as day/month/year, which puts 3 of 3 inside the campaign (month/day/year: 1)" in note
+    # a tie or a lead for the documented order keeps it
+    assert date_order_of(["10/01/2022", "10/05/2022"], MONTH_FIRST, WINDOW)[0] == MONTH_FIRST
+    assert date_order_of(["01/01/2022"], DAY_FIRST, WINDOW)[0] == DAY_FIRST
 
 
 @pytest.mark.parametrize(
@@ -179,14 +233,69 @@ def test_progress_reports_every_byte(tmp_path: Path) -> None:
 @pytest.mark.parametrize("data", [b"", b"\xef\xbb\xbf", b"\n\n  \n"])
 def test_empty_file(tmp_path: Path, data: bytes) -> None:
     path = write(tmp_path, data, "empty.csv")
-    with pytest.raises(ExportFormatError, match=r"empty\.csv: the file is empty"):
+    with pytest.raises(ExportFormatError, match=r"^the file is empty"):  # the caller names the file
         open_export(path)
 
 
 def test_binary_file(tmp_path: Path) -> None:
     path = write(tmp_path, b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" * 20, "report.csv")
-    with pytest.raises(ExportFormatError, match=r"report\.csv: this is a binary file"):
+    with pytest.raises(ExportFormatError, match=r"^this is a binary file"):
         open_export(path)
+
+
+@pytest.mark.parametrize("bom", [codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE])
+def test_utf16_file_says_save_as_csv_utf8(tmp_path: Path, bom: bytes) -> None:
+    codec = "utf-16-le" if bom == codecs.BOM_UTF16_LE else "utf-16-be"
+    path = write(tmp_path, bom + "a\tb\r\n1\t2\r\n".encode(codec), "unicode.txt")
+    with pytest.raises(ExportFormatError, match=r'UTF-16 .*"Unicode Text".*save it again as "CSV UTF-8'):
+        open_export(path)
+
+
+# An export cut mid-character: the last emoji lost its last two bytes. The other emoji (U+1F61D) ends in
+# 0x9D, a byte cp1252 does not define: reading the file as cp1252 strictly crashed.
+CUT = "a,b\n1,Lucu \U0001f61d\n2,Sunrise \U0001f304\n".encode()[:-3] + b"\n"
+
+
+@pytest.mark.parametrize(("bom", "encoding"), [(b"", "utf-8"), (codecs.BOM_UTF8, "utf-8-sig")])
+def test_mostly_utf8_file_stays_utf8(tmp_path: Path, bom: bytes, encoding: str) -> None:
+    export = open_export(write(tmp_path, bom + CUT))
+    assert (export.encoding, export.header, export.replaced) == (encoding, ["a", "b"], 1)
+    assert [f for _, f in export.records()] == [["1", "Lucu \U0001f61d"], ["2", "Sunrise \ufffd"]]
+    assert "1 damaged character(s)" in export.encoding_note
+
+
+def test_trusted_bom_even_when_mostly_broken(tmp_path: Path) -> None:
+    export = open_export(write(tmp_path, codecs.BOM_UTF8 + "a,b\n1,Café\n".encode("cp1252")))
+    assert export.encoding == "utf-8-sig" and export.header == ["a", "b"]  # not ï»¿a
+    assert [f for _, f in export.records()] == [["1", "Caf\ufffd"]]
+
+
+def test_cp1252_undefined_bytes_do_not_crash(tmp_path: Path) -> None:
+    export = open_export(write(tmp_path, b"a;b\r\n1;Caf\xe9 \x81\x9d\r\n"))
+    assert (export.encoding, export.replaced) == ("cp1252", 2)
+    assert [f for _, f in export.records()] == [["1", "Café \ufffd\ufffd"]]
+    assert "2 byte(s) cp1252 does not define" in export.encoding_note
+
+
+@pytest.fixture
+def small_field_limit() -> Iterator[int]:
+    """csv.Error is rare in Python 3.11 (NUL and stray quotes are read); a field over the limit is one."""
+    old = csv.field_size_limit(100)
+    yield 100
+    csv.field_size_limit(old)
+
+
+@pytest.mark.usefixtures("small_field_limit")
+def test_unparseable_record_is_a_file_error_naming_the_line(tmp_path: Path) -> None:
+    export = open_export(write(tmp_path, b"a,b\n" + b"1,2\n" * 3000 + b"3," + b"x" * 200 + b"\n4,5\n"))
+    with pytest.raises(ExportFormatError, match=r"^line 3002 cannot be read as CSV \(field larger"):
+        list(export.records())
+
+
+def test_duplicated_column_name_means_the_first(tmp_path: Path) -> None:
+    export = open_export(write(tmp_path, b"id,Time,time\n1,first,second\n"))
+    assert export.index_of("TIME") == 1
+    assert list(export.column("time")) == ["first"]
 
 
 def test_same_content_same_hash(tmp_path: Path) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,8 +21,8 @@ from collectors.csv_formats import (
     tweet_id,
 )
 from collectors.csv_reader import RowError, open_export
-from monitor.config import CustomFormat
-from monitor.errors import ExportFormatError, UsageError
+from monitor.config import CustomFormat, load_config
+from monitor.errors import ConfigError, ExportFormatError, UsageError
 from monitor.records import PostRecord
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -223,10 +225,35 @@ def test_every_builtin_has_a_unique_name() -> None:
         ("https://www.facebook.com/groups/123/permalink/456/", "456"),
         ("https://www.facebook.com/permalink.php?story_fbid=789&id=1", "789"),
         ("https://www.facebook.com/reel/1234567890123456/", "1234567890123456"),
+        ("https://www.facebook.com/122158001234567890", "122158001234567890"),  # MBS Permalink
+        ("https://www.facebook.com/abudtv/videos/1234567890/", "1234567890"),
+        ("https://www.facebook.com/photo.php?fbid=10158&set=a.1&type=3", "10158"),
+        ("https://www.facebook.com/photo/?fbid=10159", "10159"),
+        ("https://www.facebook.com/watch/?v=987654321", "987654321"),
+        ("https://www.facebook.com/KIMMayangan/posts/pfbid02AbCdEf", "pfbid02AbCdEf"),
+        ("pfbid02AbCdEf", "pfbid02AbCdEf"),
     ],
 )
 def test_facebook_keys(value: str, key: str) -> None:
     assert facebook_post_key(value) == key
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("https://www.facebook.com/KIMMayangan", "a page link, not a post link"),
+        ("https://www.facebook.com/KIMMayangan/", "a page link, not a post link"),
+        ("https://www.facebook.com/profile.php?id=100012345678901", "a page link, not a post link"),
+        ("https://www.facebook.com/groups/111/", "a page link, not a post link"),
+        ("https://www.facebook.com/share/p/1AbCdEfGh/", "a share link, not a post link"),
+        ("KIMMayangan", "not a Facebook post id"),
+        ("kim_mayangan", "not a Facebook post id"),
+    ],
+)
+def test_facebook_page_and_share_links_are_not_keys(value: str, reason: str) -> None:
+    # Taken as a key, every post of the page would merge into one.
+    with pytest.raises(RowError, match=reason):
+        facebook_post_key(value)
 
 
 @pytest.mark.parametrize(
@@ -251,3 +278,147 @@ def test_tweet_keys() -> None:
     assert tweet_id("https://x.com/pemkot/status/1226928883355791360") == "1226928883355791360"
     with pytest.raises(RowError):
         tweet_id("pemkot")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Excel damage, bad cells, duplicated columns
+
+TA = "socialstats_singletweet.csv"
+
+
+def ta_row(**cells: str) -> tuple[list[str], list[str]]:
+    export = open_export(EXPORTS / TA)
+    row = next(f for _, f in export.records())
+    for name, value in cells.items():
+        row[export.header.index(name.replace("_", " "))] = value
+    return export.header, row
+
+
+def test_twitter_analytics_key_from_permalink_when_excel_mangled_the_id() -> None:
+    header, row = ta_row(Tweet_id="1,22548E+18")
+    damaged: Counter[str] = Counter()
+    rec = row_mapper(find_format("twitter-analytics"), header, JAKARTA, damaged=damaged)(row)
+    assert rec.post_key == "1225479302868873216"  # from .../status/<id>
+    assert damaged == {"Tweet id: the post key was read from Tweet permalink": 1}
+
+
+def test_mangled_key_without_an_intact_column_is_a_reject() -> None:
+    header, row = ta_row(Tweet_id="1,22548E+18", Tweet_permalink="")
+    with pytest.raises(RowError, match="Tweet id '1,22548E\\+18' was mangled by Excel"):
+        row_mapper(find_format("twitter-analytics"), header, JAKARTA)(row)
+
+
+def test_mbs_instagram_damage_outside_the_key() -> None:
+    export = open_export(EXPORTS / "mbs_instagram_excel_id-ID_cp1252.csv")
+    damaged: Counter[str] = Counter()
+    to_record = row_mapper(find_format("mbs-instagram"), export.header, JAKARTA, "dmy", damaged=damaged)
+    recs = [to_record(f) for _, f in export.records()]
+    # Post ID (1,80112E+16) is not stored: ignored; Account ID (1,78414E+16) becomes unknown
+    assert [r.post_key for r in recs] == ["CiAbCdEfGhI", "CiXyZaBcDeF", "CjQwErTyUiO"]
+    assert (recs[1].author_id, recs[1].author_handle) == (None, "kim_pilang")
+    assert recs[0].author_id == "17841400000000000"
+    assert damaged == {"Account ID: stored as unknown, the handle or name still says who": 1}
+
+
+def test_mbs_facebook_key_from_permalink() -> None:
+    export = open_export(EXPORTS / "mbs_facebook_posts_en_SYNTHETIC.csv")
+    row = next(f for _, f in export.records())
+    row[export.header.index("Post ID")] = "1,22158E+17"
+    assert (
+        row_mapper(find_format("mbs-facebook"), export.header, JAKARTA)(row).post_key == "122158001234567890"
+    )
+
+
+def test_out_of_range_time_and_huge_count_are_row_errors() -> None:
+    header, row = ta_row(time="0001-01-01 00:00 +0000")
+    to_record = row_mapper(find_format("twitter-analytics"), header, JAKARTA)
+    with pytest.raises(RowError, match="time: '0001-01-01 00:00 \\+0000' is not a post time"):
+        to_record(row)
+    header, row = ta_row(likes="9" * 25)
+    with pytest.raises(RowError, match="likes: 9{25} is too large for a count"):
+        to_record(row)
+
+
+def test_deeply_nested_hashtag_cell_is_a_row_error() -> None:
+    export = open_export(EXPORTS / "twarc2csv_output_two_tweets.csv")
+    row = next(f for _, f in export.records())
+    row[export.header.index("entities.hashtags")] = "[" * 100_000
+    with pytest.raises(RowError, match="entities.hashtags is not a JSON list"):
+        row_mapper(find_format("twarc-csv"), export.header, JAKARTA)(row)
+
+
+def test_duplicated_column_takes_the_first_like_the_reader() -> None:
+    header, row = ta_row()
+    header, row = [*header, "time"], [*row, "not a time at all"]
+    rec = row_mapper(find_format("twitter-analytics"), header, JAKARTA)(row)
+    assert rec.created_at.year == 2020
+
+
+# ---------------------------------------------------------------------------------------------------------
+# [[formats]] and [zones] in config.toml
+
+SHEET = """
+[[formats]]
+name = "{name}"
+platform = "instagram"
+id = "Link"
+time = "Tanggal"
+{extra}
+"""
+
+
+@pytest.mark.parametrize(
+    ("entries", "problem"),
+    [
+        (
+            SHEET.format(name="twarc-csv", extra=""),
+            "formats\\[0\\]\\] name: 'twarc-csv' is already a built-in format",
+        ),
+        (
+            SHEET.format(name="sheet", extra="") + SHEET.format(name="sheet", extra=""),
+            "formats\\[1\\]\\] name: 'sheet' is already the name of formats\\[0\\]",
+        ),
+        (
+            SHEET.format(name="sheet", extra='time_format = "%d/%m/%Y %Q"'),
+            "formats\\[0\\]\\] time_format: '%d/%m/%Y %Q' cannot read the times it describes",
+        ),
+        (
+            SHEET.format(name="sheet", extra='time_format = "%H:%M"'),
+            "time_format: '%H:%M' lacks the day, month or year",
+        ),
+    ],
+)
+def test_bad_custom_formats_are_config_errors(
+    write_config: Callable[..., Path], entries: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        load_config(write_config(entries))
+
+
+def test_good_time_formats_pass(write_config: Callable[..., Path]) -> None:
+    for fmt in ("%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M:%S%z", "%d %b %Y, %I:%M %p", "%d/%m/%y"):
+        config = load_config(write_config(SHEET.format(name="sheet", extra=f'time_format = "{fmt}"')))
+        assert config.formats[0].time_format == fmt
+
+
+def test_zones_table(write_config: Callable[..., Path]) -> None:
+    config = load_config(write_config('[zones]\nCST = "-06:00"\nPST = "Asia/Manila"\nIST = "+05:30"\n'))
+    moment = dt.datetime(2022, 10, 1, 12, 0)
+    assert config.zones["CST"].utcoffset(moment) == dt.timedelta(hours=-6)
+    assert config.zones["PST"].utcoffset(moment) == dt.timedelta(hours=8)
+    assert config.zones["IST"].utcoffset(moment) == dt.timedelta(hours=5, minutes=30)
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        ('cst = "-06:00"', "\\[zones\\] cst: must be an abbreviation in capital letters"),
+        ('CST = "-6"', "\\[zones\\] CST: '-6' is neither a UTC offset nor a time zone"),
+        ('CST = "+25:00"', "\\[zones\\] CST: '\\+25:00' is not a UTC offset"),
+        ('CST = "Asia"', "\\[zones\\] CST: 'Asia' is neither"),
+        ("CST = -6", "\\[zones\\] CST: must be text"),
+    ],
+)
+def test_bad_zones_are_config_errors(write_config: Callable[..., Path], table: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        load_config(write_config(f"[zones]\n{table}\n"))

@@ -5,17 +5,18 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, text
 
+from collectors.csv_reader import ExportFile
 from monitor.cli import main
 from monitor.config import Config, load_config
 from monitor.db import open_engine
-from monitor.ingest import FileResult, ingest_file, ingest_paths
+from monitor.ingest import FileResult, ingest_file, ingest_paths, summary_lines
 from monitor.samples import sample_files
 from monitor.samples.make_samples import CT_FB_HEADER, make_samples
 
@@ -87,10 +88,10 @@ def test_real_fixtures_import(config: Config, engine: Engine, name: str, new: in
 
 def test_excel_id_resave(config: Config, engine: Engine) -> None:
     result = ingest_file(config, engine, EXPORTS / "mbs_instagram_excel_id-ID_cp1252.csv")
-    assert result.status == "partial" and result.counts.new == 2
-    assert "cp1252" in result.message
-    (rejection,) = result.rejections
-    assert rejection.line == 3 and "mangled by Excel" in rejection.reason
+    # line 3's Post ID and Account ID were mangled: the Post ID is not stored, the key is the Permalink
+    assert (result.status, result.counts.new, result.rejected_total) == ("ok", 3, 0)
+    assert result.notes[0].startswith("read as cp1252")
+    assert "Excel mangled 1 value(s) of Account ID: stored as unknown" in result.message
     with engine.connect() as conn:
         rows = conn.execute(
             text("select post_key, local_date, likes, views, text from posts order by local_date")
@@ -98,20 +99,105 @@ def test_excel_id_resave(config: Config, engine: Engine) -> None:
     # day-first dates (20/09 proves the order, so 05/10 is 5 October); '.' thousands; cp1252 text
     assert [(r.post_key, str(r.local_date), r.likes, r.views) for r in rows] == [
         ("CiAbCdEfGhI", "2022-09-20", 1204, 15000),
+        ("CiXyZaBcDeF", "2022-09-21", 150, 3207),
         ("CjQwErTyUiO", "2022-10-05", 75, 812),
     ]
     assert rows[0].text.startswith("Café")
 
 
-def test_all_ambiguous_dates_use_the_documented_order(config: Config, engine: Engine, tmp_path: Path) -> None:
-    source = (EXPORTS / "mbs_instagram_excel_id-ID_cp1252.csv").read_bytes().decode("cp1252")
-    lines = source.splitlines()
-    ambiguous = "\r\n".join([lines[0], lines[3].replace("05/10/2022", "01/10/2022")]) + "\r\n"
-    path = tmp_path / "ambiguous.csv"
-    path.write_bytes(ambiguous.encode("cp1252"))
+def test_crowdtangle_resaved_by_indonesian_excel(config: Config, engine: Engine) -> None:
+    # ';', cp1252, CRLF, the Facebook Id column as 1,00012E+14; the URL column (the key) intact
+    result = ingest_file(config, engine, EXPORTS / "crowdtangle_fb_excel_id-ID_cp1252_SYNTHETIC.csv")
+    assert (result.format, result.status, result.counts.new, result.rejected_total) == (
+        "crowdtangle-facebook",
+        "ok",
+        3,
+        0,
+    )
+    assert "Excel mangled 3 value(s) of Facebook Id: stored as unknown" in result.message
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("select post_key, author_id, author_handle, likes from posts order by id")
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("1000123456789011", None, "kim_mayangan", 134),
+        ("1000123456789012", None, "kim_mayangan", 92),
+        ("1000123456789013", None, "lpm_jrebenglor", 66),
+    ]
+    assert campaign_posts(engine) == 3
+
+
+def test_twitter_analytics_with_a_mangled_id_imports(config: Config, engine: Engine, tmp_path: Path) -> None:
+    source = (EXPORTS / "socialstats_twotweets.csv").read_text(encoding="utf-8")
+    path = tmp_path / "resaved.csv"
+    path.write_text(source.replace("1225785799146430465,", '"1,22579E+18",', 1), encoding="utf-8")
     result = ingest_file(config, engine, path)
-    assert "documented order (month/day/year)" in result.message
-    assert str(scalar(engine, "select local_date from posts")) == "2022-01-10"
+    assert (result.status, result.counts.new) == ("ok", 2)
+    assert (
+        "Excel mangled 1 value(s) of Tweet id: the post key was read from Tweet permalink" in result.message
+    )
+    assert scalar(engine, "select count(*) from posts where post_key = '1225785799146430465'") == 1
+
+
+def mbs_ig_with_dates(tmp_path: Path, *dates: str) -> Path:
+    """The id-ID Excel MBS Instagram fixture (day-first by its 20/09/2022) with other publish times."""
+    lines = (EXPORTS / "mbs_instagram_excel_id-ID_cp1252.csv").read_bytes().decode("cp1252").splitlines()
+    body = [
+        lines[1].replace("20/09/2022 06:08", d).replace("CiAbCdEfGhI", f"Ci{i}bCdEfGhI")
+        for i, d in enumerate(dates)
+    ]
+    path = tmp_path / "dates.csv"
+    path.write_bytes(("\r\n".join([lines[0], *body]) + "\r\n").encode("cp1252"))
+    return path
+
+
+def local_dates(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return [str(d) for (d,) in conn.execute(text("select local_date from posts order by local_date"))]
+
+
+def test_all_ambiguous_dates_use_the_documented_order(config: Config, engine: Engine, tmp_path: Path) -> None:
+    result = ingest_file(config, engine, mbs_ig_with_dates(tmp_path, "10/01/2022 19:00", "10/10/2022 07:00"))
+    assert "used the format's documented order (month/day/year)" in result.message
+    assert local_dates(engine) == ["2022-10-01", "2022-10-10"]
+
+
+def test_ambiguous_dates_prefer_the_order_inside_the_campaign(
+    config: Config, engine: Engine, tmp_path: Path
+) -> None:
+    # Month-first (the documented order) would put 01/10 and 05/10 in January and May
+    result = ingest_file(config, engine, mbs_ig_with_dates(tmp_path, "01/10/2022 19:00", "05/10/2022 07:00"))
+    assert "read as day/month/year, which puts 2 of 2 inside the campaign" in result.message
+    assert local_dates(engine) == ["2022-10-01", "2022-10-05"]
+
+
+def test_mixed_date_orders_are_named(config: Config, engine: Engine, tmp_path: Path) -> None:
+    result = ingest_file(config, engine, mbs_ig_with_dates(tmp_path, "20/09/2022 06:08", "09/21/2022 07:00"))
+    assert result.status == "partial"
+    assert "this file mixes day-first dates ('20/09/2022 06:08') and month-first dates" in result.message
+    assert "could be day-first or month-first" not in result.message
+
+
+def test_dotted_dates_and_lowercase_pm(config: Config, engine: Engine, tmp_path: Path) -> None:
+    ingest_file(config, engine, mbs_ig_with_dates(tmp_path, "01.10.2022 19:00", "10/02/2022 07:00 pm"))
+    assert local_dates(engine) == ["2022-10-01", "2022-10-02"]
+
+
+def test_slashed_dates_are_read_once_more_not_three_times(
+    config: Config, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[Path] = []
+    records = ExportFile.records
+
+    def counting(
+        self: ExportFile, progress: Callable[[int], None] | None = None
+    ) -> Iterator[tuple[int, list[str]]]:
+        reads.append(self.path)
+        return records(self, progress)
+
+    monkeypatch.setattr(ExportFile, "records", counting)
+    ingest_file(config, engine, mbs_ig_with_dates(tmp_path, "10/01/2022 19:00"))
+    assert len(reads) == 2  # the date order, then the import
 
 
 def test_the_excel_fixture_without_key_columns_is_rejected_whole(config: Config, engine: Engine) -> None:
@@ -186,6 +272,7 @@ def test_same_post_in_two_exports(config: Config, engine: Engine, tmp_path: Path
         row[CT_FB_HEADER.index("URL")] = "https://www.facebook.com/groups/111/permalink/77/"
         w.writerow(row)
     results = ingest_paths(config, engine, [first, second, group_export])
+    assert [r.repeated for r in results] == [0, 0, 0]  # other files: not a repeat
     assert [r.counts.new for r in results] == [1, 0, 0]
     assert [r.counts.updated for r in results] == [0, 1, 1]
     assert scalar(engine, "select count(*) from posts") == 1
@@ -222,6 +309,7 @@ def test_retweets_are_kept_as_reposts(config: Config, engine: Engine) -> None:
     [
         (b"", "the file is empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
+        (b"\xff\xfeP\x00o\x00s\x00t\x00", 'save it again as "CSV UTF-8'),
         (b"tanggal,akun,jumlah\n2022-10-01,kim,3\n", "no known export format"),
     ],
 )
@@ -231,11 +319,115 @@ def test_files_rejected_whole(
     path = tmp_path / "upload.csv"
     path.write_bytes(content)
     result = ingest_file(config, engine, path)
-    assert result.status == "rejected" and expected in result.message and str(path) in result.message
+    assert result.status == "rejected" and expected in result.message
     with engine.connect() as conn:
         run = conn.execute(text("select status, error, target from collection_runs")).one()
     assert run.status == "failed" and expected in run.error and run.target == str(path)
     assert scalar(engine, "select count(*) from posts") == 0
+    # the summary names the file once
+    line = summary_lines([result])[0]
+    assert line.startswith(f"{path}: REJECTED: ") and line.count("upload.csv") == 1
+
+
+def test_a_file_cut_mid_character_imports(config: Config, engine: Engine, tmp_path: Path) -> None:
+    path = write_ct(
+        tmp_path / "cut.csv",
+        [
+            ct_row("1", "2022-10-01 08:00:00 WIB", "Lucu \U0001f61d #WeLoveCities"),
+            ct_row("2", "2022-10-01 09:00:00 WIB", "CUT"),
+        ],
+    )
+    # 😝 ends in 0x9D, which cp1252 leaves undefined: falling back to strict cp1252 crashed
+    path.write_bytes(path.read_bytes().replace(b"CUT", "\U0001f304".encode()[:2]))
+    result = ingest_file(config, engine, path)
+    assert (result.status, result.counts.new) == ("ok", 2)
+    assert "read as UTF-8, but 1 damaged character(s)" in result.message
+    assert scalar(engine, "select text from posts where post_key = '1'") == "Lucu \U0001f61d #WeLoveCities"
+
+
+def test_an_unreadable_line_rejects_the_file_without_a_traceback(
+    config: Config, engine: Engine, tmp_path: Path
+) -> None:
+    rows = [ct_row(str(i), "2022-10-01 08:00:00 WIB", "#WeLoveCities") for i in range(3)]
+    path = write_ct(tmp_path / "long.csv", [*rows, ct_row("9", "2022-10-01 08:00:00 WIB", "x" * 300)])
+    old = csv.field_size_limit(200)  # Python 3.11 reads NULs and stray quotes: a huge field is a csv.Error
+    try:
+        result = ingest_file(config, engine, path)
+    finally:
+        csv.field_size_limit(old)
+    assert result.status == "rejected"
+    assert result.message.startswith("line 5 cannot be read as CSV (field larger than field limit (200))")
+    assert "the 3 rows before it were imported" in result.message
+    assert scalar(engine, "select count(*) from imported_files") == 0
+    assert scalar(engine, "select status from collection_runs") == "failed"
+
+
+def test_an_impossible_year_rejects_only_its_row(config: Config, engine: Engine, tmp_path: Path) -> None:
+    rows = [
+        ct_row("1", "2022-10-01 08:00:00 WIB", "#WeLoveCities"),
+        ct_row("2", "0001-01-01 00:00 WIB", "#WeLoveCities"),  # converting it to UTC overflowed in the store
+        ct_row("3", "2022-10-01 09:00:00 WIB", "#WeLoveCities"),
+    ]
+    result = ingest_file(config, engine, write_ct(tmp_path / "years.csv", rows))
+    assert (result.status, result.counts.new, result.rejected_total) == ("partial", 2, 1)
+    assert (
+        result.rejections[0].reason
+        == "Post Created: '0001-01-01 00:00 WIB' is not a post time (years 2000-2100 only)"
+    )
+
+
+def test_a_file_whose_every_row_is_rejected_is_rejected(
+    config: Config, engine: Engine, tmp_path: Path
+) -> None:
+    path = write_ct(tmp_path / "bad.csv", [ct_row(str(i), "kemarin", "x") for i in range(3)])
+    result = ingest_file(config, engine, path)
+    assert (result.status, result.rejected_total) == ("rejected", 3)
+    assert result.message.startswith(
+        "none of its 3 row(s) could be imported, nothing was stored (line 2: Post Created: not a time"
+    )
+    assert scalar(engine, "select count(*) from imported_files") == 0  # the inbox may take it again
+    assert scalar(engine, "select count(*) from rejected_rows") == 3
+    assert scalar(engine, "select status from collection_runs") == "failed"
+    lines = summary_lines([result])
+    assert lines[0].startswith(f"{path}: REJECTED: none of its 3 row(s)")
+    assert lines[1:3] == [
+        "  line 3: Post Created: not a time: 'kemarin'",
+        "  line 4: Post Created: not a time: 'kemarin'",
+    ]
+
+
+def test_a_post_repeated_in_one_file_is_named(config: Config, engine: Engine, tmp_path: Path) -> None:
+    rows = [
+        ct_row("7", "2022-10-01 08:00:00 WIB", "#WeLoveCities", likes=1),
+        ct_row("8", "2022-10-01 08:00:00 WIB", "#WeLoveCities"),
+        ct_row("7", "2022-10-01 08:00:00 WIB", "#WeLoveCities", likes=5),
+    ]
+    result = ingest_file(config, engine, write_ct(tmp_path / "twice.csv", rows))
+    assert result.repeated == 1
+    assert "post 7 appears on lines 2 and 4; the later row wins" in result.notes
+    assert "1 repeating an earlier row" in summary_lines([result])[0]
+    assert scalar(engine, "select likes from posts where post_key = '7'") == 5
+
+
+def test_many_repeats_are_counted(config: Config, engine: Engine, tmp_path: Path) -> None:
+    rows = [ct_row("7", "2022-10-01 08:00:00 WIB", "#WeLoveCities", likes=n) for n in range(6)]
+    result = ingest_file(config, engine, write_ct(tmp_path / "six.csv", rows))
+    assert result.repeated == 5
+    assert sum("appears on lines 2 and" in n for n in result.notes) == 3
+    assert "5 rows in all repeat the post of an earlier row; the later row wins" in result.notes
+
+
+def test_ambiguous_zone_needs_config(write_config: Callable[..., Path], tmp_path: Path) -> None:
+    rows = [ct_row("1", "2022-10-01 08:00:00 CST", "#WeLoveCities")]
+    path = write_ct(tmp_path / "cst.csv", rows)
+    plain = load_config(write_config())
+    engine = open_engine(plain.storage.url)
+    result = ingest_file(plain, engine, path)
+    assert result.status == "rejected" and '[zones] CST = "-06:00"' in result.message
+    mapped = load_config(write_config('[zones]\nCST = "Asia/Shanghai"\n'))
+    assert ingest_file(mapped, engine, path).status == "ok"
+    assert str(scalar(engine, "select created_at from posts")).startswith("2022-10-01 00:00:00")
+    engine.dispose()
 
 
 def test_forced_format(config: Config, engine: Engine) -> None:
@@ -296,7 +488,9 @@ def test_samples_import_as_documented(config: Config, engine: Engine) -> None:
         "twarc-csv",
         "twitter-analytics",
     ]
-    assert [r.rejected_total for r in results] == [0, 1, 0, 1, 1]
+    # 05's Excel-mangled tweet id is read from its permalink
+    assert [r.rejected_total for r in results] == [0, 1, 0, 1, 0]
+    assert "Excel mangled 1 value(s) of Tweet id" in results[4].message
     assert results[2].counts.new == 0 and results[2].counts.updated > 0  # the city's IG posts, again
     assert results[4].counts.new == 0 and results[4].counts.updated > 0
     assert scalar(engine, "select count(*) from posts where is_repost") > 0
