@@ -19,10 +19,12 @@ from monitor.errors import UsageError
 from monitor.records import PostRecord, collect_hashtags
 from monitor.store import finish_run, start_run, write_batch
 from reports.build import ReportResult, build_report
+from reports.charts import ChartContext, chart_style, new_figure, thousands_axis
 from reports.files import neutralize
 from reports.html import web_url
 from reports.labels import LABELS, format_number
-from reports.queries import ReportScope, posting_times
+from reports.queries import ReportScope, posting_times, range_totals, top_accounts
+from reports.synthetic import add_sent_reminders
 
 WIB = dt.timezone(dt.timedelta(hours=7))
 CONFIG = """\
@@ -449,3 +451,120 @@ def test_posting_times_are_local(config: Config, engine: Engine) -> None:
     grid = posting_times(engine, ReportScope(config.campaign, config.campaign.start, config.campaign.end))
     assert int(grid.loc[0, 0]) == 1 and int(grid.loc[6, 23]) == 2
     assert int(grid.to_numpy().sum()) == 3
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Today, the range and days left
+
+
+def test_range_is_cut_at_today_and_the_last_day_says_so_far(
+    config: Config, engine: Engine, tmp_path: Path
+) -> None:
+    run = start_run(engine, "x", None)
+    posts = [
+        post("a", dt.datetime(2022, 10, 9, 20, 0, tzinfo=WIB)),
+        post("b", dt.datetime(2022, 10, 10, 7, 0, tzinfo=WIB)),
+    ]
+    write_batch(engine, run, posts, config.campaign.tz)
+    morning = CampaignCalendar(config.campaign, fixed_clock(dt.datetime(2022, 10, 10, 8, 15, tzinfo=WIB)))
+    result = build_report(config, engine, tmp_path / "r", None, dt.date(2022, 10, 31), morning)
+    # No empty future days: the range stops today, and the result and the page say why.
+    assert result.end == dt.date(2022, 10, 10)
+    assert read_csv(result.out_dir / "daily.csv")[-1]["date"] == "2022-10-10"
+    assert any("ends today (2022-10-10), not 2022-10-31" in note for note in result.notes)
+    page = result.index.read_text(encoding="utf-8")
+    assert 'id="range-cut"' in page and LABELS["id"]["range_cut"] in page
+    # Today is not over: its cards count the morning only, and say so.
+    heading = re.search(r'<h2 id="last-day">.*?</h2>', page, re.S)
+    assert heading and "sejauh ini (sampai 08:15)" in heading.group(0)
+    assert card(page, "days-left") == "21"  # 10 Oct .. 31 Oct, counted from today
+
+    # A range that ends before today: nothing cut, a whole last day, the same days left.
+    earlier = build_report(config, engine, tmp_path / "e", None, dt.date(2022, 10, 9), morning)
+    page = earlier.index.read_text(encoding="utf-8")
+    assert earlier.notes == [] and 'id="range-cut"' not in page and "sejauh ini" not in page
+    assert card(page, "days-left") == "21"
+    with pytest.raises(UsageError, match="after today"):
+        build_report(config, engine, tmp_path / "f", dt.date(2022, 10, 11), None, morning)
+
+
+def test_days_left_after_the_campaign_is_zero_for_a_past_range(
+    config: Config, engine: Engine, tmp_path: Path
+) -> None:
+    after = CampaignCalendar(config.campaign, fixed_clock(dt.datetime(2022, 11, 5, 9, 0, tzinfo=WIB)))
+    result = build_report(config, engine, tmp_path / "r", None, dt.date(2022, 10, 15), after)
+    assert result.end == dt.date(2022, 10, 15) and result.notes == []
+    assert card(result.index.read_text(encoding="utf-8"), "days-left") == "0"
+
+
+def test_only_from_after_the_window_names_the_window(config: Config, engine: Engine, tmp_path: Path) -> None:
+    after = CampaignCalendar(config.campaign, fixed_clock(dt.datetime(2022, 11, 5, 9, 0, tzinfo=WIB)))
+    with pytest.raises(
+        UsageError, match=r"the range 2022-11-05\.\.2022-10-31 is outside the campaign"
+    ) as err:
+        build_report(config, engine, tmp_path / "r", dt.date(2022, 11, 5), None, after)
+    assert "swap" not in str(err.value)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Accounts, unknown metrics, statuses and untrusted names on the page
+
+
+def test_a_handle_in_another_case_is_the_same_account(config: Config, engine: Engine) -> None:
+    run = start_run(engine, "x", None)
+    when = dt.datetime(2022, 9, 25, 9, 0, tzinfo=WIB)
+    posts = [
+        post("a", when, platform="instagram", author_id=None, author_handle="KIM_Mayangan"),
+        post("b", when, platform="instagram", author_id=None, author_handle="kim_mayangan"),
+    ]
+    write_batch(engine, run, posts, config.campaign.tz)
+    scope = ReportScope(config.campaign, config.campaign.start, config.campaign.end)
+    assert range_totals(engine, scope)["authors"] == 1
+    (account,) = top_accounts(engine, scope).to_dict("records")
+    assert account["posts"] == 2
+
+
+def test_unknown_metrics_show_as_a_dash_on_the_page(report_en: ReportResult) -> None:
+    page = report_en.index.read_text(encoding="utf-8")
+    section = page[page.index('id="top-posts"') : page.index('id="top-accounts"')]
+    # i1 (warga_ig): likes and shares unknown, 4 comments, 4 interactions.
+    row = re.search(r"<tr><td class=\"n\">5</td>.*?</tr>", section, re.S)
+    assert row and row.group(0).count('<span title="unknown">&ndash;</span>') == 2
+    assert '<td class="n">4</td>' in row.group(0)
+
+
+def test_statuses_are_translated_and_names_isolated(config: Config, engine: Engine, tmp_path: Path) -> None:
+    rlo_name = "abc\u202egnp.exe"  # a right-to-left override would reverse the rest of the cell
+    run = start_run(engine, "x", None)
+    rlo_post = post(
+        "r",
+        dt.datetime(2022, 9, 25, 9, 0, tzinfo=WIB),
+        author_handle=rlo_name,
+        text="\u202e #WeLoveProbolinggo",
+    )
+    write_batch(engine, run, [rlo_post], config.campaign.tz)
+    add_sent_reminders(engine, config.campaign, dt.date(2022, 9, 25))  # day 4 is `missed`
+    calendar = CampaignCalendar(config.campaign, fixed_clock(dt.datetime(2022, 9, 25, 21, 0, tzinfo=WIB)))
+    page = build_report(config, engine, tmp_path / "r", calendar=calendar).index.read_text(encoding="utf-8")
+    reminders = page[page.index('id="reminders"') : page.index('id="downloads"')]
+    assert '<td class="status-sent">terkirim</td>' in reminders
+    assert '<td class="status-missed">terlewat</td>' in reminders
+    assert ">sent<" not in reminders and ">missed<" not in reminders
+    assert f"<bdi>{rlo_name}</bdi>" in page  # top posts and top accounts
+    assert "<bdi>\u202e #WeLoveProbolinggo</bdi>" in page
+    assert rlo_name not in page.replace(f"<bdi>{rlo_name}</bdi>", "")
+
+
+def test_count_axes_have_whole_number_ticks(config: Config) -> None:
+    scope = ReportScope(config.campaign, config.campaign.start, config.campaign.end)
+    ctx = ChartContext(scope, "en")
+    with chart_style():
+        fig = new_figure()
+        ax = fig.add_subplot()
+        ax.bar([1, 2, 3], [0, 1, 1])  # a quiet start: at most one post a day
+        thousands_axis(ax, ctx)
+        fig.canvas.draw()
+        ticks = [t for t in ax.get_yticks() if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert all(float(t).is_integer() for t in ticks), ticks
+    assert len(labels) == len(set(labels)), labels  # never "0 0 0 1 1 1"
