@@ -16,9 +16,11 @@ from monitor.roster import (
     RosterFileError,
     RosterMissing,
     check_roster,
+    describe_check,
     load_roster,
     parse_account,
     parse_accounts,
+    printable,
 )
 from monitor.store import finish_run, start_run, write_batch
 
@@ -50,6 +52,9 @@ WIB = dt.timezone(dt.timedelta(hours=7))
         ("twitter", "https://x.com/kimmayangan/", "kimmayangan"),
         ("twitter", "https://mobile.twitter.com/KimMayangan/status/1575000000000000000", "kimmayangan"),
         ("twitter", "@LPM_PohsangitKidul", "lpm_pohsangitkidul"),  # longer than X allows today: kept
+        # A page address with its name and id: the id (Facebook usernames have no hyphens).
+        ("facebook", "https://www.facebook.com/KIM-Mayangan-123456789012345/", "123456789012345"),
+        ("facebook", "facebook.com/Kelurahan-Sukabumi-Kota-Probolinggo-100064000000001", "100064000000001"),
     ],
 )
 def test_account_cell_forms(platform: str, cell: str, account: str) -> None:
@@ -69,11 +74,34 @@ def test_account_cell_forms(platform: str, cell: str, account: str) -> None:
         ("twitter", "kim.mayangan", "not a valid X/Twitter username"),
         ("instagram", "kïm", "not a valid Instagram username"),
         ("twitter", "https://twitter.com/", "names no account"),
+        ("facebook", "facebook.com", "names no account"),
+        ("facebook", "www.facebook.com", "names no account"),
+        ("instagram", "Instagram.com", "names no account"),
+        # Excel damage: the digits are lost, so the cell is refused with how to avoid it.
+        ("facebook", "1.00012E+14", "Excel changed this id; type it as text"),
+        ("facebook", "1E+14", "Excel changed this id"),
+        ("facebook", "100012345678901.0", "Excel changed this id; type it as text"),
     ],
 )
 def test_account_cells_that_name_no_account(platform: str, cell: str, why: str) -> None:
     with pytest.raises(AccountError, match=why):
         parse_account(platform, cell)
+
+
+@pytest.mark.parametrize("cell", ["1,00012E+14", "1.00012E+14", "100012345678901.0", "100012345678901,0"])
+def test_excel_damaged_ids_are_refused_whole(cell: str) -> None:
+    # "1,00012E+14" must not be read as the two accounts "1" and "00012E+14".
+    with pytest.raises(
+        AccountError, match=r"Excel changed this id; type it as text \(format the column as Text\)"
+    ):
+        parse_accounts("facebook", cell)
+
+
+@pytest.mark.parametrize("cell", ["-", "n/a", "N/A", "tidak ada", "Tidak Ada", "none", " - "])
+def test_no_account_words_are_empty(cell: str) -> None:
+    for platform in ("facebook", "instagram", "twitter"):
+        assert parse_accounts(platform, cell) == frozenset()
+    assert parse_accounts("instagram", f"{cell}; @kim_a") == {"kim_a"}
 
 
 def test_several_accounts_in_one_cell() -> None:
@@ -244,6 +272,37 @@ def test_check_lists_unseen_accounts_and_unlisted_frequent_posters(engine, confi
         "warga_bromo",
         "jarang",
     ]
+
+
+def test_check_reports_one_author_on_two_lines_and_escapes_names(engine, config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    roster_file = tmp_path / "roster.csv"
+    roster_file.write_text(
+        "name,group,kelurahan,kecamatan,facebook,instagram,twitter\n"
+        "Budi,KIM Mayangan,Mayangan,Mayangan,kim.mayangan,,\n"
+        "Ani,KIM Ketapang,Ketapang,Kademangan,111222333,,\n",
+        encoding="utf-8",
+    )
+    hostile = "\x1b[2J\x1b]0;pwned\x07Warga\u202egnp.exe\nfake line"  # clear screen, title, RLO, newline
+    store(
+        engine,
+        config,
+        [
+            post("facebook", "p1", "KIM.Mayangan", author_id="111222333"),  # the same page, twice listed
+            *(post("instagram", f"w{i}", "warga_x", author_name=hostile) for i in range(3)),
+        ],
+    )
+    roster = load_roster(roster_file)
+    check = check_roster(engine, roster, config.campaign)
+    assert [
+        (c.platform, c.first.name, c.first_account, c.second.name, c.second_account) for c in check.clashes
+    ] == [("facebook", "Budi", "kim.mayangan", "Ani", "111222333")]
+    text = describe_check(check)
+    assert "one author listed for two members (1; posts count for the first)" in text
+    assert "kim.mayangan (Budi, line 2) is 111222333 (Ani, line 3)" in text
+    # Control characters from a post author's name are shown, not obeyed by the terminal.
+    assert not any(ch in text for ch in "\x1b\x07\u202e")
+    assert "\\x1b[2J\\x1b]0;pwned\\x07Warga\\u202egnp.exe\\x0afake line" in text
+    assert printable("Siti Aminah é 😀") == "Siti Aminah é 😀"
 
 
 def test_roster_check_command(tmp_path: Path, write_config) -> None:  # type: ignore[no-untyped-def]

@@ -14,10 +14,18 @@ from monitor.db import open_engine
 from monitor.records import PostRecord, collect_hashtags
 from monitor.roster import load_roster
 from monitor.store import finish_run, start_run, write_batch
+from reports import charts
 from reports.build import build_report
 from reports.charts import ChartContext
 from reports.queries import ReportScope
-from reports.roster import ROSTER_COLUMNS, RosterReport, roster_report, write_roster_charts
+from reports.roster import (
+    ROSTER_COLUMNS,
+    RosterReport,
+    heatmap_chart,
+    heatmap_figure,
+    roster_report,
+    write_roster_charts,
+)
 
 DATA = Path(__file__).parent / "data"
 WIB = dt.timezone(dt.timedelta(hours=7))
@@ -300,3 +308,116 @@ def test_report_without_a_roster_file_has_no_roster_section(config, engine, cale
     assert not (result.out_dir / "roster.csv").exists()
     assert not (result.out_dir / "roster_heatmap.png").exists()
     assert 'id="roster"' not in result.index.read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Review fixes: one member per post, kecamatan spellings, roster file problems on the page, a long roster
+
+
+ROSTER_HEADER = "name,group,kelurahan,kecamatan,facebook,instagram,twitter\n"
+
+
+def test_a_page_listed_by_handle_and_by_id_for_two_members_counts_once(
+    engine, config, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    roster_file = tmp_path / "roster.csv"
+    roster_file.write_text(
+        ROSTER_HEADER
+        + "Budi,KIM Mayangan,,Mayangan,kim.mayangan,,\nAni,KIM Ketapang,,Kademangan,111222333,,\n",
+        encoding="utf-8",
+    )
+    run = start_run(engine, "test", None)
+    write_batch(
+        engine,
+        run,
+        [post("facebook", "p1", d(9, 20), "KIM.Mayangan", author_id="111222333", likes=4)],
+        config.campaign.tz,
+    )
+    report = roster_report(engine, load_roster(roster_file), config.campaign, START, END)
+    rows = {r["name"]: r for r in report.table.to_dict("records")}
+    # The first member in roster order gets the post; `roster check` reports the clash (test_roster).
+    assert (rows["Budi"]["posts"], rows["Ani"]["posts"]) == (1, 0)
+    assert int(report.participation.to_numpy().sum()) == 1
+    assert int(report.share["roster_posts"].sum()) == int(report.share["campaign_posts"].sum()) == 1
+    assert list(report.not_posted_today["name"]) == ["Ani", "Budi"]
+
+
+def test_kecamatan_spellings_are_one_row(engine, config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    roster_file = tmp_path / "roster.csv"
+    roster_file.write_text(
+        ROSTER_HEADER
+        + "A,KIM,,Mayangan,kim_a,,\nB,KIM,,mayangan ,kim_b,,\nC,KIM,,MAYANGAN,,,\n"
+        + "D,KIM,,Mayangan,,,\nE,LPM,,Kanigaran,,,\n",
+        encoding="utf-8",
+    )
+    run = start_run(engine, "test", None)
+    write_batch(engine, run, [post("facebook", "p1", d(9, 20), "kim_b")], config.campaign.tz)
+    report = roster_report(engine, load_roster(roster_file), config.campaign, START, END)
+    # Grouped on the case-folded name, shown in the most common spelling.
+    assert report.kecamatan.values.tolist() == [
+        ["Mayangan", 4, 1, 25.0, 1, 0],
+        ["Kanigaran", 1, 0, 0.0, 0, 0],
+    ]
+
+
+def roster_page(write_config, tmp_path: Path, roster_text: str, language: str = "en"):  # type: ignore[no-untyped-def]
+    config = load_config(write_config('[roster]\npath = "roster.csv"\n', language=language))
+    (tmp_path / "roster.csv").write_text(roster_text, encoding="utf-8")
+    engine = open_engine(config.storage.url)
+    calendar = CampaignCalendar(config.campaign, fixed_clock(dt.datetime(2022, 10, 1, 23, 0, tzinfo=WIB)))
+    result = build_report(config, engine, tmp_path / "out", START, END, calendar)
+    engine.dispose()
+    return result, result.index.read_text(encoding="utf-8")
+
+
+def test_an_unreadable_roster_file_is_a_problem_on_the_page(write_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result, page = roster_page(write_config, tmp_path, "nama;akun\nBudi;kim\n")
+    # The report is written without the roster, says so where the roster would be, and tells the CLI.
+    (problem,) = result.problems
+    assert "roster" in problem and "facebook, instagram or twitter column" in problem
+    assert not (result.out_dir / "roster.csv").exists()
+    notice = page[page.index('id="roster-error"') :]
+    assert "could not be read" in notice and "facebook, instagram or twitter column" in notice
+    assert "campaign-monitor roster check" in notice and "name,group,kelurahan,kecamatan" in notice
+
+
+def test_bad_roster_rows_get_a_milder_notice(write_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result, page = roster_page(
+        write_config, tmp_path, (DATA / "roster_bad.csv").read_text(encoding="utf-8"), "id"
+    )
+    assert result.problems == []
+    assert result.notes == [
+        "5 roster rows have problems (1 skipped); run `campaign-monitor roster check` to see them"
+    ]
+    notice = page[page.index('id="roster-bad-rows"') :]
+    assert notice.startswith('id="roster-bad-rows">5 baris roster bermasalah (1 dilewati;')
+    assert "campaign-monitor roster check" in notice[:400]
+    assert 'id="roster-members"' in page  # the good rows are still reported
+
+
+def test_a_long_roster_heatmap_stays_readable(engine, config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from matplotlib.text import Text
+
+    roster_file = tmp_path / "roster.csv"
+    rows = "".join(f"Anggota KIM Kelurahan Nomor {i},KIM,,Mayangan,kim_{i},,\n" for i in range(94))
+    roster_file.write_text(ROSTER_HEADER + rows, encoding="utf-8")
+    campaign = config.campaign
+    report = roster_report(engine, load_roster(roster_file), campaign, campaign.start, campaign.end)
+    ctx = chart_context(report, campaign, "id")
+    with charts.chart_style():
+        fig = heatmap_figure(report, ctx)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        (ax,) = [a for a in fig.axes if a.get_images()]
+        plot = ax.get_window_extent(renderer)
+        texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
+        (title,) = [t for t in texts if t.get_text() == "Postingan kampanye per anggota per hari"]
+        box = title.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.x1 <= fig.bbox.width, "the title fits the image"
+        # Dates above the plot as well as below it: the foot is far down a long roster.
+        dates = [t.get_window_extent(renderer) for t in texts if "19 Sep" in t.get_text()]
+        assert any(b.y0 > plot.y1 for b in dates) and any(b.y1 < plot.y0 for b in dates)
+        assert min(t.get_fontsize() for t in ax.get_yticklabels()) >= 11
+    png = heatmap_chart(report, tmp_path / "heatmap.png", ctx).read_bytes()
+    width, height = int.from_bytes(png[16:20]), int.from_bytes(png[20:24])
+    assert width == 880 and height <= 3000
