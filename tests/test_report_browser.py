@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -53,8 +54,27 @@ def hostile_post() -> PostRecord:
     )
 
 
+def write_roster(path: Path) -> None:
+    """Members whose accounts are synthetic authors, with long names as real rosters have."""
+    kecamatan = ["mayangan", "kanigaran", "kademangan", "wonoasih", "kedopok"]
+    lines = ["name,group,kelurahan,kecamatan,facebook,instagram,twitter"]
+    for i in range(12):
+        handle = f"kim_{kecamatan[i % 5]}_{i}"
+        name = f"Ketua KIM Kelurahan Dengan Nama Panjang Sekali {i}"
+        lines.append(
+            f"{name},KIM {kecamatan[i % 5].title()},Kelurahan,{kecamatan[i % 5].title()},,{handle},{handle}"
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def right_edges(page: Any, row: str) -> list[float]:
+    """The right edge (px from the viewport's left) of each cell of the first row matching `row`."""
+    return list(page.eval_on_selector(row, "tr => [...tr.cells].map(c => c.getBoundingClientRect().right)"))
+
+
 def test_report_in_chromium(config: Config, engine: Engine, tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
+    write_roster(config.roster.path)
     load_synthetic(engine, config.campaign, 1500)
     add_sent_reminders(engine, config.campaign, dt.date(2022, 10, 20))
     write_batch(engine, start_run(engine, "test", None), [hostile_post()], config.campaign.tz)
@@ -92,6 +112,8 @@ def test_report_in_chromium(config: Config, engine: Engine, tmp_path: Path) -> N
                     "hashtags.png",
                     "top_accounts.png",
                     "posting_times.png",
+                    "roster_heatmap.png",
+                    "roster_share.png",
                 ]
             )
             assert all(done and width > 0 for _, done, width in images), images
@@ -109,6 +131,15 @@ def test_report_in_chromium(config: Config, engine: Engine, tmp_path: Path) -> N
             assert "<script>window.__pwned = 1</script>" in page.inner_text("#top-posts")
             links = page.eval_on_selector_all("a", "els => els.map(e => e.href)")
             assert links and all(href.startswith(("https://", "file://")) for href in links)
+
+            # On a phone the numbers come first: rank, account, interactions and the link of a top post,
+            # and a member's name, posts and interactions, are on screen without scrolling sideways.
+            width = 412
+            assert max(right_edges(page, "#top-posts tbody tr")[:4]) <= width
+            assert max(right_edges(page, "#roster-members-table + .scroll tbody tr")[:3]) <= width
+            assert max(right_edges(page, "#roster-not-posted + .scroll tbody tr")[:2]) <= width
+            # The coverage table is folded; the gap days are what shows.
+            assert page.is_visible("#coverage-gaps") and not page.is_visible("#coverage-table table")
 
             page.screenshot(path=str(tmp_path / "report-phone.png"), full_page=True)
         finally:
