@@ -23,7 +23,7 @@ from itertools import chain
 from pathlib import Path
 from typing import cast
 
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, Table, and_, select
 
 from collectors.csv_formats import (
     ExportFormat,
@@ -43,7 +43,7 @@ from collectors.csv_reader import (
 )
 from monitor.config import Config
 from monitor.errors import ExportFormatError, UsageError
-from monitor.models import ImportedFile
+from monitor.models import ImportedFile, Post
 from monitor.records import PostRecord
 from monitor.store import BATCH_SIZE, BatchCounts, Rejection, finish_run, start_run, upsert_into, write_batch
 
@@ -53,6 +53,7 @@ SHOWN_REPEATS = 3  # rows repeating a post are counted; the first few are named 
 EXPORT_SUFFIXES = (".csv", ".tsv")
 
 imported_t = cast(Table, ImportedFile.__table__)
+posts_t = cast(Table, Post.__table__)
 
 
 @dataclass
@@ -180,11 +181,16 @@ def _import_rows(
     result.run_id = run_id = start_run(engine, fmt.name, name)
     records: list[PostRecord] = []
     rejections: list[Rejection] = []
-    # Post key -> the line it was first on. It grows with the file (about 130 bytes a row): the price
-    # of telling the team that a file repeats a post, where the store would count it "unchanged".
-    first_lines: dict[str, int] = {}
+    repeats = Repeats(engine, run_id, fmt.platform)
+
+    def repeated(key: str, first: int | None, line: int) -> None:
+        result.repeated += 1
+        if result.repeated <= SHOWN_REPEATS:
+            where = f"on lines {first} and {line}" if first else f"again on line {line}"
+            notes.append(f"post {key} appears {where}; the later row wins")
 
     def flush() -> None:
+        repeats.earlier_batches(repeated)  # before this batch is written and marked with the run
         result.counts += write_batch(engine, run_id, records, tz, rejections)
         records.clear()
         rejections.clear()
@@ -208,14 +214,9 @@ def _import_rows(
                         reject(line, str(exc), fields)
                     else:
                         records.append(record)
-                        first = first_lines.setdefault(record.post_key, line)
-                        if first != line:
-                            result.repeated += 1
-                            if result.repeated <= SHOWN_REPEATS:
-                                notes.append(
-                                    f"post {record.post_key} appears on lines {first} and {line}; "
-                                    "the later row wins"
-                                )
+                        first = repeats.add(record.post_key, line)
+                        if first is not None:
+                            repeated(record.post_key, first, line)
                 if len(records) + len(rejections) >= BATCH_SIZE:
                     flush()
         except ExportFormatError as exc:
@@ -252,6 +253,56 @@ def _import_rows(
     run_status = "failed" if result.status == "rejected" else result.status
     finish_run(engine, run_id, run_status, error=result.message or None)
     return result
+
+
+class Repeats:
+    """Finds the rows of one file that repeat the post of an earlier row, in bounded memory.
+
+    Within the current batch a dict knows where a post was first. Earlier batches are already in the
+    database, marked with this run: a fixed-size filter of the keys seen so far (one bit each in 8 MB:
+    a false alarm for about 1 key in 70 of a million-row file, a repeat never missed) names the few keys
+    to look up there, so memory does not grow with the file as a set of all its keys would (about 130
+    bytes a row).
+    """
+
+    def __init__(self, engine: Engine, run_id: int, platform: str, bits: int = 1 << 26) -> None:
+        self.engine, self.run_id, self.platform = engine, run_id, platform
+        self.mask = bits - 1  # bits: a power of two
+        self.seen = bytearray(max(bits // 8, 1))
+        self.batch: dict[str, int] = {}  # key -> line, this batch
+        self.maybe: dict[str, int] = {}  # key -> line: this batch's keys the filter has seen before
+
+    def add(self, key: str, line: int) -> int | None:
+        """Note a row's key; the line of an earlier row with that key in this batch, if any."""
+        first = self.batch.setdefault(key, line)
+        if first != line:
+            return first
+        bit = hash(key) & self.mask
+        byte, flag = bit >> 3, 1 << (bit & 7)
+        if self.seen[byte] & flag:
+            self.maybe[key] = line
+        else:
+            self.seen[byte] |= flag
+        return None
+
+    def earlier_batches(self, found: Callable[[str, int | None, int], None]) -> None:
+        """Call `found(key, None, line)` for the rows of this batch whose post an earlier batch of the
+        file stored; then start the next batch. Call it before this batch is written."""
+        if self.maybe:
+            query = select(posts_t.c.post_key).where(
+                and_(
+                    posts_t.c.platform == self.platform,
+                    posts_t.c.post_key.in_(list(self.maybe)),
+                    posts_t.c.last_run_id == self.run_id,
+                )
+            )
+            with self.engine.connect() as conn:
+                stored = set(conn.execute(query).scalars())
+            for key, line in self.maybe.items():
+                if key in stored:
+                    found(key, None, line)
+        self.batch.clear()
+        self.maybe.clear()
 
 
 def _file_status(result: FileResult) -> str:

@@ -7,6 +7,7 @@ import datetime as dt
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -16,9 +17,11 @@ from collectors.csv_reader import ExportFile
 from monitor.cli import main
 from monitor.config import Config, load_config
 from monitor.db import open_engine
-from monitor.ingest import FileResult, ingest_file, ingest_paths, summary_lines
+from monitor.ingest import FileResult, Repeats, ingest_file, ingest_paths, summary_lines
+from monitor.records import PostRecord
 from monitor.samples import sample_files
 from monitor.samples.make_samples import CT_FB_HEADER, make_samples
+from monitor.store import start_run, write_batch
 
 EXPORTS = Path(__file__).parent / "data" / "exports"
 
@@ -407,6 +410,39 @@ def test_a_post_repeated_in_one_file_is_named(config: Config, engine: Engine, tm
     assert "post 7 appears on lines 2 and 4; the later row wins" in result.notes
     assert "1 repeating an earlier row" in summary_lines([result])[0]
     assert scalar(engine, "select likes from posts where post_key = '7'") == 5
+
+
+def test_repeats_across_batches_are_found(
+    config: Config, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("monitor.ingest.BATCH_SIZE", 2)  # lines 2-3, 4-5, 6
+    keys = ["7", "8", "9", "7", "8"]
+    rows = [ct_row(k, "2022-10-01 08:00:00 WIB", "#WeLoveCities", likes=n) for n, k in enumerate(keys)]
+    result = ingest_file(config, engine, write_ct(tmp_path / "batches.csv", rows))
+    assert result.repeated == 2
+    assert "post 7 appears again on line 5; the later row wins" in result.notes
+    assert "post 8 appears again on line 6; the later row wins" in result.notes
+    assert scalar(engine, "select likes from posts where post_key = '7'") == 3
+
+
+def test_repeat_filter_false_alarms_are_checked(config: Config, engine: Engine) -> None:
+    # A tiny filter flags nearly every key; the database says which were really stored by this run.
+    run_id = start_run(engine, "crowdtangle-facebook", "x.csv")
+    repeats = Repeats(engine, run_id, "facebook", bits=8)
+    found: list[tuple[str, int | None, int]] = []
+    for line, key in enumerate(["1", "2", "3", "4"], start=2):
+        assert repeats.add(key, line) is None
+    repeats.earlier_batches(lambda *args: found.append(args))
+    write_batch(
+        engine,
+        run_id,
+        [PostRecord("facebook", "2", dt.datetime(2022, 10, 1, tzinfo=dt.UTC), "t")],
+        ZoneInfo("UTC"),
+    )
+    for line, key in enumerate(["5", "2", "6", "7", "1"], start=6):
+        assert repeats.add(key, line) is None
+    repeats.earlier_batches(lambda *args: found.append(args))
+    assert found == [("2", None, 7)]  # "1" was seen but not stored by this run: no repeat
 
 
 def test_many_repeats_are_counted(config: Config, engine: Engine, tmp_path: Path) -> None:
