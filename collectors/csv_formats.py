@@ -356,8 +356,8 @@ def facebook_post_key(value: str) -> str:
         return match.group(1)
     path = text.split("://", 1)[-1].split("?", 1)[0].split("#", 1)[0]
     segments = [s for s in path.split("/")[1:] if s]  # after the host
-    if len(segments) == 1 and segments[0].isdigit():
-        return segments[0]
+    if len(segments) == 1 and (bare := _FB_BARE_KEY.fullmatch(segments[0])):
+        return bare.group(1)
     kind = "a share link" if "share" in segments else "a page link"
     raise RowError(
         f"{value!r} is {kind}, not a post link (a post link has /posts/<id>, /permalink/<id>, "
@@ -450,11 +450,9 @@ def row_mapper(
         col(fmt.author_handle),
         col(fmt.author_name),
     )
-    # What the summary says about Excel damage, per column (see `damaged`).
+    # What the summary says about Excel damage (see `damaged`); used only when the column is there.
     key_damage = f"{key_name}: the post key was read from {name_of(fmt.key_fallback or key_name)}"
-    id_damage = (
-        f"{header[id_i] if id_i is not None else ''}: stored as unknown, the handle or name still says who"
-    )
+    id_damage = f"{name_of(fmt.author_id or '')}: stored as unknown, the handle or name still says who"
     tags_i, repost_i = col(fmt.hashtag_list), col(fmt.repost)
 
     def metric(refs: tuple[Column, ...]) -> list[tuple[int, str]]:

@@ -255,7 +255,7 @@ def parse_count(value: str) -> int | None:
 # ---------------------------------------------------------------------------------------------------------
 # IDs
 
-_MANGLED = re.compile(r"\d+(?:[.,]\d+)?[eE]\+?\d+")
+_MANGLED = re.compile(r"\d+(?:[.,]\d+)?[eE]\+\d+")  # Excel always writes the +
 
 
 def is_mangled(value: str) -> bool:
@@ -265,17 +265,11 @@ def is_mangled(value: str) -> bool:
 
 
 def mangled_message(column: str, value: str) -> str:
+    """The reason for rejecting a row whose key Excel mangled (and no intact column holds)."""
     return (
         f"{column} {value.strip()!r} was mangled by Excel (scientific notation) and cannot be restored; "
         "import the original download instead"
     )
-
-
-def check_id(value: str, column: str) -> str:
-    """A platform id kept as text; an id Excel turned into `1,22158E+17` is a reject, not a guess."""
-    if is_mangled(value):
-        raise RowError(mangled_message(column, value))
-    return value.strip()
 
 
 # ---------------------------------------------------------------------------------------------------------

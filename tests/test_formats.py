@@ -226,6 +226,7 @@ def test_every_builtin_has_a_unique_name() -> None:
         ("https://www.facebook.com/permalink.php?story_fbid=789&id=1", "789"),
         ("https://www.facebook.com/reel/1234567890123456/", "1234567890123456"),
         ("https://www.facebook.com/122158001234567890", "122158001234567890"),  # MBS Permalink
+        ("https://www.facebook.com/61571000000000_122158001234567890", "122158001234567890"),
         ("https://www.facebook.com/abudtv/videos/1234567890/", "1234567890"),
         ("https://www.facebook.com/photo.php?fbid=10158&set=a.1&type=3", "10158"),
         ("https://www.facebook.com/photo/?fbid=10159", "10159"),
