@@ -355,7 +355,11 @@ def collect(ctx: click.Context, source: str | None) -> None:
 def ingest(ctx: click.Context, paths: tuple[Path, ...], format_name: str | None) -> None:
     """Import export files (CSV) or folders of them, in the order given. The format of each file is
     detected from its header. Bad rows are rejected with their line number and the rest is kept;
-    exit 1 when anything was rejected. Importing a file again adds no duplicates."""
+    exit 1 when anything was rejected. Importing a file again adds no duplicates.
+
+    Files are imported in the order given, a folder's files by name. When files share a post, the
+    file imported last sets its metrics: give the newest export last (Meta Business Suite file names
+    do not sort by date: "Oct-..." comes before "Sep-...")."""
     from monitor.ingest import export_paths, ingest_paths, summary_lines
 
     app: App = ctx.obj

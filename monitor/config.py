@@ -253,7 +253,7 @@ def _campaign(r: _Reader, c: Mapping[str, Any]) -> CampaignConfig:
     tz = r.string(c, "campaign.timezone", "Asia/Jakarta")
     try:
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: 'Asia' is a folder of zones
         raise ConfigError(
             r.path_,
             "campaign.timezone",

@@ -60,6 +60,7 @@ def test_custom_format_section(write_config) -> None:
         (("start = 2022-09-19", 'start = "19/09/2022"'), "", "[campaign] start", "YYYY-MM-DD"),
         (("end = 2022-10-31", "end = 2022-09-01"), "", "[campaign] end", "before"),
         (('timezone = "Asia/Jakarta"', 'timezone = "Asia/Probolinggo"'), "", "[campaign] timezone", "IANA"),
+        (('timezone = "Asia/Jakarta"', 'timezone = "Asia"'), "", "[campaign] timezone", "IANA"),
         (('hashtags = ["WeLoveProbolinggo", "#welovecities"]', "hashtags = []"), "", "hashtags", "empty"),
         (("city =", "citty ="), "", "[campaign] citty", "did you mean 'city'"),
         (None, '[reminders]\nat = "7am"\n', "[reminders] at", "HH:MM"),
