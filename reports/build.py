@@ -213,14 +213,15 @@ def gather(engine: Engine, scope: ReportScope) -> ReportData:
             engine, ReportScope(scope.campaign, last - dt.timedelta(days=1), last)
         )
     pair_totals = pair_daily[pair_daily.platform == ALL].set_index("date")
+    tag_sets = queries.tag_sets(engine, scope)  # one pass for both tag tables
     return ReportData(
         scope=scope,
         daily=daily,
         totals=queries.range_totals(engine, scope),
         last_day=_day_figures(pair_totals, last),
         day_before=_day_figures(pair_totals, last - dt.timedelta(days=1)),
-        hashtags=queries.hashtags_daily(engine, scope),
-        all_tags=queries.all_tags_daily(engine, scope),
+        hashtags=queries.hashtags_daily(engine, scope, tag_sets),
+        all_tags=queries.all_tags_daily(engine, scope, tag_sets),
         top_posts=queries.top_posts(engine, scope, TOP_POSTS_CSV),
         top_accounts=queries.top_accounts(engine, scope, TOP_ACCOUNTS),
         posting_times=queries.posting_times(engine, scope),

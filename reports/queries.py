@@ -117,7 +117,8 @@ def daily_by_platform(engine: Engine, scope: ReportScope) -> pd.DataFrame:
     """One row per day of the range for each platform with campaign posts in it, plus `all`.
 
     Columns: DAILY_COLUMNS. Days without posts are present with zeros. `authors` of `all` counts
-    distinct (platform, author) pairs that day. Ordered by date, platform alphabetically, `all` last.
+    distinct (platform, author) pairs that day (the sum of the platforms' authors). Ordered by date,
+    platform alphabetically, `all` last.
     """
     import pandas as pd
 
@@ -134,21 +135,13 @@ def daily_by_platform(engine: Engine, scope: ReportScope) -> pd.DataFrame:
         engine,
         select(Post.local_date, Post.platform, *sums).where(where).group_by(Post.local_date, Post.platform),
     )
-    # The `all` row sums the platforms in Python; only its distinct authors need the database.
-    pair = Post.platform + literal(":") + _author_key()
-    all_authors = {
-        _as_date(day): int(n)
-        for day, n in _rows(
-            engine,
-            select(Post.local_date, func.count(func.distinct(pair))).where(where).group_by(Post.local_date),
-        )
-    }
+    # The `all` row sums the platforms. That holds for `authors` too: an account is a (platform,
+    # author) pair, so accounts on different platforms are never the same one.
     platforms = sorted({row.platform for row in per_platform})
     found = {(_as_date(r[0]), r[1]): tuple(int(v or 0) for v in r[2:]) for r in per_platform}
-    for day, authors in all_authors.items():
+    for day in {day for day, _ in found}:
         rows = [v for (d, _), v in found.items() if d == day]
-        posts, _, *metrics = (sum(col) for col in zip(*rows, strict=True))
-        found[(day, ALL)] = (posts, authors, *metrics)
+        found[(day, ALL)] = tuple(sum(col) for col in zip(*rows, strict=True))
     zero = (0, 0, 0, 0, 0, 0)
     records = []
     for day in scope.days():
@@ -175,52 +168,58 @@ def range_totals(engine: Engine, scope: ReportScope) -> dict[str, int]:
     return {name: int(value or 0) for name, value in zip(names, row, strict=True)}
 
 
-def hashtags_daily(engine: Engine, scope: ReportScope) -> pd.DataFrame:
-    """Each tracked tag on every day of the range: date, hashtag (config spelling), posts, interactions.
-
-    A post carrying both tags counts once under each tag.
-    """
-    import pandas as pd
-
-    tags = scope.tracked_tags
-    rows = _rows(
-        engine,
-        select(PostHashtag.tag, Post.local_date, func.count(), func.sum(_interactions()))
-        .join(Post, Post.id == PostHashtag.post_id)
-        .where(campaign_filter(scope, tagged=False), PostHashtag.tag.in_(list(tags)))
-        .group_by(PostHashtag.tag, Post.local_date),
-    )
-    found = {(_as_date(day), tag): (int(n), int(inter or 0)) for tag, day, n, inter in rows}
-    records = [
-        (day, spelling, *found.get((day, tag), (0, 0)))
-        for day in scope.days()
-        for tag, spelling in tags.items()
-    ]
-    return pd.DataFrame.from_records(records, columns=["date", "hashtag", "posts", "interactions"])
+TagSets = dict[tuple[dt.date, int], tuple[int, int]]
 
 
-def all_tags_daily(engine: Engine, scope: ReportScope) -> pd.DataFrame:
-    """Per day: campaign posts, posts carrying every tracked tag, and that share (0..1; 0 without posts)."""
-    import pandas as pd
-
+def tag_sets(engine: Engine, scope: ReportScope) -> TagSets:
+    """(day, tag mask) -> (campaign posts, interactions): the posts of each day grouped by which tracked
+    tags they carry (bit i = the i-th tag of scope.tracked_tags). One pass feeds both hashtags_daily and
+    all_tags_daily; at most days x 2^tags rows come back."""
     tags = list(scope.tracked_tags)
+    bits = case(*[(PostHashtag.tag == tag, 1 << i) for i, tag in enumerate(tags)], else_=0)
     carried = (
-        select(PostHashtag.post_id, func.count().label("tags"))
+        select(PostHashtag.post_id, func.sum(bits).label("mask"))
         .where(PostHashtag.tag.in_(tags))
         .group_by(PostHashtag.post_id)
         .subquery()
     )
     rows = _rows(
         engine,
-        select(Post.local_date, func.count(), func.sum(case((carried.c.tags == len(tags), 1), else_=0)))
+        select(Post.local_date, carried.c.mask, func.count(), func.sum(_interactions()))
         .join(carried, carried.c.post_id == Post.id)
         .where(campaign_filter(scope, tagged=False))
-        .group_by(Post.local_date),
+        .group_by(Post.local_date, carried.c.mask),
     )
-    found = {_as_date(day): (int(n), int(both or 0)) for day, n, both in rows}
+    return {(_as_date(day), int(mask)): (int(n), int(inter or 0)) for day, mask, n, inter in rows}
+
+
+def hashtags_daily(engine: Engine, scope: ReportScope, sets: TagSets | None = None) -> pd.DataFrame:
+    """Each tracked tag on every day of the range: date, hashtag (config spelling), posts, interactions.
+
+    A post carrying both tags counts once under each tag. `sets`: tag_sets() when already queried.
+    """
+    import pandas as pd
+
+    sets = tag_sets(engine, scope) if sets is None else sets
     records = []
     for day in scope.days():
-        posts, both = found.get(day, (0, 0))
+        for i, spelling in enumerate(scope.tracked_tags.values()):
+            found = [v for (d, mask), v in sets.items() if d == day and mask & (1 << i)]
+            records.append((day, spelling, sum(n for n, _ in found), sum(inter for _, inter in found)))
+    return pd.DataFrame.from_records(records, columns=["date", "hashtag", "posts", "interactions"])
+
+
+def all_tags_daily(engine: Engine, scope: ReportScope, sets: TagSets | None = None) -> pd.DataFrame:
+    """Per day: campaign posts, posts carrying every tracked tag, and that share (0..1; 0 without posts).
+    `sets`: tag_sets() when already queried."""
+    import pandas as pd
+
+    sets = tag_sets(engine, scope) if sets is None else sets
+    every = (1 << len(scope.tracked_tags)) - 1
+    records = []
+    for day in scope.days():
+        posts = sum(n for (d, _), (n, _) in sets.items() if d == day)
+        both = sets.get((day, every), (0, 0))[0]
         records.append((day, posts, both, both / posts if posts else 0.0))
     return pd.DataFrame.from_records(records, columns=["date", "posts", "all_tags", "share"])
 
