@@ -260,6 +260,11 @@ def load_roster(path: Path | str) -> Roster:
             "or point [roster] path in config.toml to it; see docs/roster.md)"
         )
     raw = path.read_bytes()
+    if raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):  # a zip (.xlsx) or an old .xls workbook
+        raise RosterFileError(
+            f"{path}: this is an Excel workbook, not a CSV file; in Excel use Save As, "
+            f"type 'CSV UTF-8 (Comma delimited)' (first line: {HEADER})"
+        )
     try:
         content = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -190,6 +190,10 @@ def test_missing_roster_and_unusable_header(tmp_path: Path) -> None:
     wrong.write_text("akun,jumlah\nkim,3\n", encoding="utf-8")
     with pytest.raises(RosterFileError, match="no `name` column"):
         load_roster(wrong)
+    workbook = tmp_path / "roster.xlsx.csv"
+    workbook.write_bytes(b"PK\x03\x04\x14\x00\x06\x00" + bytes(200))  # saved as a workbook, named .csv
+    with pytest.raises(RosterFileError, match="an Excel workbook, not a CSV file; in Excel use Save As"):
+        load_roster(workbook)
     no_accounts = tmp_path / "names.csv"
     no_accounts.write_text("name,group\nBudi,KIM\n", encoding="utf-8")
     with pytest.raises(RosterFileError, match="no facebook, instagram or twitter column"):
