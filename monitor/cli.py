@@ -436,4 +436,10 @@ def report(app: App, out_dir: Path | None, from_day: str | None, to_day: str | N
     result = build_report(
         app.config, app.engine, out_dir or app.config.reports.out_dir, start, end, app.calendar
     )
+    for note in result.notes:
+        app.say(f"note: {note}")
+    for problem in result.problems:
+        app.say(f"problem: {problem}", err=True)
     app.say(f"report {result.start} to {result.end}: {result.index}")
+    if result.problems:  # built, but something was left out: done in part
+        click.get_current_context().exit(EXIT_PARTIAL)

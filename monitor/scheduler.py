@@ -150,9 +150,11 @@ class Jobs:
         day = day or self.calendar.today()
         if not self.calendar.contains(day):
             return "skipped"
-        path = build_daily_report(self.config, self.engine, self.calendar, day)
-        log.info("daily report for %s: %s", day, path)
-        return "ok"
+        result = build_daily_report(self.config, self.engine, self.calendar, day)
+        log.info("daily report for %s: %s", day, result.index)
+        for problem in result.problems:
+            log.warning("daily report for %s: %s", day, problem)
+        return "partial" if result.problems else "ok"
 
     # --- catch-up, from the database and the disk
     def report_missing(self, day: dt.date) -> bool:

@@ -14,7 +14,7 @@ import os
 import secrets
 import shutil
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -146,11 +146,13 @@ def build_report(
     return ReportResult(out_dir, index, first, last, files, problems, notes)
 
 
-def build_daily_report(config: Config, engine: Engine, calendar: CampaignCalendar, day: dt.date) -> Path:
+def build_daily_report(
+    config: Config, engine: Engine, calendar: CampaignCalendar, day: dt.date
+) -> ReportResult:
     """Write `<out_dir>/<day>/` (campaign start .. day) and swap `<out_dir>/latest` to it atomically.
 
-    Returns the dated folder. The report is built in a hidden staging folder first, so neither the
-    dated folder nor `latest` ever shows a half-written report.
+    Returns the result with out_dir and index in the dated folder. The report is built in a hidden
+    staging folder first, so neither the dated folder nor `latest` ever shows a half-written report.
     """
     if day < config.campaign.start:
         raise UsageError(f"{day} is before the campaign starts ({config.campaign.start}); no daily report")
@@ -159,12 +161,13 @@ def build_daily_report(config: Config, engine: Engine, calendar: CampaignCalenda
     final = root / day.isoformat()
     staging = root / f".staging-{day.isoformat()}-{secrets.token_hex(4)}"
     try:
-        build_report(config, engine, staging, config.campaign.start, day, calendar)
+        result = build_report(config, engine, staging, config.campaign.start, day, calendar)
         publish(staging, final, root / LATEST)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    return final
+    files = [final / path.name for path in result.files]
+    return replace(result, out_dir=final, index=final / result.index.name, files=files)
 
 
 def publish(staging: Path, final: Path, latest: Path) -> None:

@@ -68,12 +68,12 @@ def test_daily_report_folders_and_latest(
 
     monkeypatch.setattr(build.os, "replace", checked_replace)
 
-    first = build_daily_report(config, engine, calendar, dt.date(2022, 9, 30))
+    first = build_daily_report(config, engine, calendar, dt.date(2022, 9, 30)).out_dir
     assert first == root / "2022-09-30"
     assert (root / "latest").is_symlink() and os.readlink(root / "latest") == "2022-09-30"
     assert "2022-09-30,12,all,1,1,11,0,0,11" in (root / "latest" / "daily.csv").read_text("utf-8-sig")
 
-    second = build_daily_report(config, engine, calendar, dt.date(2022, 10, 1))
+    second = build_daily_report(config, engine, calendar, dt.date(2022, 10, 1)).out_dir
     assert os.readlink(root / "latest") == "2022-10-01"
     assert {p.name for p in second.iterdir()} == REPORT_FILES
     assert (first / "index.html").exists(), "yesterday's report stays"
@@ -106,7 +106,7 @@ def test_daily_report_before_the_campaign_is_refused(
 def test_empty_report_draws_no_data_charts(
     config: Config, engine: Engine, calendar: CampaignCalendar
 ) -> None:
-    folder = build_daily_report(config, engine, calendar, dt.date(2022, 9, 19))
+    folder = build_daily_report(config, engine, calendar, dt.date(2022, 9, 19)).out_dir
     for name in REPORT_FILES:
         assert (folder / name).stat().st_size > 0
     assert (folder / "posts_per_day.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
@@ -154,3 +154,14 @@ def test_report_command_usage_errors(config_path: Path, args: tuple[str, ...], m
     code, out = run_cli(config_path, "report", *args)
     assert code == 2
     assert message in out and "Traceback" not in out
+
+
+def test_report_with_an_unreadable_roster_is_done_in_part(config_path: Path, tmp_path: Path) -> None:
+    (config_path.parent / "roster.csv").write_bytes(b"PK\x03\x04 a workbook saved under a .csv name")
+    env = {"CAMPAIGN_MONITOR_NOW": "2022-11-05T08:00:00+07:00"}
+    result = CliRunner().invoke(
+        main, ["--config", str(config_path), "report", "--out", str(tmp_path / "r")], env=env
+    )
+    assert result.exit_code == 1, result.output
+    assert "problem: the roster is left out" in result.output
+    assert (tmp_path / "r" / "index.html").exists()  # the rest of the report is there
