@@ -11,35 +11,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from api_helpers import api_json, db_text, fast_session
 from pytest_httpserver import HTTPServer
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, select
 from werkzeug import Request, Response
 
 from collectors.facebook import post_record
-from collectors.http import make_session
 from monitor.campaign import CampaignCalendar
 from monitor.collect import SourceResult, collect
 from monitor.config import Config, load_config
 from monitor.models import CollectionRun, MetricSnapshot, Post, PostHashtag, RejectedRow
 
-API = Path(__file__).parent / "data" / "api"
 TOKEN = "EAAPagesSECRETtoken4455"
 PAGE = "123456789012345"
-POSTS = json.loads((API / "fb_page_posts.json").read_text())
-ERRORS = json.loads((API / "graph_errors.json").read_text())
-
-
-def fast_session():  # type: ignore[no-untyped-def]
-    return make_session(retries=1, backoff_factor=0, timeout=(1.0, 2.0))
-
-
-def db_text(engine: Engine) -> str:
-    values: list[str] = []
-    with engine.connect() as conn:
-        for table in inspect(engine).get_table_names():
-            for row in conn.execute(text(f'SELECT * FROM "{table}"')):
-                values.extend(str(v) for v in row if v is not None)
-    return "\n".join(values)
+POSTS = api_json("fb_page_posts.json")
+ERRORS = api_json("graph_errors.json")
 
 
 @pytest.fixture

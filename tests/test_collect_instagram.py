@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -12,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from api_helpers import api_json, db_text, fast_session, json_response
 from pytest_httpserver import HTTPServer
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, select
 from werkzeug import Request, Response
 
-from collectors.http import make_session
 from collectors.instagram import shortcode
 from monitor.campaign import CampaignCalendar
 from monitor.collect import SourceResult, collect
@@ -24,29 +23,11 @@ from monitor.config import Config, load_config
 from monitor.models import CollectionRun, MetricSnapshot, Post, PostHashtag, RejectedRow
 from monitor.store import load_checkpoint, save_checkpoint
 
-API = Path(__file__).parent / "data" / "api"
 TOKEN = "EAAGm0PBigSECRETtokenZZ9"
 USER_ID = "17841405309211844"
 IDS = {"WeLoveProbolinggo": "17843857450040591", "welovecities": "17841593698074073"}
-RECENT = json.loads((API / "ig_recent_media.json").read_text())
-ERRORS = json.loads((API / "graph_errors.json").read_text())
-
-
-def fast_session():  # type: ignore[no-untyped-def]
-    return make_session(retries=1, backoff_factor=0, timeout=(1.0, 2.0))
-
-
-def db_text(engine: Engine) -> str:
-    values: list[str] = []
-    with engine.connect() as conn:
-        for table in inspect(engine).get_table_names():
-            for row in conn.execute(text(f'SELECT * FROM "{table}"')):
-                values.extend(str(v) for v in row if v is not None)
-    return "\n".join(values)
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json")
+RECENT = api_json("ig_recent_media.json")
+ERRORS = api_json("graph_errors.json")
 
 
 @pytest.fixture

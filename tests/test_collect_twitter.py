@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from api_helpers import api_json, db_text, fast_session, json_response
 from pytest_httpserver import HTTPServer
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, select
 from werkzeug import Request, Response
 
 from collectors import twitter
-from collectors.http import make_session
 from monitor.campaign import CampaignCalendar
 from monitor.collect import collect
 from monitor.config import Config, load_config
@@ -24,30 +23,15 @@ from monitor.models import CollectionRun, MetricSnapshot, Post, PostHashtag, Rej
 from monitor.records import PostRecord
 from monitor.store import load_checkpoint, save_checkpoint, start_run, write_batch
 
-API = Path(__file__).parent / "data" / "api"
 TOKEN = "AAAAAAAAAAAAAAAAAAAAAXbearerSECRETxyz%2Fq"
 SEARCH = "/2/tweets/search/recent"
 LOOKUP = "/2/tweets"
-EMPTY = json.loads((API / "x_search_empty.json").read_text())
+EMPTY = api_json("x_search_empty.json")
 PAGE1, PAGE2 = (
-    json.loads((API / "x_search_page1.json").read_text()),
-    json.loads((API / "x_search_page2.json").read_text()),
+    api_json("x_search_page1.json"),
+    api_json("x_search_page2.json"),
 )
 NEXT = PAGE1["meta"]["next_token"]
-
-
-def fast_session():  # type: ignore[no-untyped-def]
-    return make_session(retries=1, backoff_factor=0, timeout=(1.0, 2.0))
-
-
-def db_text(engine: Engine) -> str:
-    """Every value of every table, as text: to prove a secret never reached the database."""
-    values: list[str] = []
-    with engine.connect() as conn:
-        for table in inspect(engine).get_table_names():
-            for row in conn.execute(text(f'SELECT * FROM "{table}"')):
-                values.extend(str(v) for v in row if v is not None)
-    return "\n".join(values)
 
 
 @pytest.fixture
@@ -80,10 +64,6 @@ class Recorder:
             return answer(query)
 
         return handle
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body), status=status, headers=headers, content_type="application/json")
 
 
 def two_pages(query: dict[str, str]) -> Response:
@@ -143,7 +123,7 @@ def test_the_next_pass_asks_only_for_newer_tweets(
     httpserver.expect_request(SEARCH).respond_with_handler(rec.handler(two_pages))
     run(x_config, engine, calendar, rec)
     httpserver.clear()
-    empty = json.loads((API / "x_search_empty.json").read_text())  # no `data` key at all
+    empty = api_json("x_search_empty.json")  # no `data` key at all
     httpserver.expect_request(SEARCH).respond_with_handler(rec.handler(lambda q: json_response(empty)))
 
     result = run(x_config, engine, calendar, rec)
@@ -156,7 +136,7 @@ def test_a_near_rate_limit_reset_is_waited_for(
     x_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
 ) -> None:
     reset = int(calendar.now().timestamp()) + 5
-    body = json.loads((API / "x_429.json").read_text())
+    body = api_json("x_429.json")
     limited = {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)}
     httpserver.expect_ordered_request(SEARCH).respond_with_json(body, status=429, headers=limited)
     httpserver.expect_ordered_request(SEARCH).respond_with_json(PAGE2)
@@ -172,7 +152,7 @@ def test_a_far_reset_saves_the_checkpoint_and_the_next_run_resumes(
     x_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
 ) -> None:
     reset = int(calendar.now().timestamp()) + 900
-    body = json.loads((API / "x_429.json").read_text())
+    body = api_json("x_429.json")
 
     def first_run(query: dict[str, str]) -> Response:
         if query.get("next_token") == NEXT:
@@ -422,7 +402,7 @@ def test_metrics_of_recent_campaign_tweets_are_refreshed(
         save_checkpoint(conn, "x_api", {"since_id": "1576100000000000003"})
     lookups = Recorder()
     httpserver.expect_request(SEARCH).respond_with_json(EMPTY)
-    lookup = json.loads((API / "x_tweets_lookup.json").read_text())
+    lookup = api_json("x_tweets_lookup.json")
     httpserver.expect_request(LOOKUP).respond_with_handler(lookups.handler(lambda q: json_response(lookup)))
 
     result = run(x_config, engine, calendar, Recorder())
@@ -464,7 +444,7 @@ def test_a_rate_limited_refresh_keeps_the_search_pages(
     httpserver.expect_request(SEARCH).respond_with_json(PAGE2)
     reset = int(calendar.now().timestamp()) + 900
     httpserver.expect_request(LOOKUP).respond_with_json(
-        json.loads((API / "x_429.json").read_text()), status=429, headers={"x-rate-limit-reset": str(reset)}
+        api_json("x_429.json"), status=429, headers={"x-rate-limit-reset": str(reset)}
     )
     rec = Recorder()
     result = run(x_config, engine, calendar, rec)
