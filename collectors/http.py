@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
@@ -43,23 +44,32 @@ _TOKEN_PARAM = re.compile(r"(?i)(access_token(?:=|%3D))[^&\s\"'<>]+")
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/%=-]{16,}")  # a token, not the word "token"
 
 
+MIN_SECRET_LENGTH = 4  # shorter strings are not credentials, and replacing them would garble messages
+
+
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """`text` without the given secrets (raw or URL-encoded), `access_token=` values or bearer tokens."""
+    forms: set[str] = set()
     for secret in secrets:
-        if not secret:
-            continue
-        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
-            text = text.replace(form, REDACTED)
+        if secret and len(secret) >= MIN_SECRET_LENGTH:
+            forms.update({secret, quote(secret, safe=""), quote(secret, safe="/:"), quote_plus(secret)})
+    for form in sorted(forms, key=len, reverse=True):  # a whole URL before its path
+        text = text.replace(form, REDACTED)
     text = _TOKEN_PARAM.sub(r"\1" + REDACTED, text)
     return _BEARER.sub(r"\1" + REDACTED, text)
 
 
 class _RedactingFilter(logging.Filter):
-    """urllib3 logs request lines (with the query string) at DEBUG; take the tokens out first."""
+    """urllib3 logs request lines (with the query string, or a bot token in the path) at DEBUG: take
+    the tokens out first, and the secrets of the requests under way (`hidden_in_logs`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: list[str] = []
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = redact(message)
+        cleaned = redact(message, self.secrets)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
@@ -75,6 +85,19 @@ def _install_log_redaction() -> None:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
+
+
+@contextmanager
+def hidden_in_logs(secrets: Iterable[str]) -> Iterator[None]:
+    """While a request runs, keep these secrets out of the HTTP library's own log records."""
+    _install_log_redaction()
+    added = list(secrets)
+    _FILTER.secrets.extend(added)
+    try:
+        yield
+    finally:
+        for secret in added:
+            _FILTER.secrets.remove(secret)
 
 
 class _Retry(Retry):

@@ -15,14 +15,16 @@ import datetime as dt
 import logging
 import os
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 
+from collectors.http import hidden_in_logs
+from collectors.http import redact as redact_secrets
 from monitor import __version__
 from monitor.config import RemindersConfig
 
@@ -30,7 +32,6 @@ from monitor.config import RemindersConfig
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 20.0
 USER_AGENT = f"campaign-monitor/{__version__} (+vote reminder)"
-REDACTED = "***"
 
 log = logging.getLogger("campaign_monitor.reminders")
 
@@ -87,7 +88,7 @@ def deliver_webhook(outgoing: Outgoing, cfg: RemindersConfig, session: requests.
     the server took the POST but before `sent` was recorded makes the next `remind` send it again).
     """
     url = secret_from_env(cfg.webhook.url_env, "the webhook URL")
-    redact = Redactor(url_secrets(url))
+    redact = partial(redact_secrets, secrets=url_secrets(url))
     day = outgoing.day.isoformat()
     payload = {
         "text": outgoing.text,
@@ -104,7 +105,7 @@ def deliver_telegram(outgoing: Outgoing, cfg: RemindersConfig, session: requests
     """Bot API sendMessage to the configured chat; success only when the answer says "ok": true."""
     token = secret_from_env(cfg.telegram.token_env, "the Telegram bot token")
     url = f"{cfg.telegram.api_base}/bot{token}/sendMessage"
-    redact = Redactor([token, *url_secrets(url)])
+    redact = partial(redact_secrets, secrets=[token, *url_secrets(url)])
     payload = {"chat_id": cfg.telegram.chat_id, "text": outgoing.text}
     response = _post(session, url, payload, redact)
     try:
@@ -151,62 +152,14 @@ def url_secrets(url: str) -> list[str]:
     return secrets
 
 
-class Redactor:
-    """Replaces every secret (and its URL-quoted forms) in a text with ***."""
-
-    MIN_LENGTH = 4  # shorter strings are not credentials, and replacing them would garble messages
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        variants: set[str] = set()
-        for secret in secrets:
-            if len(secret) >= self.MIN_LENGTH:
-                variants.update({secret, quote(secret, safe=""), quote(secret, safe="/:")})
-        # Longest first, so a URL is replaced whole before its path is.
-        self.secrets = sorted(variants, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
-        return text
-
-
-class _RedactingFilter(logging.Filter):
-    def __init__(self, redact: Redactor) -> None:
-        super().__init__()
-        self.redact = redact
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.redact(record.getMessage())
-        record.args = ()
-        return True
-
-
-# urllib3 logs "POST /bot<token>/sendMessage" at debug level; `-v` would print it.
-_HTTP_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.connection")
-
-
-@contextmanager
-def redacted_http_logs(redact: Redactor) -> Iterator[None]:
-    """While a request runs, redact the secrets from the HTTP library's own log records."""
-    flt = _RedactingFilter(redact)
-    loggers = [logging.getLogger(name) for name in _HTTP_LOGGERS]
-    for logger in loggers:
-        logger.addFilter(flt)
-    try:
-        yield
-    finally:
-        for logger in loggers:
-            logger.removeFilter(flt)
-
-
 # ---------------------------------------------------------------------------------------------------------
 # HTTP
 
 
 def _post(
-    session: requests.Session, url: str, payload: dict[str, Any], redact: Redactor
+    session: requests.Session, url: str, payload: dict[str, Any], redact: Callable[[str], str]
 ) -> requests.Response:
-    with redacted_http_logs(redact):
+    with hidden_in_logs(url_secrets(url)):
         try:
             return session.post(url, json=payload, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
         except requests.Timeout as exc:
