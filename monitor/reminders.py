@@ -34,6 +34,7 @@ from monitor.config import Config
 from monitor.db import readonly
 from monitor.errors import ConfigError, UsageError
 from monitor.models import VoteReminder
+from reports.files import neutralize
 
 log = logging.getLogger("campaign_monitor.reminders")
 
@@ -450,7 +451,7 @@ def write_log_csv(entries: Iterable[ReminderEntry], stream: IO[str], calendar: C
                 e.status,
                 e.attempts,
                 sent_at,
-                _cell(e.message),
+                neutralize(e.message),  # DESIGN 6: a spreadsheet never runs a cell
             ]
         )
 
@@ -477,11 +478,6 @@ def format_log_table(entries: Sequence[ReminderEntry], calendar: CampaignCalenda
     for r in (header, *rows):
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)) + "  " + r[-1])
     return "\n".join(line.rstrip() for line in lines)
-
-
-def _cell(text: str) -> str:
-    # A spreadsheet would run a cell that starts like a formula (DESIGN 6: neutralize CSV exports).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _one_line(text: str, limit: int = 80) -> str:
