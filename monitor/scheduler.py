@@ -186,12 +186,11 @@ class Jobs:
 
     def collect_due(self, source: str) -> bool:
         """The source's last pass is older than its every_minutes (for `run --once` under cron)."""
-        query = select(CollectionRun.started_at).where(CollectionRun.source == f"job:collect-{source}")
-        with readonly(self.engine).connect() as conn:
-            last = conn.execute(query.order_by(CollectionRun.id.desc()).limit(1)).scalar()
+        with Session(readonly(self.engine)) as session:
+            last = last_job_run(session, f"collect-{source}")
         every = dt.timedelta(minutes=api_every_minutes(self.config, source))
         # A minute's slack, so a cron line of the same period never skips every other pass.
-        return last is None or dt.datetime.now(dt.UTC) - last >= every - dt.timedelta(minutes=1)
+        return last is None or dt.datetime.now(dt.UTC) - last.started_at >= every - dt.timedelta(minutes=1)
 
 
 def build_scheduler(config: Config, jobs: Jobs) -> BlockingScheduler:
@@ -349,6 +348,12 @@ class JobStatus:
     next_run: dt.datetime | None
 
 
+def last_job_run(session: Session, name: str) -> CollectionRun | None:
+    """The latest recorded run of job `name` (rows `job:<name>` in collection_runs)."""
+    query = select(CollectionRun).where(CollectionRun.source == f"job:{name}")
+    return session.scalars(query.order_by(CollectionRun.id.desc()).limit(1)).first()
+
+
 def job_statuses(config: Config, engine: Engine, calendar: CampaignCalendar) -> list[JobStatus]:
     """The last run of each job and when it will next run (computed from config, as `run` would)."""
     tz = config.campaign.tz
@@ -357,8 +362,7 @@ def job_statuses(config: Config, engine: Engine, calendar: CampaignCalendar) -> 
     result = []
     with Session(readonly(engine)) as session:
         for name in names:
-            query = select(CollectionRun).where(CollectionRun.source == f"job:{name}")
-            last = session.scalars(query.order_by(CollectionRun.id.desc())).first()
+            last = last_job_run(session, name)
             if name == JOB_REMINDER:
                 next_run = _next_campaign_time(calendar, config.reminders.at, now)
             elif name == JOB_REPORT:
