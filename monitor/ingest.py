@@ -23,7 +23,7 @@ from itertools import chain
 from pathlib import Path
 from typing import cast
 
-from sqlalchemy import Engine, Table, and_, select
+from sqlalchemy import Engine, Table, select
 
 from collectors.csv_formats import (
     ExportFormat,
@@ -181,7 +181,7 @@ def _import_rows(
     result.run_id = run_id = start_run(engine, fmt.name, name)
     records: list[PostRecord] = []
     rejections: list[Rejection] = []
-    repeats = Repeats(engine, run_id, fmt.platform)
+    lines: dict[str, int] = {}  # post key -> its first line in the current batch
 
     def repeated(key: str, first: int | None, line: int) -> None:
         result.repeated += 1
@@ -190,10 +190,13 @@ def _import_rows(
             notes.append(f"post {key} appears {where}; the later row wins")
 
     def flush() -> None:
-        repeats.earlier_batches(repeated)  # before this batch is written and marked with the run
-        result.counts += write_batch(engine, run_id, records, tz, rejections)
+        counts = write_batch(engine, run_id, records, tz, rejections)
+        for key in counts.stored_earlier_in_run:  # an earlier batch of this file had the post
+            repeated(key, None, lines[key])
+        result.counts += counts
         records.clear()
         rejections.clear()
+        lines.clear()
 
     def reject(line: int, reason: str, fields: list[str]) -> None:
         rejection = Rejection(name, line, reason, raw_record(fields, export.delimiter))
@@ -214,8 +217,8 @@ def _import_rows(
                         reject(line, str(exc), fields)
                     else:
                         records.append(record)
-                        first = repeats.add(record.post_key, line)
-                        if first is not None:
+                        first = lines.setdefault(record.post_key, line)
+                        if first != line:
                             repeated(record.post_key, first, line)
                 if len(records) + len(rejections) >= BATCH_SIZE:
                     flush()
@@ -253,56 +256,6 @@ def _import_rows(
     run_status = "failed" if result.status == "rejected" else result.status
     finish_run(engine, run_id, run_status, error=result.message or None)
     return result
-
-
-class Repeats:
-    """Finds the rows of one file that repeat the post of an earlier row, in bounded memory.
-
-    Within the current batch a dict knows where a post was first. Earlier batches are already in the
-    database, marked with this run: a fixed-size filter of the keys seen so far (one bit each in 8 MB:
-    a false alarm for about 1 key in 70 of a million-row file, a repeat never missed) names the few keys
-    to look up there, so memory does not grow with the file as a set of all its keys would (about 130
-    bytes a row).
-    """
-
-    def __init__(self, engine: Engine, run_id: int, platform: str, bits: int = 1 << 26) -> None:
-        self.engine, self.run_id, self.platform = engine, run_id, platform
-        self.mask = bits - 1  # bits: a power of two
-        self.seen = bytearray(max(bits // 8, 1))
-        self.batch: dict[str, int] = {}  # key -> line, this batch
-        self.maybe: dict[str, int] = {}  # key -> line: this batch's keys the filter has seen before
-
-    def add(self, key: str, line: int) -> int | None:
-        """Note a row's key; the line of an earlier row with that key in this batch, if any."""
-        first = self.batch.setdefault(key, line)
-        if first != line:
-            return first
-        bit = hash(key) & self.mask
-        byte, flag = bit >> 3, 1 << (bit & 7)
-        if self.seen[byte] & flag:
-            self.maybe[key] = line
-        else:
-            self.seen[byte] |= flag
-        return None
-
-    def earlier_batches(self, found: Callable[[str, int | None, int], None]) -> None:
-        """Call `found(key, None, line)` for the rows of this batch whose post an earlier batch of the
-        file stored; then start the next batch. Call it before this batch is written."""
-        if self.maybe:
-            query = select(posts_t.c.post_key).where(
-                and_(
-                    posts_t.c.platform == self.platform,
-                    posts_t.c.post_key.in_(list(self.maybe)),
-                    posts_t.c.last_run_id == self.run_id,
-                )
-            )
-            with self.engine.connect() as conn:
-                stored = set(conn.execute(query).scalars())
-            for key, line in self.maybe.items():
-                if key in stored:
-                    found(key, None, line)
-        self.batch.clear()
-        self.maybe.clear()
 
 
 def _file_status(result: FileResult) -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, cast
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Table, bindparam, func, select, text, update
@@ -49,12 +49,16 @@ class BatchCounts:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    # Post keys of this batch that the same run already stored in an earlier batch (a file that
+    # repeats a post): the store sees it for free in the lookup it makes anyway.
+    stored_earlier_in_run: list[str] = field(default_factory=list)
 
     def __iadd__(self, other: BatchCounts) -> BatchCounts:
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.rejected += other.rejected
+        self.stored_earlier_in_run += other.stored_earlier_in_run
         return self
 
     @property
@@ -215,9 +219,12 @@ def upsert_posts(
     counts.unchanged += len(records) - len(latest)
 
     stored = _lookup(conn, latest.keys())
+    counts.stored_earlier_in_run = [
+        key for (_, key), found in stored.items() if run_id is not None and found.last_run_id == run_id
+    ]
     sqlite = driver_bulk(conn)
     stamp: Any = _sqlite_time(now) if sqlite else now
-    post_ids = {key: found[0] for key, found in stored.items()}
+    post_ids = {key: found.id for key, found in stored.items()}
     if sqlite:
         # The ids of new posts are given, not looked up after the insert: this transaction began
         # IMMEDIATE, so it holds SQLite's write lock and nobody else can take these ids meanwhile.
@@ -259,7 +266,7 @@ def upsert_posts(
             [dict(zip(POST_COLUMNS, r, strict=True)) for r in rows],
         )
         new_keys = [k for k in latest if k not in stored]
-        post_ids.update((key, found[0]) for key, found in _lookup(conn, new_keys).items())
+        post_ids.update((key, found.id) for key, found in _lookup(conn, new_keys).items())
 
     tag_rows: list[tuple[int, str]] = []
     snapshot_rows: list[tuple[Any, ...]] = []
@@ -273,8 +280,8 @@ def upsert_posts(
             metrics = observed
         else:
             # What the upsert stored: a known value replaces, an unknown one keeps the old.
-            metrics = tuple(o if o is not None else b for o, b in zip(observed, old[1:], strict=True))
-            if metrics == old[1:]:
+            metrics = tuple(o if o is not None else b for o, b in zip(observed, old.metrics, strict=True))
+            if metrics == old.metrics:
                 counts.unchanged += 1
                 continue
             counts.updated += 1
@@ -386,13 +393,20 @@ def _known_accounts(
     return found
 
 
-def _lookup(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[Any, ...]]:
-    """(platform, post_key) -> (id, likes, comments, shares, views) for the posts already stored."""
+class StoredPost(NamedTuple):
+    id: int
+    metrics: tuple[int | None, ...]  # likes, comments, shares, views
+    last_run_id: int | None
+
+
+def _lookup(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredPost]:
+    """(platform, post_key) -> what is stored of the posts that exist already."""
     by_platform: dict[str, list[str]] = {}
     for platform, key in keys:
         by_platform.setdefault(platform, []).append(key)
-    found: dict[tuple[str, str], tuple[Any, ...]] = {}
-    query = select(posts_t.c.post_key, posts_t.c.id, *(posts_t.c[m] for m in METRICS)).where(
+    found: dict[tuple[str, str], StoredPost] = {}
+    columns = (posts_t.c.post_key, posts_t.c.id, posts_t.c.last_run_id, *(posts_t.c[m] for m in METRICS))
+    query = select(*columns).where(
         posts_t.c.platform == bindparam("platform"), posts_t.c.post_key.in_(bindparam("keys", expanding=True))
     )
     for platform, post_keys in by_platform.items():
@@ -406,7 +420,7 @@ def _lookup(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str
             else:
                 rows = conn.execute(query, {"platform": platform, "keys": chunk})
             for row in rows:
-                found[(platform, row[0])] = tuple(row[1:])
+                found[(platform, row[0])] = StoredPost(row[1], tuple(row[3:]), row[2])
     return found
 
 

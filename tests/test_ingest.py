@@ -17,7 +17,7 @@ from collectors.csv_reader import ExportFile
 from monitor.cli import main
 from monitor.config import Config, load_config
 from monitor.db import open_engine
-from monitor.ingest import FileResult, Repeats, ingest_file, ingest_paths, summary_lines
+from monitor.ingest import FileResult, ingest_file, ingest_paths, summary_lines
 from monitor.records import PostRecord
 from monitor.samples import sample_files
 from monitor.samples.make_samples import CT_FB_HEADER, make_samples
@@ -425,24 +425,15 @@ def test_repeats_across_batches_are_found(
     assert scalar(engine, "select likes from posts where post_key = '7'") == 3
 
 
-def test_repeat_filter_false_alarms_are_checked(config: Config, engine: Engine) -> None:
-    # A tiny filter flags nearly every key; the database says which were really stored by this run.
+def test_only_posts_this_run_stored_count_as_repeats(config: Config, engine: Engine) -> None:
+    # A post stored by an earlier import is an update, not a repeat; one this run stored is.
+    earlier = start_run(engine, "crowdtangle-facebook", "old.csv")
+    post = lambda key: PostRecord("facebook", key, dt.datetime(2022, 10, 1, tzinfo=dt.UTC), "t")  # noqa: E731
+    write_batch(engine, earlier, [post("1")], ZoneInfo("UTC"))
     run_id = start_run(engine, "crowdtangle-facebook", "x.csv")
-    repeats = Repeats(engine, run_id, "facebook", bits=8)
-    found: list[tuple[str, int | None, int]] = []
-    for line, key in enumerate(["1", "2", "3", "4"], start=2):
-        assert repeats.add(key, line) is None
-    repeats.earlier_batches(lambda *args: found.append(args))
-    write_batch(
-        engine,
-        run_id,
-        [PostRecord("facebook", "2", dt.datetime(2022, 10, 1, tzinfo=dt.UTC), "t")],
-        ZoneInfo("UTC"),
-    )
-    for line, key in enumerate(["5", "2", "6", "7", "1"], start=6):
-        assert repeats.add(key, line) is None
-    repeats.earlier_batches(lambda *args: found.append(args))
-    assert found == [("2", None, 7)]  # "1" was seen but not stored by this run: no repeat
+    assert write_batch(engine, run_id, [post("2"), post("3")], ZoneInfo("UTC")).stored_earlier_in_run == []
+    again = write_batch(engine, run_id, [post("5"), post("2"), post("1")], ZoneInfo("UTC"))
+    assert again.stored_earlier_in_run == ["2"]  # "1" was stored, but not by this run: no repeat
 
 
 def test_many_repeats_are_counted(config: Config, engine: Engine, tmp_path: Path) -> None:
