@@ -115,16 +115,6 @@ def mark_interrupted(engine: Engine, source_prefix: str, now: dt.datetime | None
     return int(result.rowcount or 0)
 
 
-def run_counts(engine: Engine, run_id: int) -> BatchCounts:
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(
-                runs_t.c.rows_new, runs_t.c.rows_updated, runs_t.c.rows_unchanged, runs_t.c.rows_rejected
-            ).where(runs_t.c.id == run_id)
-        ).one()
-    return BatchCounts(*row)
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Posts
 
