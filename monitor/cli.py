@@ -280,7 +280,7 @@ def reminders_log(app: App, as_csv: bool) -> None:
 
     entries = reminder_log(app.engine)
     if as_csv:
-        write_log_csv(entries, click.get_text_stream("stdout"), app.calendar)
+        write_log_csv(entries, sys.stdout, app.calendar)
     else:
         app.say(format_log_table(entries, app.calendar))
 
