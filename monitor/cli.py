@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from monitor import __version__
-from monitor.errors import AlreadyRunning, CampaignMonitorError, ConfigError, UsageError
+from monitor.errors import AlreadyRunning, CampaignMonitorError, ConfigError, DatabaseError, UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -79,16 +79,34 @@ class MonitorGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except Exception as exc:
+                problem = _database_problem(ctx, exc)
+                if problem is None:
+                    raise
+                raise problem from exc
         except CampaignMonitorError as exc:
             app = ctx.obj
             if isinstance(app, App) and app.verbose:
                 logging.getLogger("campaign_monitor").exception("details")
             click.echo(f"error: {exc}", err=True)
-            code = EXIT_USAGE if isinstance(exc, ConfigError | UsageError) else EXIT_PARTIAL
+            code = EXIT_USAGE if isinstance(exc, ConfigError | UsageError | DatabaseError) else EXIT_PARTIAL
             if isinstance(exc, AlreadyRunning):
                 code = EXIT_PARTIAL
             ctx.exit(code)
+
+
+def _database_problem(ctx: click.Context, exc: Exception) -> DatabaseError | None:
+    """A lost or refused database connection met in the middle of a command, as one line."""
+    from sqlalchemy import exc as sa_exc
+
+    app = ctx.obj
+    if isinstance(exc, sa_exc.DBAPIError) and isinstance(app, App) and "config" in app.__dict__:
+        from monitor.db import connection_error
+
+        return connection_error(exc, app.config.storage.url)
+    return None
 
 
 def setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> None:
@@ -443,3 +461,56 @@ def report(app: App, out_dir: Path | None, from_day: str | None, to_day: str | N
     app.say(f"report {result.start} to {result.end}: {result.index}")
     if result.problems:  # built, but something was left out: done in part
         click.get_current_context().exit(EXIT_PARTIAL)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# db upgrade, db current
+
+
+@main.group()
+def db() -> None:
+    """Schema migrations of the database named by [storage] url."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(app: App) -> None:
+    """Bring the database's schema to this release (Alembic revisions; rows are kept). A database made
+    before migrations existed is recognised. Back up the database first (docs/deployment.md)."""
+    from monitor.db import open_engine, where
+    from monitor.schema import upgrade
+
+    engine = open_engine(app.config.storage.url, create=False)
+    try:
+        before, after = upgrade(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        app.say(f"{where(engine.url)}: schema already at revision {after}")
+    else:
+        app.say(f"{where(engine.url)}: schema upgraded from revision {before or '(empty)'} to {after}")
+
+
+@db.command("current")
+@click.pass_obj
+def db_current(app: App) -> None:
+    """Print the database's schema revision and whether it is the one this release needs; exit 1
+    when `db upgrade` is due."""
+    from monitor.db import open_engine, where
+    from monitor.schema import current, head
+
+    engine = open_engine(app.config.storage.url, create=False)
+    try:
+        state = current(engine)
+    finally:
+        engine.dispose()
+    if state.empty:
+        app.say(f"{where(engine.url)}: empty (the first command creates revision {head()})")
+        return
+    made = " (made before migrations: `db upgrade` records it)" if state.legacy else ""
+    if state.current:
+        app.say(f"{where(engine.url)}: revision {state.revision} (head){made}")
+        return
+    app.say(f"{where(engine.url)}: revision {state.revision}{made}; this release needs {head()}")
+    app.say("run `campaign-monitor db upgrade` (back the database up first)")
+    click.get_current_context().exit(EXIT_PARTIAL)

@@ -7,6 +7,7 @@ CampaignMonitorError
  +-- SourceError          a platform API failed after retries (the run is recorded as failed)
       +-- RateLimited     the platform asked us to wait until reset_at
  +-- AlreadyRunning       another `run` holds the database lock
+ +-- DatabaseError        the database cannot be used: unsupported, unreachable, refused, outdated (exit 2)
 """
 
 from __future__ import annotations
@@ -54,3 +55,7 @@ class AlreadyRunning(CampaignMonitorError):
     def __init__(self, message: str, pid: str = "unknown") -> None:
         self.pid = pid
         super().__init__(message)
+
+
+class DatabaseError(CampaignMonitorError):
+    """The database cannot be opened or used as it is; the message names what to check."""

@@ -508,7 +508,7 @@ class RosterCheck:
 def seen_accounts(conn: Connection) -> set[tuple[str, str]]:
     """(platform, account) of the roster accounts that authored any stored post (campaign or not).
     `conn` comes from `matching()`."""
-    sql = f"SELECT DISTINCT platform, account FROM ({MATCHES_SQL})"
+    sql = f"SELECT DISTINCT platform, account FROM ({MATCHES_SQL}) AS matches"  # PostgreSQL wants a name
     return {(platform, account) for platform, account in conn.execute(text(sql))}
 
 

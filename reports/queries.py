@@ -332,10 +332,13 @@ def _utc_quarter(engine: Engine) -> ColumnElement[int]:
     Every zone offset in use is a multiple of 15 minutes, so a quarter-hour maps to exactly one local
     hour and weekday even across a DST change; at most 96 buckets a day come back to Python.
     """
-    if engine.dialect.name == "postgresql":  # not covered by the tests, which run on SQLite
+    if engine.dialect.name == "postgresql":
         seconds: ColumnElement[Any] = func.extract("epoch", Post.created_at)
         return cast(func.floor(seconds / QUARTER), Integer)
-    return cast(func.strftime("%s", Post.created_at), Integer) // QUARTER  # // : integer division
+    # SQLite's strftime('%s') rounds the fraction (16:59:59.999999 gives 17:00:00): cut the stored
+    # text at the whole second first ('YYYY-MM-DD HH:MM:SS.ffffff').
+    whole_second = func.substr(Post.created_at, 1, 19)
+    return cast(func.strftime("%s", whole_second), Integer) // QUARTER  # // : integer division
 
 
 def posting_times(engine: Engine, scope: ReportScope) -> pd.DataFrame:

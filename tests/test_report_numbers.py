@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,7 @@ hashtags = ["WeLoveProbolinggo", "#welovecities"]
 language = "{language}"
 
 [storage]
-url = "sqlite:///monitor.db"
+url = "{url}"
 """
 HOSTILE_TEXT = '=HYPERLINK("http://evil.example","x") <script>alert(1)</script> #welovecities'
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
@@ -170,9 +171,9 @@ def store_posts(engine: Engine, config: Config) -> None:
     finish_run(engine, third, "ok")
 
 
-def make_report(root: Path, language: str) -> tuple[ReportResult, Config, Engine]:
+def make_report(root: Path, language: str, url: str) -> tuple[ReportResult, Config, Engine]:
     root.mkdir(parents=True, exist_ok=True)
-    (root / "config.toml").write_text(CONFIG.format(language=language), encoding="utf-8")
+    (root / "config.toml").write_text(CONFIG.format(language=language, url=url), encoding="utf-8")
     config = load_config(root / "config.toml")
     engine = open_engine(config.storage.url)
     store_posts(engine, config)
@@ -181,15 +182,15 @@ def make_report(root: Path, language: str) -> tuple[ReportResult, Config, Engine
 
 
 @pytest.fixture(scope="module")
-def report_id(tmp_path_factory: pytest.TempPathFactory) -> ReportResult:
-    result, _config, engine = make_report(tmp_path_factory.mktemp("report_id"), "id")
+def report_id(tmp_path_factory: pytest.TempPathFactory, module_database: Callable[[], str]) -> ReportResult:
+    result, _config, engine = make_report(tmp_path_factory.mktemp("report_id"), "id", module_database())
     engine.dispose()
     return result
 
 
 @pytest.fixture(scope="module")
-def report_en(tmp_path_factory: pytest.TempPathFactory) -> ReportResult:
-    result, _config, engine = make_report(tmp_path_factory.mktemp("report_en"), "en")
+def report_en(tmp_path_factory: pytest.TempPathFactory, module_database: Callable[[], str]) -> ReportResult:
+    result, _config, engine = make_report(tmp_path_factory.mktemp("report_en"), "en", module_database())
     engine.dispose()
     return result
 
@@ -256,8 +257,8 @@ def test_daily_csv_zero_fill_and_order(report_id: ReportResult) -> None:
     )
 
 
-def test_daily_csv_only_platforms_with_posts(tmp_path: Path) -> None:
-    (tmp_path / "config.toml").write_text(CONFIG.format(language="en"), encoding="utf-8")
+def test_daily_csv_only_platforms_with_posts(tmp_path: Path, database: str) -> None:
+    (tmp_path / "config.toml").write_text(CONFIG.format(language="en", url=database), encoding="utf-8")
     config = load_config(tmp_path / "config.toml")
     engine = open_engine(config.storage.url)
     run = start_run(engine, "x", None)
@@ -451,6 +452,15 @@ def test_posting_times_are_local(config: Config, engine: Engine) -> None:
     grid = posting_times(engine, ReportScope(config.campaign, config.campaign.start, config.campaign.end))
     assert int(grid.loc[0, 0]) == 1 and int(grid.loc[6, 23]) == 2
     assert int(grid.to_numpy().sum()) == 3
+
+
+def test_the_last_microsecond_of_an_hour_stays_in_that_hour(config: Config, engine: Engine) -> None:
+    # SQLite's strftime('%s') rounds 16:59:59.999999 up to 17:00; the chart must not (PostgreSQL never did).
+    run = start_run(engine, "x", None)
+    late = dt.datetime(2022, 9, 19, 16, 59, 59, 999999, tzinfo=dt.UTC)  # Monday 23:59:59.999999 local
+    write_batch(engine, run, [post("edge", late)], config.campaign.tz)
+    grid = posting_times(engine, ReportScope(config.campaign, config.campaign.start, config.campaign.end))
+    assert int(grid.loc[0, 23]) == 1 and int(grid.to_numpy().sum()) == 1
 
 
 # ---------------------------------------------------------------------------------------------------------
