@@ -55,6 +55,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         backends.append("postgresql")
     if "database" in metafunc.fixturenames:
         metafunc.parametrize("database", backends, indirect=True)
+    if "postgresql_url" in metafunc.fixturenames:  # tests of PostgreSQL alone: none without a server
+        given = metafunc.config.getoption("postgresql")
+        metafunc.parametrize("postgresql_url", [given] if given else [], ids=["postgresql"][: bool(given)])
     if "module_database" in metafunc.fixturenames:
         metafunc.parametrize("module_database", backends, indirect=True, scope="module")
 
