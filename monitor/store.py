@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, Table, bindparam, func, select, text, update
+from sqlalchemy import Connection, Engine, Table, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from monitor import pg_bulk
+from monitor.db import write_lock
 from monitor.models import Account, CollectionRun, MetricSnapshot, PostHashtag, RejectedRow, SourceCheckpoint
 from monitor.models import Post as PostModel
 from monitor.records import PostRecord
@@ -131,6 +133,9 @@ def write_batch(
     """Store one batch in one transaction; optionally save a collector checkpoint with it."""
     now = now or utcnow()
     with engine.begin() as conn:
+        # One writer at a time, as SQLite's BEGIN IMMEDIATE gives: the lookup of stored posts and the
+        # upsert then see no other import in between, so concurrent imports count as sequential ones.
+        write_lock(conn)
         counts = upsert_posts(conn, records, tz, run_id, now)
         if rejections:
             conn.execute(
@@ -169,13 +174,14 @@ LATEST_WINS = ("created_at", "local_date", "is_repost", "source", "last_seen_at"
 # The SQLite statements, run through the driver's executemany: the bulk path (DESIGN 7) skips
 # SQLAlchemy's per-row parameter processing, so values are given in the forms SQLAlchemy itself
 # stores (see _sqlite_time).
+# What a stored post becomes when a batch has it again: the same rule for both bulk paths.
+_UPSERT_SET = "ON CONFLICT (platform, post_key) DO UPDATE SET " + ", ".join(
+    [f"{c} = coalesce(excluded.{c}, posts.{c})" for c in KEEP_KNOWN]
+    + [f"{c} = excluded.{c}" for c in LATEST_WINS]
+)
 _SQLITE_UPSERT = (
     f"INSERT INTO posts (id, {', '.join(POST_COLUMNS)}) VALUES ({', '.join('?' * (len(POST_COLUMNS) + 1))}) "
-    "ON CONFLICT (platform, post_key) DO UPDATE SET "
-    + ", ".join(
-        [f"{c} = coalesce(excluded.{c}, posts.{c})" for c in KEEP_KNOWN]
-        + [f"{c} = excluded.{c}" for c in LATEST_WINS]
-    )
+    + _UPSERT_SET
 )
 _SQLITE_TAGS = "INSERT INTO post_hashtags (post_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING"
 _SQLITE_SNAPSHOTS = (
@@ -190,7 +196,7 @@ def _sqlite_time(instant: dt.datetime) -> str:
 
 
 def driver_bulk(conn: Connection) -> bool:
-    """Whether to use the SQLite bulk path; other databases go through SQLAlchemy Core."""
+    """Whether to use the SQLite bulk path; PostgreSQL has its own (monitor/pg_bulk.py)."""
     return conn.dialect.name == "sqlite"
 
 
@@ -208,14 +214,26 @@ def upsert_posts(
         latest[(rec.platform, rec.post_key)] = rec
     counts.unchanged += len(records) - len(latest)
 
-    stored = _lookup(conn, latest.keys())
-    counts.stored_earlier_in_run = [
-        key for (_, key), found in stored.items() if run_id is not None and found.last_run_id == run_id
-    ]
     sqlite = driver_bulk(conn)
-    stamp: Any = _sqlite_time(now) if sqlite else now
-    post_ids = {key: found.id for key, found in stored.items()}
+    stamp: Any = _sqlite_time(now) if sqlite else now.astimezone(dt.UTC).replace(tzinfo=None)
+    accounts = complete_accounts(conn, latest.values())
+    rows = []
+    for (platform, key), rec in latest.items():
+        author_id, author_handle = accounts.complete(rec)
+        created: Any = rec.created_at.astimezone(dt.UTC)
+        local_date: Any = created.astimezone(tz).date()
+        # Both paths hand the driver naive UTC, as the UTCDateTime columns store it.
+        created = created.replace(tzinfo=None)
+        if sqlite:
+            created, local_date = created.isoformat(" ", "microseconds"), local_date.isoformat()
+        rows.append(
+            (platform, key, author_id, author_handle, rec.author_name, created, local_date, rec.text,
+             rec.url, rec.likes, rec.comments, rec.shares, rec.views, rec.is_repost, rec.source, stamp, stamp,
+             run_id)
+        )  # fmt: skip
     if sqlite:
+        stored = _lookup(conn, latest.keys())
+        post_ids = {key: found.id for key, found in stored.items()}
         # The ids of new posts are given, not looked up after the insert: this transaction began
         # IMMEDIATE, so it holds SQLite's write lock and nobody else can take these ids meanwhile.
         next_id = conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM posts").scalar_one()
@@ -223,40 +241,17 @@ def upsert_posts(
             if pk not in post_ids:
                 post_ids[pk] = next_id
                 next_id += 1
-    accounts = complete_accounts(conn, latest.values())
-    rows = []
-    for (platform, key), rec in latest.items():
-        author_id, author_handle = accounts.complete(rec)
-        created: Any = rec.created_at.astimezone(dt.UTC)
-        local_date: Any = created.astimezone(tz).date()
-        if sqlite:
-            created, local_date = (
-                created.replace(tzinfo=None).isoformat(" ", "microseconds"),
-                local_date.isoformat(),
-            )
-        rows.append(
-            (platform, key, author_id, author_handle, rec.author_name, created, local_date, rec.text,
-             rec.url, rec.likes, rec.comments, rec.shares, rec.views, rec.is_repost, rec.source, stamp, stamp,
-             run_id)
-        )  # fmt: skip
-    if sqlite:
         # A stored post gets id NULL: it conflicts on (platform, post_key) and keeps its own id.
         conn.exec_driver_sql(
             _SQLITE_UPSERT,
             [(None if pk in stored else post_ids[pk], *row) for pk, row in zip(latest, rows, strict=True)],
         )
     else:
-        stmt = upsert_into(conn, posts_t)
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["platform", "post_key"],
-                set_={c: func.coalesce(stmt.excluded[c], posts_t.c[c]) for c in KEEP_KNOWN}
-                | {c: stmt.excluded[c] for c in LATEST_WINS},
-            ),
-            [dict(zip(POST_COLUMNS, r, strict=True)) for r in rows],
-        )
-        new_keys = [k for k in latest if k not in stored]
-        post_ids.update((key, found.id) for key, found in _lookup(conn, new_keys).items())
+        found, post_ids = pg_bulk.upsert_posts(conn, POST_COLUMNS, rows, _UPSERT_SET, METRICS)
+        stored = {pk: StoredPost(*values) for pk, values in found.items()}
+    counts.stored_earlier_in_run = [
+        key for (_, key), found in stored.items() if run_id is not None and found.last_run_id == run_id
+    ]
 
     tag_rows: list[tuple[int, str]] = []
     snapshot_rows: list[tuple[Any, ...]] = []
@@ -276,9 +271,13 @@ def upsert_posts(
                 continue
             counts.updated += 1
         if any(v is not None for v in metrics):
-            observed_at: Any = stamp if rec.observed_at is None else rec.observed_at
-            if sqlite and rec.observed_at is not None:
-                observed_at = _sqlite_time(rec.observed_at)
+            observed_at: Any = stamp
+            if rec.observed_at is not None:
+                observed_at = (
+                    _sqlite_time(rec.observed_at)
+                    if sqlite
+                    else rec.observed_at.astimezone(dt.UTC).replace(tzinfo=None)
+                )
             snapshot_rows.append((post_id, observed_at, run_id, *metrics))
     if sqlite:
         if tag_rows:
@@ -286,14 +285,8 @@ def upsert_posts(
         if snapshot_rows:
             conn.exec_driver_sql(_SQLITE_SNAPSHOTS, snapshot_rows)
     else:
-        if tag_rows:
-            conn.execute(
-                upsert_into(conn, tags_t).on_conflict_do_nothing(),
-                [{"post_id": p, "tag": t} for p, t in tag_rows],
-            )
-        if snapshot_rows:
-            names = ("post_id", "observed_at", "run_id", *METRICS)
-            conn.execute(snapshots_t.insert(), [dict(zip(names, r, strict=True)) for r in snapshot_rows])
+        pg_bulk.add_tags(conn, tag_rows)
+        pg_bulk.add_snapshots(conn, ("post_id", "observed_at", "run_id", *METRICS), snapshot_rows)
     return counts
 
 

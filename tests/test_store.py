@@ -1,14 +1,13 @@
-"""The store: upsert by platform key, latest metrics win, unknown keeps known, snapshots on change."""
+"""The store: upsert by platform key, latest metrics win, unknown keeps known, snapshots on change.
+Each test runs on both bulk paths: SQLite's driver path and PostgreSQL's COPY path (--postgresql)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from monitor import store
 from monitor.models import MetricSnapshot, Post, PostHashtag
 from monitor.records import PostRecord, collect_hashtags, hashtags_in
 from monitor.store import finish_run, start_run, write_batch
@@ -43,15 +42,7 @@ def test_hashtag_rules() -> None:
     assert hashtags_in("#İstanbul #WELOVECITIES") == {"i\u0307stanbul", "welovecities"}
 
 
-@pytest.fixture(params=["driver", "core"])
-def write_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both write paths: SQLite's bulk driver path, and the Core path other databases take."""
-    if request.param == "core":
-        monkeypatch.setattr(store, "driver_bulk", lambda conn: False)
-    return str(request.param)
-
-
-def test_upsert_counts_and_snapshots(engine, config, write_path) -> None:
+def test_upsert_counts_and_snapshots(engine, config) -> None:
     tz = config.campaign.tz
     run = start_run(engine, "test", None)
     first = write_batch(engine, run, [rec("1"), rec("2")], tz)
@@ -83,7 +74,7 @@ def test_upsert_counts_and_snapshots(engine, config, write_path) -> None:
         assert post.first_seen_at <= post.last_seen_at and post.shares is None
 
 
-def test_one_account_whatever_exported_it(engine, config, write_path) -> None:
+def test_one_account_whatever_exported_it(engine, config) -> None:
     """Twitter Analytics gives only the handle, twarc the id and the handle, Meta exports only the id:
     each post ends up with both halves, whichever source came first."""
     tz = config.campaign.tz
