@@ -322,11 +322,11 @@ def collect(ctx: click.Context, source: str | None) -> None:
     from monitor.collect import collect as collect_sources
     from monitor.collect import enabled_sources
     from monitor.inbox import Inbox
-    from monitor.lock import RunLock, lock_path
+    from monitor.lock import run_lock
 
     app: App = ctx.obj
     # The same lock as `run`: two processes never import one inbox file or page one API at once.
-    with RunLock(lock_path(app.config)):
+    with run_lock(app.config):
         problems = False
         if source in (None, "inbox"):
             inbox = Inbox(app.config, app.engine).run_pass()

@@ -1,20 +1,43 @@
-"""One `run` process per database: an exclusive flock on a file beside the database.
+"""One `run` process per database.
 
-The kernel drops a flock when its process dies, so a crash never leaves a stale lock behind.
+SQLite: an exclusive flock on a file beside the database. PostgreSQL: a session advisory lock in the
+database itself, so it holds whatever folder or machine a second `run` starts from; the holder's pid
+and host are written beside it (the `settings` row `run.holder`) for the message and for `status`.
+The kernel drops a flock when its process dies, and PostgreSQL drops a session lock when its
+connection ends, so a crash never leaves a stale lock behind.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import hashlib
 import os
+import socket
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 
 from monitor.config import Config
+from monitor.db import LOCK_RUN, database_url, where
 from monitor.errors import AlreadyRunning
+
+HOLDER_KEY = "run.holder"
+
+
+def holder_text() -> str:
+    """How a message names this process: `4242 on web-1`."""
+    return f"{os.getpid()} on {socket.gethostname()}"
+
+
+def run_lock(config: Config) -> RunLock | DatabaseRunLock:
+    """The lock `run` (and `collect`, `run --once`) hold for the database of `config`."""
+    if database_url(config.storage.url).get_backend_name() == "postgresql":
+        return DatabaseRunLock(config.storage.url)
+    return RunLock(lock_path(config))
 
 
 def lock_path(config: Config) -> Path:
@@ -45,7 +68,7 @@ class RunLock:
                 pid=holder,
             ) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        os.pwrite(fd, f"{holder_text()}\n".encode(), 0)
         self._fd = fd
 
     def holder(self) -> str | None:
@@ -74,3 +97,91 @@ class RunLock:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.release()
+
+
+class DatabaseRunLock:
+    """The run lock as a PostgreSQL session advisory lock, held on a connection of its own."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Engine | None = None
+        self._conn: Connection | None = None
+
+    def _connect(self) -> Connection:
+        from monitor.db import open_engine
+
+        if self._engine is None:
+            self._engine = open_engine(self.url)
+        return self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def _close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    @staticmethod
+    def _recorded_holder(conn: Connection) -> str:
+        query = "SELECT value FROM settings WHERE key = %(k)s"
+        value = conn.exec_driver_sql(query, {"k": HOLDER_KEY}).scalar()
+        return str(value) if value else "unknown"
+
+    def acquire(self) -> None:
+        conn = self._connect()
+        try:
+            if not conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({LOCK_RUN})").scalar():
+                holder = self._recorded_holder(conn)
+                raise AlreadyRunning(
+                    f"another `campaign-monitor run` (pid {holder}) holds the run lock of {where(self.url)}; "
+                    "stop it first, or run this one against another database",
+                    pid=holder,
+                )
+            since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            conn.exec_driver_sql(
+                "INSERT INTO settings (key, value) VALUES (%(k)s, %(v)s)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                {"k": HOLDER_KEY, "v": f"{holder_text()}, since {since}"},
+            )
+        except BaseException:
+            conn.close()
+            self._close()
+            raise
+        self._conn = conn
+
+    def holder(self) -> str | None:
+        """Who holds the lock (`pid on host, since ...`), or None: read from pg_locks, never taken."""
+        conn = self._connect()
+        try:
+            held = conn.exec_driver_sql(
+                "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                " AND classid = %(high)s AND objid = %(low)s AND objsubid = 1",
+                _key_parts(LOCK_RUN),
+            ).first()
+            return self._recorded_holder(conn) if held else None
+        finally:
+            conn.close()
+            self._close()
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.exec_driver_sql("DELETE FROM settings WHERE key = %(k)s", {"k": HOLDER_KEY})
+                self._conn.exec_driver_sql(f"SELECT pg_advisory_unlock({LOCK_RUN})")
+            finally:
+                self._conn.close()
+                self._conn = None
+                self._close()
+
+    def __enter__(self) -> DatabaseRunLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+def _key_parts(key: int) -> dict[str, Any]:
+    """A bigint advisory key as pg_locks shows it: high 32 bits in classid, low 32 bits in objid."""
+    return {"high": key >> 32, "low": key & 0xFFFFFFFF}

@@ -29,7 +29,7 @@ from monitor.collect import enabled_sources
 from monitor.config import Config, secret_values
 from monitor.db import readonly
 from monitor.inbox import Inbox
-from monitor.lock import RunLock, lock_path
+from monitor.lock import run_lock
 from monitor.models import CollectionRun
 from monitor.store import finish_run, mark_interrupted, start_run
 
@@ -291,7 +291,7 @@ class Runner:
             time.sleep(0.05)
 
     def run(self) -> int:
-        with RunLock(lock_path(self.config)):
+        with run_lock(self.config):
             previous = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
             try:
                 interrupted = mark_interrupted(self.engine, "job:")
@@ -326,7 +326,7 @@ class Runner:
 def run_once(config: Config, engine: Engine, calendar: CampaignCalendar) -> int:
     """Every due job once (for cron): the inbox, each enabled API source whose interval has passed,
     then catch-up. Returns the exit status: 0 all ok, 1 if any job failed or was partial."""
-    with RunLock(lock_path(config)):
+    with run_lock(config):
         mark_interrupted(engine, "job:")
         jobs = Jobs(config, engine, calendar)
         outcomes = [jobs.inbox_pass()]

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from monitor.campaign import CampaignCalendar
 from monitor.config import Config
 from monitor.db import readonly
-from monitor.lock import RunLock, lock_path
+from monitor.lock import run_lock
 from monitor.models import CollectionRun, Post, RejectedRow
 from monitor.scheduler import JOB_REMINDER, JOB_REPORT, job_statuses
 
@@ -60,7 +60,7 @@ def describe(config: Config, engine: Engine, calendar: CampaignCalendar) -> str:
         lines.append("")
         lines.append(f"rejected rows kept for fixing: {rejected}")
     lines.append("")
-    holder = RunLock(lock_path(config)).holder()
+    holder = run_lock(config).holder()
     running = f"running (pid {holder})" if holder else "not running: next runs are when it starts"
     lines.append(f"jobs of `campaign-monitor run`, which is {running}:")
     for job in job_statuses(config, engine, calendar):

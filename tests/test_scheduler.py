@@ -25,7 +25,7 @@ from monitor.config import load_config
 from monitor.db import open_engine
 from monitor.errors import AlreadyRunning
 from monitor.inbox import Inbox
-from monitor.lock import RunLock, lock_path
+from monitor.lock import run_lock
 from monitor.models import CollectionRun, ImportedFile, Post, VoteReminder
 from monitor.scheduler import (
     JOB_INBOX,
@@ -157,13 +157,13 @@ def test_catch_up_builds_yesterdays_missing_report(config, engine) -> None:
 
 
 def test_second_instance_is_refused(config) -> None:
-    with RunLock(lock_path(config)), pytest.raises(AlreadyRunning, match=f"pid {os.getpid()}"):
-        RunLock(lock_path(config)).acquire()
-    RunLock(lock_path(config)).acquire()  # released: free again
+    with run_lock(config), pytest.raises(AlreadyRunning, match=f"pid {os.getpid()}"):
+        run_lock(config).acquire()
+    run_lock(config).acquire()  # released: free again
 
 
 def test_run_once_refused_while_another_run_holds_the_lock(config_path, config) -> None:
-    with RunLock(lock_path(config)):
+    with run_lock(config):
         result = CliRunner().invoke(main, ["--config", str(config_path), "run", "--once"])
     assert result.exit_code == 1 and "holds" in result.output and "Traceback" not in result.output
 
@@ -343,6 +343,6 @@ def test_runs_left_running_by_a_dead_run_are_marked_interrupted(config, engine) 
 
 
 def test_collect_waits_for_no_one_while_run_holds_the_lock(config_path, config) -> None:
-    with RunLock(lock_path(config)):
+    with run_lock(config):
         result = CliRunner().invoke(main, ["--config", str(config_path), "collect", "--source", "inbox"])
     assert result.exit_code == 1 and "holds" in result.output
