@@ -44,12 +44,14 @@ from collectors.csv_reader import (
 from monitor.config import Config
 from monitor.errors import ExportFormatError, UsageError
 from monitor.models import ImportedFile, Post
+from monitor.pg_bulk import refresh_statistics
 from monitor.records import PostRecord
 from monitor.store import BATCH_SIZE, BatchCounts, Rejection, finish_run, start_run, upsert_into, write_batch
 
 Progress = Callable[[int], None]  # called with the number of bytes read since the last call
 SHOWN_REJECTIONS = 10
 SHOWN_REPEATS = 3  # rows repeating a post are counted; the first few are named in the notes
+LARGE_IMPORT = 10_000  # new posts after which a file refreshes the database's statistics (PostgreSQL)
 EXPORT_SUFFIXES = (".csv", ".tsv")
 
 imported_t = cast(Table, ImportedFile.__table__)
@@ -235,6 +237,8 @@ def _import_rows(
             result.status = _file_status(result)
             if result.status != "rejected":
                 _record_import(engine, export, fmt.name, run_id)
+            if result.counts.new >= LARGE_IMPORT:
+                refresh_statistics(engine)  # PostgreSQL: plan the next imports for the table's real size
     except BaseException as exc:
         # Batches already committed stay; the run shows how far it got.
         finish_run(engine, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
