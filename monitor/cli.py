@@ -232,13 +232,21 @@ def run(app: App, once: bool) -> None:
     show_default=True,
     help="Language of the demo report and reminders.",
 )
+@click.option(
+    "--url",
+    metavar="URL",
+    default=None,
+    help="Run the demo on this empty database instead of a fresh demo.db in --out "
+    "(e.g. postgresql://USER@HOST/campaign_demo).",
+)
 @click.pass_obj
-def demo(app: App, out_dir: Path, language: str) -> None:
+def demo(app: App, out_dir: Path, language: str, url: str | None) -> None:
     """The whole pipeline on the bundled synthetic sample exports: import them into a fresh database,
-    log a vote reminder for every campaign day, and write the report. Touches nothing outside --out."""
+    log a vote reminder for every campaign day, and write the report. Touches nothing outside --out
+    (and the database given by --url)."""
     from monitor.demo import run_demo
 
-    result = run_demo(out_dir, say=app.say, language=language)
+    result = run_demo(out_dir, say=app.say, language=language, url=url)
     app.say(f"report: {result.index}")
     app.say(f"open it in a browser, e.g. xdg-open {result.index}")
 

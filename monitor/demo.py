@@ -1,13 +1,15 @@
 """`campaign-monitor demo`: the whole pipeline on the bundled synthetic samples, in one folder.
 
 It writes its own config.toml (so it never touches the user's database), imports the sample exports
-into a fresh SQLite file, logs the vote reminder for every campaign day as the scheduler would have
-on that morning, and builds the report as it stood at the end of the campaign.
+into a fresh SQLite file (or, with `--url`, into the given empty database, e.g. a PostgreSQL one),
+logs the vote reminder for every campaign day as the scheduler would have on that morning, and
+builds the report as it stood at the end of the campaign.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import shutil
 from collections.abc import Callable
@@ -16,7 +18,8 @@ from pathlib import Path
 
 from monitor.campaign import CampaignCalendar, fixed_clock
 from monitor.config import load_config
-from monitor.db import open_engine
+from monitor.db import open_engine, where
+from monitor.errors import UsageError
 
 DEMO_CONFIG = """\
 # The demo's own configuration (written by `campaign-monitor demo`; safe to delete with the folder).
@@ -31,7 +34,7 @@ vote_url = "https://www.welovecities.org"
 language = "{language}"
 
 [storage]
-url = "sqlite:///demo.db"
+url = {url}
 
 [reports]
 out_dir = "daily"
@@ -54,7 +57,10 @@ class DemoResult:
     config: Path
 
 
-def run_demo(out_dir: Path, say: Callable[[str], None] = print, language: str = "id") -> DemoResult:
+def run_demo(
+    out_dir: Path, say: Callable[[str], None] = print, language: str = "id", url: str | None = None
+) -> DemoResult:
+    """The demo in `out_dir`; its database is demo.db there, made afresh, or the empty database `url`."""
     from monitor import samples
     from monitor.ingest import ingest_paths
     from monitor.reminders import send_reminders
@@ -62,15 +68,19 @@ def run_demo(out_dir: Path, say: Callable[[str], None] = print, language: str = 
 
     out_dir.mkdir(parents=True, exist_ok=True)
     config_path = out_dir / "config.toml"
-    config_path.write_text(DEMO_CONFIG.format(language=language), encoding="utf-8")
-    for suffix in ("", "-wal", "-shm"):
-        (out_dir / f"demo.db{suffix}").unlink(missing_ok=True)
+    if url is None:
+        for suffix in ("", "-wal", "-shm"):
+            (out_dir / f"demo.db{suffix}").unlink(missing_ok=True)
+    else:
+        _require_empty(url)
+    storage = json.dumps(url or "sqlite:///demo.db")  # a TOML basic string
+    config_path.write_text(DEMO_CONFIG.format(language=language, url=storage), encoding="utf-8")
     shutil.copyfile(Path(samples.__file__).parent / "roster.csv", out_dir / "roster.csv")
     config = load_config(config_path)
     engine = open_engine(config.storage.url)
     try:
         files = samples.sample_files()
-        say(f"importing {len(files)} synthetic sample exports into {out_dir / 'demo.db'}")
+        say(f"importing {len(files)} synthetic sample exports into {where(config.storage.url)}")
         for result in ingest_paths(config, engine, files):
             c = result.counts
             say(
@@ -96,3 +106,19 @@ def run_demo(out_dir: Path, say: Callable[[str], None] = print, language: str = 
     finally:
         engine.dispose()
     return DemoResult(folder=out_dir, index=report.index, config=config_path)
+
+
+def _require_empty(url: str) -> None:
+    """The demo never mixes its synthetic posts into a database that holds anything."""
+    from monitor.schema import current
+
+    engine = open_engine(url, create=False)
+    try:
+        empty = current(engine).empty
+    finally:
+        engine.dispose()
+    if not empty:
+        raise UsageError(
+            f"demo --url needs an empty database and {where(url)} has tables already: "
+            "create a new one for the demo (e.g. createdb campaign_demo)"
+        )

@@ -53,6 +53,22 @@ def test_demo_builds_the_whole_pipeline(tmp_path: Path) -> None:
         assert list(csv.DictReader(f)) == rows
 
 
+def test_demo_on_a_given_database_gives_the_same_report(tmp_path: Path, database: str) -> None:
+    # A database elsewhere: another SQLite file, or the PostgreSQL database of this test.
+    url = f"sqlite:///{tmp_path / 'elsewhere' / 'demo.db'}" if database.startswith("sqlite") else database
+    plain, given = tmp_path / "plain", tmp_path / "given"
+    assert CliRunner().invoke(main, ["demo", "--out", str(plain)]).exit_code == 0
+    result = CliRunner().invoke(main, ["demo", "--out", str(given), "--url", url])
+    assert result.exit_code == 0, result.output
+    assert not (given / "demo.db").exists()
+    for name in ("daily.csv", "top_posts.csv", "hashtags.csv", "roster.csv", "reminders.csv"):
+        if (plain / "report" / name).exists():
+            assert (given / "report" / name).read_bytes() == (plain / "report" / name).read_bytes(), name
+    again = CliRunner().invoke(main, ["demo", "--out", str(given), "--url", url])
+    assert again.exit_code == 2 and "needs an empty database" in again.output
+    assert again.output.strip().count("\n") == 0
+
+
 def test_help_does_not_import_pandas_or_matplotlib() -> None:
     code = (
         "import sys\n"
