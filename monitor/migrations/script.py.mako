@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 ${imports if imports else ""}
-import monitor.models
+import monitor.models  # noqa: F401 - autogenerate may write monitor.models.UTCDateTime()
 
 revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}
