@@ -536,7 +536,7 @@ def unlisted_posters(conn: Connection, campaign: CampaignConfig, min_posts: int 
     handle = AUTHOR_HANDLE_SQL.format(p="c")
     sql = campaign_query(
         f"""
-        SELECT c.platform, {handle} AS handle, max(c.author_id) AS author_id,
+        SELECT c.platform, max({handle}) AS handle, max(c.author_id) AS author_id,
                max(c.author_name) AS name, count(*) AS posts
         FROM campaign_posts c
         WHERE NOT EXISTS (SELECT 1 FROM {ACCOUNTS_TABLE} r WHERE {AUTHOR_IS_ACCOUNT_SQL.format(p="c")})

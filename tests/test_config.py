@@ -15,13 +15,16 @@ from monitor.errors import ConfigError
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_defaults_and_relative_paths(config_path: Path) -> None:
+def test_defaults_and_relative_paths(config_path: Path, database: str) -> None:
     cfg = load_config(config_path)
     base = config_path.parent
     assert cfg.campaign.start == dt.date(2022, 9, 19) and cfg.campaign.end == dt.date(2022, 10, 31)
     assert cfg.campaign.tracked_hashtags == {"weloveprobolinggo", "welovecities"}
     assert cfg.campaign.hashtags == ("WeLoveProbolinggo", "welovecities")
-    assert cfg.storage.url == f"sqlite:///{base / 'data/monitor.db'}"
+    if database.startswith("sqlite"):  # a relative SQLite path is relative to the config's folder
+        assert cfg.storage.url == f"sqlite:///{base / 'data/monitor.db'}"
+    else:  # a server URL is kept as written
+        assert cfg.storage.url == database
     assert cfg.reports.out_dir == base / "out"
     assert cfg.reports.daily_at == dt.time(23, 30)
     assert cfg.reminders.at == dt.time(7, 0) and cfg.reminders.channels == ("log",)
