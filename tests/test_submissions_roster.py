@@ -16,7 +16,7 @@ from monitor.records import PostRecord, collect_hashtags
 from monitor.roster import load_roster
 from monitor.store import finish_run, start_run, write_batch
 from monitor.submissions import import_file, list_submissions, refresh_states, waiting_submissions
-from reports.roster import roster_report, write_roster_csv
+from reports.roster import roster_report, template_context, write_roster_csv
 
 WIB = dt.timezone(dt.timedelta(hours=7))
 START, END = dt.date(2022, 9, 19), dt.date(2022, 9, 30)
@@ -172,6 +172,9 @@ def test_a_member_credited_only_through_submitted_links(setup: tuple[Config, Eng
         "last_post_date": "2022-09-22",
         "waiting": "1",
     }
+
+    # the report page's roster block: the waiting total (its note names the command that lists them)
+    assert template_context(report, tmp_path / "out")["waiting"] == 1
 
     # The stored states follow the data
     refresh_states(engine, config)
