@@ -386,3 +386,34 @@ def test_cli_without_a_roster_says_how_to_make_one(write_config: Callable[..., P
         ["--config", str(config), "submissions", "import", str(DATA / "ios_id-ID_setor_link_SYNTHETIC.txt")],
     )
     assert out.exit_code == 2 and "no roster file" in out.output and "Traceback" not in out.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('[submissions.telegram]\ngroups = ["KIM group"]\n', "must be a list of group chat ids"),
+        ("[submissions.telegram]\ngroups = [1001000000001]\n", "negative numbers"),
+        ("[submissions.telegram]\npoll_seconds = 90\n", "must be 0 to 50 seconds"),
+        ('[submissions.form]\ndate_order = "ymd"\n', 'use "auto", "dmy" or "mdy"'),
+        ("[submissions.form]\nlinks = []\n", "must list the link columns"),
+        ("[submissions]\nfollow_links = true\n", "did you mean 'follow_short_links'"),
+    ],
+)
+def test_submissions_config_errors_name_the_key(
+    write_config: Callable[..., Path], extra: str, message: str
+) -> None:
+    from monitor.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        load_config(write_config(extra))
+
+
+def test_submissions_config_defaults(config: Config) -> None:
+    sub = config.submissions
+    assert sub.follow_short_links and sub.other_campaign_tags == ()
+    assert (sub.form.member, sub.form.links, sub.form.date_order) == ("Nama", ("Link postingan",), "auto")
+    assert (sub.telegram.enabled, sub.telegram.token_env, sub.telegram.groups) == (
+        False,
+        "TELEGRAM_BOT_TOKEN",
+        (),
+    )
