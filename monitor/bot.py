@@ -40,7 +40,7 @@ from monitor.campaign import CampaignCalendar
 from monitor.config import Config
 from monitor.errors import SourceError
 from monitor.models import BotOffset, BotReply, CollectionRun
-from monitor.roster import Roster, load_roster
+from monitor.roster import Roster, RosterFileError, RosterMissing, load_roster
 from monitor.store import finish_run, start_run, utcnow
 from monitor.submissions import (
     DUPLICATE,
@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 
 MAX_SEND_ATTEMPTS = 3  # a reply that failed to go out this often (network) is given up
 MAX_PAGES = 1000  # a safety stop for one pass
+REPEAT_QUIET = dt.timedelta(hours=1)  # the same failure is recorded again after this long
 
 
 @dataclass
@@ -123,7 +124,13 @@ class Bot:
             )
             self._record(result, token)
             return result
-        roster = (self.roster_loader or (lambda: load_roster(self.config.roster.path)))()
+        try:
+            roster = (self.roster_loader or (lambda: load_roster(self.config.roster.path)))()
+        except (RosterMissing, RosterFileError, OSError) as exc:
+            # Without the roster nobody is a member: leave the messages queued until it is back.
+            result.status, result.error = "failed", f"{SOURCE}: the bot needs the roster: {exc}"
+            self._record(result, token)
+            return result
         bot = bot_name(token)
         poll = cfg.poll_seconds if poll_seconds is None else poll_seconds
         try:
@@ -299,6 +306,10 @@ class Bot:
             log.debug("%s: no new messages", SOURCE)
             return
         cfg = self.config.submissions.telegram
+        error = redact(result.error, [token]) if result.error else None
+        if not result.ok and self._same_failure_lately(result.status, error):
+            log.debug("%s: %s again (%s)", SOURCE, result.status, error)
+            return
         run_id = start_run(self.engine, SOURCE, cfg.api_base)
         with self.engine.begin() as conn:
             conn.execute(
@@ -306,13 +317,7 @@ class Bot:
                 .where(CollectionRun.id == run_id)
                 .values(rows_read=result.updates, rows_new=result.links)
             )
-        finish_run(
-            self.engine,
-            run_id,
-            result.status,
-            redact(result.error, [token]) if result.error else None,
-            pages=result.pages,
-        )
+        finish_run(self.engine, run_id, result.status, error, pages=result.pages)
         level = logging.INFO if result.ok else logging.WARNING
         log.log(
             level,
@@ -323,6 +328,22 @@ class Bot:
             result.links,
             result.replies_sent,
             f" ({result.error})" if result.error else "",
+        )
+
+    def _same_failure_lately(self, status: str, error: str | None) -> bool:
+        """The last pass failed the same way less than REPEAT_QUIET ago: a bot that cannot reach
+        Telegram (or has no token) every 15 seconds records that once an hour, not 240 times."""
+        with self.engine.connect() as conn:
+            last = conn.execute(
+                select(CollectionRun.status, CollectionRun.error, CollectionRun.started_at)
+                .where(CollectionRun.source == SOURCE)
+                .order_by(CollectionRun.id.desc())
+                .limit(1)
+            ).first()
+        return (
+            last is not None
+            and (last.status, last.error) == (status, error)
+            and utcnow() - last.started_at < REPEAT_QUIET
         )
 
 

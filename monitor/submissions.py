@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import Connection, Engine, Exists, exists, func, insert, select, update
+from sqlalchemy import Connection, Engine, Exists, delete, exists, func, insert, select, update
 
 from collectors.links import LinkRefused, PostLink, SubmittedMessage, resolve_link
 from monitor.config import Config
@@ -182,9 +182,15 @@ def _record(
         foreign = sorted(tags & others) if others and not tags & tracked else []
         for link in message.links:
             origin = origin_of(message, link)
-            if conn.execute(select(Submission.id).where(Submission.origin == origin)).first():
-                summary.outcomes.append(Outcome(link, "known", member=member.name if member else None))
-                continue
+            known = conn.execute(
+                select(Submission.id, Submission.member).where(Submission.origin == origin)
+            ).first()
+            if known is not None:
+                if known.member is not None or member is None:
+                    summary.outcomes.append(Outcome(link, "known", member=member.name if member else None))
+                    continue
+                # The sender was not on the roster then and is now: judge the link again.
+                conn.execute(delete(Submission).where(Submission.id == known.id))
             target = resolved[link]
             post = target if isinstance(target, PostLink) else None
             state, reason = "waiting", None

@@ -315,3 +315,16 @@ def test_run_once_polls_the_bot(
     assert job is not None and job.executor == "bot"
     assert jobs.telegram_bot(poll_seconds=0) == "ok"
     assert len(api.sent) == 6
+
+
+def test_a_failure_that_repeats_every_pass_is_recorded_once_an_hour(
+    bot_env: tuple[Config, Engine, FakeBotApi, Callable[[], Bot]], tmp_path: Path
+) -> None:
+    config, engine, api, new_bot = bot_env
+    (tmp_path / "roster.csv").unlink()
+    results = [new_bot().run_pass() for _ in range(3)]
+    assert [r.status for r in results] == ["failed"] * 3
+    assert "the bot needs the roster: no roster file" in (results[0].error or "")
+    assert api.offsets == []  # the messages stay queued at Telegram until the roster is back
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(CollectionRun)).scalar() == 1

@@ -417,3 +417,20 @@ def test_submissions_config_defaults(config: Config) -> None:
         "TELEGRAM_BOT_TOKEN",
         (),
     )
+
+
+def test_a_sender_added_to_the_roster_later_is_credited_on_the_next_import(
+    setup: tuple[Config, Engine], tmp_path: Path
+) -> None:
+    config, engine = setup
+    sheet = DATA / "setor_link_responses_sheet-id-ID_SYNTHETIC.csv"
+    import_file(config, engine, load_roster(config.roster.path), sheet)
+    assert [r.state for r in list_submissions(engine) if r.sender == "Contoh Tiga"] == ["refused"]
+    (tmp_path / "roster.csv").write_text(
+        ROSTER + "Contoh Tiga,KIM Contoh Kanigaran,Kanigaran,Kanigaran,,,,,\n", encoding="utf-8"
+    )
+    again = import_file(config, engine, load_roster(config.roster.path), sheet)
+    tiga = [r for r in list_submissions(engine) if r.sender == "Contoh Tiga"]
+    assert again.summary.new == 1 and len(tiga) == 1
+    # now a member: refused only for what the link is (a share link without a post id)
+    assert tiga[0].member == "Contoh Tiga" and "Facebook share link" in (tiga[0].reason or "")
