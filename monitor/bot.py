@@ -234,6 +234,16 @@ class Bot:
         chat_id, kind = chat.get("id"), chat.get("type")
         if not isinstance(chat_id, int):
             return None
+        if (
+            isinstance(message.get("migrate_to_chat_id"), int)
+            and chat_id in self.config.submissions.telegram.groups
+        ):
+            log.warning(
+                "%s: group %s became a supergroup with id %s: put that id in [submissions.telegram] groups",
+                SOURCE,
+                chat_id,
+                message["migrate_to_chat_id"],
+            )
         private = kind == "private"
         if not private and chat_id not in self.config.submissions.telegram.groups:
             if kind in ("group", "supergroup"):

@@ -375,6 +375,8 @@ def test_cli_import_list_and_csv(setup: tuple[Config, Engine], tmp_path: Path) -
     assert len(waiting_submissions(engine)) == 4
     text = runner.invoke(main, [*args, "submissions", "--member", "siti aminah"])
     assert text.exit_code == 0 and "0 seen, 0 waiting, 2 refused" in text.output
+    status = runner.invoke(main, [*args, "status"])
+    assert "member link submissions: 0 seen, 4 waiting, 4 refused" in status.output
     for command in (["submissions", "--help"], ["submissions", "import", "--help"]):
         assert runner.invoke(main, command).exit_code == 0
 
