@@ -323,6 +323,7 @@ def _storage(r: _Reader, s: Mapping[str, Any]) -> StorageConfig:
         url.startswith(prefix)
         and not url.startswith(prefix + "/")
         and url[len(prefix) :] not in ("", ":memory:")
+        and not url[len(prefix) :].startswith("file:")  # a SQLite URI (?mode=ro&uri=true) stays as written
     ):
         url = prefix + str(r.resolve(url[len(prefix) :]))
     return StorageConfig(url=url)
