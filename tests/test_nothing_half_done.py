@@ -122,8 +122,10 @@ def test_a_killed_daily_report_leaves_nothing_the_next_build_does_not_clean(conf
 
         reports.build.write_index = hang
         config = load_config({str(config.path)!r})
-        calendar = CampaignCalendar(config.campaign, fixed_clock(dt.datetime(2022, 10, 3, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=7)))))
-        reports.build.build_daily_report(config, open_engine(config.storage.url), calendar, dt.date(2022, 10, 3))
+        wib = dt.timezone(dt.timedelta(hours=7))
+        calendar = CampaignCalendar(config.campaign, fixed_clock(dt.datetime(2022, 10, 3, 23, 30, tzinfo=wib)))
+        engine = open_engine(config.storage.url)
+        reports.build.build_daily_report(config, engine, calendar, dt.date(2022, 10, 3))
         """,
         tmp_path,
     )
