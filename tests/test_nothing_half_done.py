@@ -123,7 +123,8 @@ def test_a_killed_daily_report_leaves_nothing_the_next_build_does_not_clean(conf
         reports.build.write_index = hang
         config = load_config({str(config.path)!r})
         wib = dt.timezone(dt.timedelta(hours=7))
-        calendar = CampaignCalendar(config.campaign, fixed_clock(dt.datetime(2022, 10, 3, 23, 30, tzinfo=wib)))
+        at = dt.datetime(2022, 10, 3, 23, 30, tzinfo=wib)
+        calendar = CampaignCalendar(config.campaign, fixed_clock(at))
         engine = open_engine(config.storage.url)
         reports.build.build_daily_report(config, engine, calendar, dt.date(2022, 10, 3))
         """,
