@@ -373,6 +373,8 @@ def collect(ctx: click.Context, source: str | None) -> None:
             app.say(
                 f"inbox: {len(inbox.imported)} files imported, {len(inbox.failed)} failed, "
                 f"{len(inbox.waiting)} still being written"
+                + (f", {len(inbox.skipped)} skipped (see the log)" if inbox.skipped else "")
+                + (f", {len(inbox.reimported)} imported again" if inbox.reimported else "")
             )
             problems = not inbox.clean
             if source == "inbox":

@@ -45,6 +45,7 @@ from monitor.config import Config
 from monitor.errors import ExportFormatError, UsageError
 from monitor.models import ImportedFile, Post
 from monitor.records import PostRecord
+from monitor.redaction import printable
 from monitor.store import BATCH_SIZE, BatchCounts, Rejection, finish_run, start_run, upsert_into, write_batch
 
 Progress = Callable[[int], None]  # called with the number of bytes read since the last call
@@ -380,14 +381,15 @@ def summary_lines(results: Sequence[FileResult], shown: int = 5) -> list[str]:
     lines: list[str] = []
     for r in results:
         c = r.counts
+        name = printable(r.path)  # a name with a newline or an escape cannot forge a summary line
         if r.status == "already_imported":
-            lines.append(f"{r.path}: already imported, skipped")
+            lines.append(f"{name}: already imported, skipped")
             continue
         if r.status == "rejected":
-            lines.append(f"{r.path}: REJECTED: {r.message}")
+            lines.append(f"{name}: REJECTED: {r.message}")
         else:
             lines.append(
-                f"{r.path} [{r.format}]: {c.read} rows read, {c.new} new, {c.updated} updated, "
+                f"{name} [{r.format}]: {c.read} rows read, {c.new} new, {c.updated} updated, "
                 f"{c.unchanged} unchanged, {r.rejected_total} rejected"
                 + (f", {r.repeated} repeating an earlier row" if r.repeated else "")
             )

@@ -46,6 +46,7 @@ from monitor.config import Config
 from monitor.db import readonly
 from monitor.errors import ConfigError, UsageError
 from monitor.models import VoteReminder
+from monitor.redaction import scrub
 from monitor.run_owners import owners_folder
 from reports.files import neutralize
 
@@ -399,7 +400,9 @@ def _record_outcome(engine: Engine, claim: _Claim, status: str, error: str | Non
         result = conn.execute(
             update(reminders_t)
             .where(reminders_t.c.id == claim.row_id, reminders_t.c.claim_token == claim.token)
-            .values(status=status, sent_at=now if status == SENT else None, error=error, claim_token=None)
+            .values(
+                status=status, sent_at=now if status == SENT else None, error=scrub(error), claim_token=None
+            )
         )
     return bool(result.rowcount == 1)
 

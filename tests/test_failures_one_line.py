@@ -259,3 +259,16 @@ def test_a_read_only_database_folder_is_one_line(write_config, tmp_path: Path) -
     check = open_engine(f"sqlite:///{folder / 'monitor.db'}")
     assert scalar(check, "select count(*) from posts") == 3
     check.dispose()
+
+
+def test_a_full_disk_during_remind_is_one_line_and_sends_nothing_unrecorded(write_config, tmp_path) -> None:
+    path = write_config()
+    ct_export(tmp_path / "small.csv", 3)
+    first = run_limited(["--config", str(path), "ingest", str(tmp_path / "small.csv")], 2**40, tmp_path)
+    assert first.returncode == 0, first.stderr
+    proc = run_limited(["--config", str(path), "remind"], 1024, tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in proc.stderr and "disk" in errors[0], proc.stderr
+    again = run_limited(["--config", str(path), "remind"], 2**40, tmp_path)
+    assert again.returncode == 0 and "log: sent" in again.stdout, again.stdout + again.stderr
