@@ -187,8 +187,12 @@ class Inbox:
         return result
 
     def _import(self, path: Path, state: dict[str, Any], result: InboxPass) -> None:
-        from monitor.ingest import ingest_file  # the importer pulls in the CSV machinery
+        from monitor.ingest import ingest_file, unreadable_reason  # the importer pulls in the CSV machinery
 
+        unreadable = unreadable_reason(path)
+        if unreadable:  # left in place (not failed/): once readable, the next pass takes it
+            self._skip(path, unreadable, result)
+            return
         before = shape_of(path.lstat())
         outcome = ingest_file(self.config, self.engine, path, skip_known=True)
         after = shape_of(path.lstat())
