@@ -36,6 +36,7 @@ csv.field_size_limit(2**31 - 1)
 
 CHUNK = 1 << 20
 RUNAWAY_LINES = 1000  # a quoted field over more lines than this is a quote that never closed
+MAX_RECOVERIES = 20  # runaway quotes recovered from per file (each re-reads the file up to its line)
 DELIMITERS = (",", ";", "\t")
 # The bytes cp1252 leaves undefined: frequent inside UTF-8 emoji, so read with errors="replace".
 CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
@@ -99,11 +100,12 @@ class ExportFile:
         one field. Such a record (it runs over several lines and has another number of fields than the
         header, or over more than RUNAWAY_LINES lines, or to the end of the file) is not yielded:
         `on_runaway(line, lines_spanned, to_end_of_file, fields)` is called, and reading starts again
-        on the line after the one where the quote opened, so the good rows that follow are kept.
+        on the line after the one where the quote opened, so the good rows that follow are kept. After
+        MAX_RECOVERIES of them the file is hopeless: ExportFormatError, as for an unreadable line.
         """
         width = len(self.header)
         restart_at = 0  # physical line to start from again after a runaway quote (0: the first pass)
-        reported = 0
+        reported = recoveries = 0
         while True:
             with self.path.open("rb") as raw:
                 text = io.TextIOWrapper(raw, encoding=self.encoding, errors="replace", newline="")
@@ -149,6 +151,12 @@ class ExportFile:
                     ) from None
             if runaway is None:
                 break
+            recoveries += 1
+            if recoveries > MAX_RECOVERIES:
+                raise ExportFormatError(
+                    f"line {runaway[0]}: more than {MAX_RECOVERIES} quoted fields do not close where they "
+                    "should; fix the quotes in the file"
+                )
             if on_runaway is not None:
                 on_runaway(*runaway)
             restart_at = runaway[0] + 1

@@ -96,3 +96,16 @@ def test_a_file_that_is_not_readable_is_a_reject_not_a_crash(config, engine, tmp
     gone = tmp_path / "gone.csv"
     result = ingest_file(config, engine, gone)
     assert result.status == "rejected" and "no such file" in result.message
+
+
+def test_a_file_full_of_runaway_quotes_is_rejected_after_a_bounded_effort(config, engine, tmp_path) -> None:
+    header, rows = ct_lines(60)
+    text = "Ayo vote Kota Probolinggo #WeLoveProbolinggo"
+    rows = [r.replace(f",{text},", f',"{text},') if i % 2 == 0 else r for i, r in enumerate(rows)]
+    path = tmp_path / "quotes.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    result = ingest_file(config, engine, path)
+    assert result.status == "rejected"
+    assert "more than 20 quoted fields do not close" in result.message
+    assert result.rejected_total == 20  # each recovered one is a reject; the rows between them are kept
+    assert scalar(engine, "select count(*) from posts") > 0
