@@ -2,7 +2,8 @@
 
 - An empty database gets today's schema at once (create_all, stamped with the head revision: the
   Alembic recipe for a new database; a test keeps the revisions equal to the models).
-- A database made by the first release (create_all, no `alembic_version` table) is the baseline.
+- A database made before migrations (create_all, no `alembic_version` table) is the revision whose
+  tables it has (PRE_MIGRATION): the first release's are the baseline, 0001.
 - Every command refuses a database whose revision is not the head, with one line naming
   `campaign-monitor db upgrade`; `upgrade` brings it to the head without touching a row it keeps.
 
@@ -33,6 +34,12 @@ BASELINE_TABLES = (
     "accounts", "collection_runs", "imported_files", "metric_snapshots", "post_hashtags", "posts",
     "rejected_rows", "settings", "source_checkpoints", "vote_reminders",
 )  # fmt: skip
+# What create_all made before migrations, newest first: with all of a revision's tables (and no
+# alembic_version) a database is at that revision.
+PRE_MIGRATION = (
+    ("0002", (*BASELINE_TABLES, "bot_offsets", "bot_replies", "submissions")),
+    (BASELINE, BASELINE_TABLES),
+)
 UPGRADE_HINT = "back it up, then run `campaign-monitor db upgrade`"
 
 
@@ -74,7 +81,8 @@ def schema_state(conn: Connection) -> SchemaState:
         revision = MigrationContext.configure(conn).get_current_revision()
         return SchemaState(revision, empty=False, legacy=False)
     if tables & set(BASELINE_TABLES):
-        return SchemaState(BASELINE, empty=False, legacy=True)
+        revision = next((rev for rev, names in PRE_MIGRATION if set(names) <= tables), BASELINE)
+        return SchemaState(revision, empty=False, legacy=True)
     return SchemaState(None, empty=True, legacy=False)
 
 
@@ -136,11 +144,11 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
                 "campaign-monitor does not know: install the release that made it"
             )
         if state.legacy:
-            # The first release made these by create_all: complete any missing table of it, then the
-            # database is the baseline revision.
-            baseline = [Base.metadata.tables[name] for name in BASELINE_TABLES]
-            Base.metadata.create_all(conn, tables=baseline)
-            MigrationContext.configure(conn).stamp(scripts(), BASELINE)
+            if state.revision == BASELINE:
+                # The first release made these by create_all: complete any missing one of them.
+                baseline = [Base.metadata.tables[name] for name in BASELINE_TABLES]
+                Base.metadata.create_all(conn, tables=baseline)
+            MigrationContext.configure(conn).stamp(scripts(), state.revision or BASELINE)
         command.upgrade(alembic_config(conn), "head")
     return state.revision, head()
 

@@ -112,13 +112,15 @@ def test_a_first_release_database_is_recognised_and_upgraded_with_its_rows(
     assert "alembic_version" not in inspect(bare).get_table_names()
 
     code, output = run_cli(config_path, "db", "current")
-    assert code == 0 and "made before migrations" in output
-    code, output = run_cli(config_path, "status")  # the baseline is today's schema: usable as it is
-    assert code == 0, output
-    assert "instagram" in output
+    assert code == 1 and f"revision {schema.BASELINE} (made before migrations" in output
+    code, output = run_cli(config_path, "status")  # later revisions added tables: upgrade first
+    assert code == 2 and "campaign-monitor db upgrade" in output, output
 
     code, output = run_cli(config_path, "db", "upgrade")
     assert code == 0, output
+    assert f"from revision {schema.BASELINE} to {schema.head()}" in output
+    code, output = run_cli(config_path, "status")
+    assert code == 0 and "instagram" in output, output
     assert differences(bare) == []
     with bare.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == schema.head()
@@ -127,6 +129,20 @@ def test_a_first_release_database_is_recognised_and_upgraded_with_its_rows(
         assert conn.execute(text("SELECT count(*) FROM collection_runs")).scalar_one() == 1
     code, output = run_cli(config_path, "db", "upgrade")  # again: nothing to do
     assert code == 0 and "already at revision" in output
+
+
+def test_a_database_made_by_create_all_just_before_migrations_is_their_revision(
+    config_path: Path, bare: Engine
+) -> None:
+    # main had the submissions tables (issue 17) before migrations: create_all made them too.
+    with bare.begin() as conn:
+        command.upgrade(schema.alembic_config(conn), "0002")
+        conn.execute(text("DROP TABLE alembic_version"))
+    code, output = run_cli(config_path, "db", "current")
+    assert "revision 0002" in output and "made before migrations" in output
+    code, output = run_cli(config_path, "db", "upgrade")
+    assert code == 0 and "0002" in output, output
+    assert differences(bare) == []
 
 
 @pytest.fixture
