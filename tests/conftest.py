@@ -51,7 +51,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     backends = ["sqlite"]
-    if metafunc.config.getoption("postgresql"):
+    # sqlite_only: a test of SQLite's own files (a folder, a read-only file, a full disk under it).
+    if metafunc.config.getoption("postgresql") and not metafunc.definition.get_closest_marker("sqlite_only"):
         backends.append("postgresql")
     if "database" in metafunc.fixturenames:
         metafunc.parametrize("database", backends, indirect=True)

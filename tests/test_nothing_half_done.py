@@ -65,6 +65,8 @@ def kill9(proc: subprocess.Popen[str]) -> None:
 # Runs
 
 
+# Run owners are flocks beside a SQLite file (monitor/run_owners.py); on PostgreSQL `run` sweeps at start.
+@pytest.mark.sqlite_only
 def test_a_run_of_a_killed_process_is_marked_interrupted_by_the_next_import(
     config_path, config, tmp_path
 ) -> None:
