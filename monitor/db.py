@@ -74,6 +74,8 @@ def open_engine(url: str, create: bool = True) -> Engine:
     engine = create_engine(parsed, connect_args=connect_args)
     if is_sqlite:
         _tune_sqlite(engine)
+    else:
+        _tune_postgresql(engine)
     if create:
         from monitor.schema import ensure_schema
 
@@ -102,6 +104,24 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         # Readers (reports) pass execution_options(readonly=True) and do not take the write lock.
         conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE")
+
+
+def _tune_postgresql(engine: Engine) -> None:
+    from psycopg.types.numeric import NumericLoader
+
+    class WholeNumbers(NumericLoader):
+        """sum() of bigint counts is numeric on PostgreSQL: a whole number comes back as an int (as
+        on SQLite), so the report's numbers and formats are the same on both."""
+
+        def load(self, data: Any) -> Any:
+            raw = bytes(data)
+            if raw.lstrip(b"-").isdigit():
+                return int(raw)
+            return super().load(data)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.adapters.register_loader("numeric", WholeNumbers)
 
 
 def readonly(engine: Engine) -> Engine:

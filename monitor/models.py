@@ -43,6 +43,11 @@ class Base(DeclarativeBase):
     pass
 
 
+# Metric counts go up to 10^12 (the import's bound): PostgreSQL needs bigint for that; SQLite's
+# INTEGER already holds 64 bits.
+COUNT = Integer().with_variant(BigInteger(), "postgresql")
+
+
 class Post(Base):
     __tablename__ = "posts"
     __table_args__ = (
@@ -77,10 +82,10 @@ class Post(Base):
     local_date: Mapped[dt.date] = mapped_column(Date)
     text: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
-    likes: Mapped[int | None] = mapped_column(Integer)
-    comments: Mapped[int | None] = mapped_column(Integer)
-    shares: Mapped[int | None] = mapped_column(Integer)
-    views: Mapped[int | None] = mapped_column(Integer)
+    likes: Mapped[int | None] = mapped_column(COUNT)
+    comments: Mapped[int | None] = mapped_column(COUNT)
+    shares: Mapped[int | None] = mapped_column(COUNT)
+    views: Mapped[int | None] = mapped_column(COUNT)
     is_repost: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(64))
     first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -104,10 +109,10 @@ class MetricSnapshot(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
     observed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    likes: Mapped[int | None] = mapped_column(Integer)
-    comments: Mapped[int | None] = mapped_column(Integer)
-    shares: Mapped[int | None] = mapped_column(Integer)
-    views: Mapped[int | None] = mapped_column(Integer)
+    likes: Mapped[int | None] = mapped_column(COUNT)
+    comments: Mapped[int | None] = mapped_column(COUNT)
+    shares: Mapped[int | None] = mapped_column(COUNT)
+    views: Mapped[int | None] = mapped_column(COUNT)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("collection_runs.id"))
 
 
