@@ -26,7 +26,7 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -157,13 +157,34 @@ def _collect_twitter(ctx: SourceContext) -> SourceResult:
     def body(session: requests.Session, token: str, store: _PageStore) -> None:
         state = load_checkpoint(ctx.engine, twitter.SOURCE)
         clock = ctx.calendar.now
-        store.all(twitter.recent_search_pages(session, cfg, token, state, sleep=ctx.sleep, clock=clock))
+        search_cfg = replace(cfg, query=twitter_query(ctx.config))
+        store.all(
+            twitter.recent_search_pages(session, search_cfg, token, state, sleep=ctx.sleep, clock=clock)
+        )
         # Search only brings tweets newer than the last pass: refresh the metrics of the older ones.
         stale = tweets_to_refresh(ctx.engine, ctx.config.campaign, clock())
         if stale:
             store.all(twitter.refresh_pages(session, cfg, token, stale, sleep=ctx.sleep, clock=clock))
 
     return _api_pass(ctx, "twitter", cfg.api_base, cfg.token_env, body)
+
+
+def twitter_query(config: Config) -> str:
+    """sources.twitter.query when set; else built from the campaign's and the peers' hashtags within
+    sources.twitter.max_query_length (peers that do not fit are left out, with a warning)."""
+    cfg = config.sources.twitter
+    if cfg.query:
+        return cfg.query
+    peers = [peer.hashtags for peer in config.peers]
+    query, left_out = twitter.build_query(config.campaign.hashtags, peers, cfg.max_query_length)
+    if left_out:
+        log.warning(
+            "x_api: the query would pass %d characters with %s; those tags are not searched "
+            "(raise sources.twitter.max_query_length if the X plan allows longer queries)",
+            cfg.max_query_length,
+            " ".join("#" + tag for tag in left_out),
+        )
+    return query
 
 
 def tweets_to_refresh(engine: Engine, campaign: CampaignConfig, now: dt.datetime) -> list[str]:
@@ -196,7 +217,8 @@ def _collect_instagram(ctx: SourceContext) -> SourceResult:
 
     def body(session: requests.Session, token: str, store: _PageStore) -> None:
         state = load_checkpoint(ctx.engine, instagram.SOURCE)
-        tags = ctx.config.campaign.hashtags
+        # The peers' tags too, after the campaign's: the share-of-voice section needs their posts.
+        tags = tuple(ctx.config.campaign.hashtags) + tuple(t for p in ctx.config.peers for t in p.hashtags)
         store.all(instagram.hashtag_pages(session, cfg, token, tags, state, now=ctx.calendar.now()))
 
     return _api_pass(ctx, "instagram", cfg.api_base, cfg.token_env, body)

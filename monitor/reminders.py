@@ -225,8 +225,11 @@ def _send_one(
     message: str,
     session: Any,
 ) -> Delivery:
+    from monitor.reminder_time import reminder_due_at
+
     campaign_day = calendar.day_number(day)
-    claim = _claim(engine, day, campaign_day, channel, message, calendar.now())
+    planned = reminder_due_at(config, calendar, day)
+    claim = _claim(engine, day, campaign_day, channel, message, calendar.now(), planned)
     if isinstance(claim, Delivery):
         return claim
     error: str | None = None
@@ -250,7 +253,13 @@ def _send_one(
 
 
 def _claim(
-    engine: Engine, day: dt.date, campaign_day: int, channel: str, message: str, now: dt.datetime
+    engine: Engine,
+    day: dt.date,
+    campaign_day: int,
+    channel: str,
+    message: str,
+    now: dt.datetime,
+    planned: dt.datetime | None = None,
 ) -> _Claim | Delivery:
     """Take the (day, channel) row for delivery, or say why not (already_sent / in_progress)."""
     token = uuid.uuid4().hex
@@ -268,6 +277,7 @@ def _claim(
                         attempts=1,
                         claimed_at=now,
                         claim_token=token,
+                        planned_at=planned,
                     )
                 )
                 key = result.inserted_primary_key
@@ -289,6 +299,7 @@ def _claim(
                     claim_token=token,
                     message=message,
                     campaign_day=campaign_day,
+                    planned_at=planned,
                 )
             )
             if result.rowcount != 1:

@@ -114,22 +114,26 @@ class Jobs:
         return self.run_job(JOB_REMINDER, self._reminder)
 
     def _reminder(self) -> JobOutcome:
+        from monitor.reminder_time import is_drawn
         from monitor.reminders import send_reminders
 
         today = self.calendar.today()
         if not self.calendar.contains(today):
             return "skipped"
+        if is_drawn(self.config) and not self.reminder_due():
+            return "skipped"  # a job at one of the candidate times; today's drawn time is another
         deliveries = send_reminders(self.config, self.engine, self.calendar, today)
         return "failed" if any(d.status == "failed" for d in deliveries) else "ok"
 
     def reminder_due(self) -> bool:
         """Today is a campaign day, its reminder time has passed, and some channel has not sent it."""
+        from monitor.reminder_time import reminder_due_at
         from monitor.reminders import reminder_sent_for
 
         today = self.calendar.today()
         return (
             self.calendar.contains(today)
-            and self.calendar.now() >= self.calendar.at_local(today, self.config.reminders.at)
+            and self.calendar.now() >= reminder_due_at(self.config, self.calendar, today)
             and not reminder_sent_for(self.engine, today, self.config.reminders.channels)
         )
 
@@ -228,17 +232,18 @@ def build_scheduler(config: Config, jobs: Jobs) -> BlockingScheduler:
             next_run_time=now,
             misfire_grace_time=minutes * 60,
         )
-    at = config.reminders.at
-    scheduler.add_job(
-        jobs.reminder,
-        "cron",
-        hour=at.hour,
-        minute=at.minute,
-        id=JOB_REMINDER,
-        name="send the daily vote reminder",
-        **once,
-        misfire_grace_time=REMINDER_GRACE_SECONDS,
-    )
+    # One job per candidate time; with several, each checks whether today's drawn time is its own.
+    for i, at in enumerate(config.reminders.all_times):
+        scheduler.add_job(
+            jobs.reminder,
+            "cron",
+            hour=at.hour,
+            minute=at.minute,
+            id=JOB_REMINDER if i == 0 else f"{JOB_REMINDER}-{i + 1}",
+            name="send the daily vote reminder" + (f" (candidate time {at:%H:%M})" if i else ""),
+            **once,
+            misfire_grace_time=REMINDER_GRACE_SECONDS,
+        )
     scheduler.add_job(
         jobs.reminder_retry,
         "interval",
