@@ -275,7 +275,8 @@ class VoteDay:
     suggestions: float | None
     rank: int | None  # the day's last recorded rank (never interpolated)
     readings: int  # readings on this day
-    interpolated: bool  # total or the day before's total is interpolated
+    interpolated: bool  # the votes of the day rest on an interpolated total (this day's or the day before's)
+    suggestions_interpolated: bool = False
 
     @property
     def votes_whole(self) -> int | None:
@@ -285,28 +286,19 @@ class VoteDay:
 def vote_days(
     readings_: Sequence[Reading], calendar: CampaignCalendar, start: dt.date, end: dt.date
 ) -> list[VoteDay]:
-    """The ledger per local day from start to end (see the module docstring for the rules)."""
+    """The ledger per local day from start to end (see the module docstring for the rules). Votes and
+    suggestions are followed separately: a reading that gives no suggestion count leaves them to the
+    readings that do."""
     valid = sorted((r for r in readings_ if not r.corrected), key=lambda r: (r.read_at, r.id))
-    last_of_day: dict[dt.date, Reading] = {}
-    for r in valid:
-        last_of_day[calendar.local_date(r.read_at)] = r
-    first_day = start - dt.timedelta(days=1)  # the day before the range gives the first difference
-    days = list(calendar.days(first_day, end))
-    totals: dict[dt.date, tuple[float | None, float | None, bool]] = {}
-    for day in days:
-        if day in last_of_day:
-            r = last_of_day[day]
-            totals[day] = (float(r.votes), _opt(r.suggestions), False)
-            continue
-        end_of_day = calendar.local_midnight(day + dt.timedelta(days=1))
-        v = _interpolate(valid, end_of_day, "votes")
-        s = _interpolate(valid, end_of_day, "suggestions")
-        totals[day] = (v, s, v is not None or s is not None)
+    days = list(calendar.days(start - dt.timedelta(days=1), end))  # the day before: the first difference
+    votes = _end_of_day(valid, calendar, days, "votes")
+    suggestions = _end_of_day(valid, calendar, days, "suggestions")
     result = []
     for prev, day in zip(days, days[1:], strict=False):
-        v, s, interp = totals[day]
-        pv, ps, pinterp = totals[prev]
-        ranks = [r.rank for r in valid if calendar.local_date(r.read_at) == day and r.rank is not None]
+        (v, interp), (pv, pinterp) = votes[day], votes[prev]
+        (s, s_interp), (ps, ps_interp) = suggestions[day], suggestions[prev]
+        on_day = [r for r in valid if calendar.local_date(r.read_at) == day]
+        ranks = [r.rank for r in on_day if r.rank is not None]
         result.append(
             VoteDay(
                 date=day,
@@ -315,11 +307,32 @@ def vote_days(
                 suggestions_total=s,
                 suggestions=None if s is None or ps is None else s - ps,
                 rank=ranks[-1] if ranks else None,
-                readings=sum(1 for r in valid if calendar.local_date(r.read_at) == day),
-                interpolated=interp or (pinterp and v is not None),
+                readings=len(on_day),
+                interpolated=v is not None and (interp or (pv is not None and pinterp)),
+                suggestions_interpolated=s is not None and (s_interp or (ps is not None and ps_interp)),
             )
         )
     return result
+
+
+def _end_of_day(
+    valid: Sequence[Reading], calendar: CampaignCalendar, days: Sequence[dt.date], name: str
+) -> dict[dt.date, tuple[float | None, bool]]:
+    """day -> (the count at its end, whether interpolated): the day's last reading that gives the
+    count, else the count interpolated at local midnight after it."""
+    last: dict[dt.date, float] = {}
+    for r in valid:
+        value = getattr(r, name)
+        if value is not None:
+            last[calendar.local_date(r.read_at)] = float(value)
+    out: dict[dt.date, tuple[float | None, bool]] = {}
+    for day in days:
+        if day in last:
+            out[day] = (last[day], False)
+        else:
+            value = _interpolate(valid, calendar.local_midnight(day + dt.timedelta(days=1)), name)
+            out[day] = (value, value is not None)
+    return out
 
 
 def _interpolate(valid: Sequence[Reading], instant: dt.datetime, name: str) -> float | None:
