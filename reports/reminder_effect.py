@@ -7,9 +7,9 @@ A *comparable day* is another complete day of the range whose same local clock w
 own reminder's effect: it had no reminder sent, or its reminder was sent WINDOW_HOURS or more away
 from that window's start. The day's *baseline* is the mean of the comparable days' posts in that
 window; its *effect* is posts minus baseline. The estimate is the mean effect over the reminder days
-that have at least MIN_COMPARABLE comparable days; the interval is a percentile bootstrap over those
-days (seeded: the same data give the same interval). With fewer than MIN_DAYS such days the verdict is
-"not enough data", whatever the numbers say.
+that have at least MIN_COMPARABLE comparable days; the interval is a percentile bootstrap that
+resamples whole days and recomputes the baselines too (seeded: the same data give the same
+interval). With fewer than MIN_DAYS such days the verdict is "not enough data", whatever the numbers say.
 
 A reminder sent at the same time every day leaves no comparable day except the days it failed or was
 missed; `[reminders] at` with several times (one drawn each day) makes every day comparable to the
@@ -155,23 +155,32 @@ def analyse(
     profile_on: list[list[int]] = []
     profile_off: list[list[int]] = []
     span = PROFILE_HOURS * 3600 // QUARTER
-    for day in complete:
+    # For the bootstrap: per reminder day, its own posts, and each complete day's posts in its clock
+    # window with whether that day is comparable.
+    grid: list[tuple[int, int, list[int], list[bool]]] = []  # (day index, posts, window posts, comparable)
+    for index, day in enumerate(complete):
         if day not in sent:
             continue
         s = sent[day]
         start = int(s.timestamp()) // QUARTER
         clock = dt.datetime.fromtimestamp(start * QUARTER, dt.UTC).astimezone(tz).time()
         comparable: list[int] = []
+        row_posts: list[int] = []
+        row_ok: list[bool] = []
         for other in complete:
+            other_start = window_start(other, clock)
+            row_posts.append(count(other_start))
+            row_ok.append(False)
             if other == day:
                 continue
-            other_start = window_start(other, clock)
             other_sent = sent.get(other)
             if other_sent is not None:
                 other_sent_q = int(other_sent.timestamp()) // QUARTER
                 if abs(other_sent_q - other_start) < width:  # its own reminder's hours overlap
                     continue
+            row_ok[-1] = True
             comparable.append(other_start)
+        grid.append((index, count(start), row_posts, row_ok))
         baseline = (
             sum(count(q) for q in comparable) / len(comparable) if len(comparable) >= MIN_COMPARABLE else None
         )
@@ -210,7 +219,7 @@ def analyse(
             profile,
         )
     estimate = _mean(effects)
-    low, high = bootstrap_interval(effects)
+    low, high = bootstrap_days(grid, len(complete))
     if low > 0:
         verdict = MORE
     elif high < 0:
@@ -231,17 +240,34 @@ def analyse(
     )
 
 
-def bootstrap_interval(
-    values: Sequence[float], confidence: float = CONFIDENCE, seed: int = 0
+def bootstrap_days(
+    grid: Sequence[tuple[int, int, list[int], list[bool]]],
+    n_days: int,
+    confidence: float = CONFIDENCE,
+    seed: int = 0,
 ) -> tuple[float, float]:
-    """A percentile bootstrap interval of the mean of `values` (resampling the days)."""
+    """A percentile bootstrap interval of the estimate, resampling whole days: each replicate draws
+    the days with replacement and recomputes every baseline from the drawn comparable days, so the
+    interval carries the baselines' uncertainty as well as the reminder days' own."""
     import numpy as np
 
-    data = np.asarray(values, dtype=float)
+    rows = np.array([index for index, _, _, _ in grid])
+    posts = np.array([p for _, p, _, _ in grid], dtype=float)
+    window = np.array([w for _, _, w, _ in grid], dtype=float)  # reminder day x day
+    ok = np.array([m for _, _, _, m in grid], dtype=float)
     rng = np.random.default_rng(seed)
-    means = rng.choice(data, size=(BOOTSTRAP, len(data)), replace=True).mean(axis=1)
+    weights = rng.multinomial(n_days, [1 / n_days] * n_days, size=BOOTSTRAP).astype(float)  # B x days
+    comparable = weights @ ok.T  # B x reminder days: drawn comparable days
+    baseline_sum = weights @ (ok * window).T
+    usable = comparable >= MIN_COMPARABLE
+    baseline = np.divide(baseline_sum, comparable, out=np.zeros_like(baseline_sum), where=usable)
+    own = weights[:, rows] * usable  # each reminder day counts as often as it was drawn
+    totals = own.sum(axis=1)
+    estimates = np.divide(
+        (own * (posts - baseline)).sum(axis=1), totals, out=np.full(len(totals), np.nan), where=totals > 0
+    )
     tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
+    low, high = np.nanpercentile(estimates, [tail, 100 - tail])
     return float(low), float(high)
 
 
