@@ -369,7 +369,7 @@ def job_statuses(config: Config, engine: Engine, calendar: CampaignCalendar) -> 
         for name in names:
             last = last_job_run(session, name)
             if name == JOB_REMINDER:
-                next_run = _next_campaign_time(calendar, config.reminders.at, now)
+                next_run = _next_reminder_time(config, calendar, now)
             elif name == JOB_REPORT:
                 next_run = _next_campaign_time(calendar, config.reports.daily_at, now)
             else:
@@ -390,6 +390,21 @@ def job_statuses(config: Config, engine: Engine, calendar: CampaignCalendar) -> 
                 )
             )
     return result
+
+
+def _next_reminder_time(config: Config, calendar: CampaignCalendar, now: dt.datetime) -> dt.datetime | None:
+    """The next reminder: at the configured time, or at the next drawn one (several times)."""
+    from monitor.reminder_time import is_drawn, reminder_due_at
+
+    if not is_drawn(config):
+        return _next_campaign_time(calendar, config.reminders.at, now)
+    day = max(now.astimezone(calendar.tz).date(), calendar.start)
+    while day <= calendar.end:
+        due = reminder_due_at(config, calendar, day)
+        if due >= now:
+            return due.astimezone(calendar.tz)
+        day += dt.timedelta(days=1)
+    return None
 
 
 def _next_campaign_time(calendar: CampaignCalendar, at: dt.time, now: dt.datetime) -> dt.datetime | None:

@@ -343,3 +343,70 @@ def template_context(effect: ReminderEffect, calendar: CampaignCalendar, languag
             for d in effect.days
         ],
     }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Votes, where the readings allow
+
+
+MIN_VOTE_DAYS = 3  # days with a reading-based vote count in each group before votes are compared
+
+
+@dataclass(frozen=True)
+class VoteComparison:
+    """Votes per day on days with a sent reminder against days without one, from days whose votes
+    rest on real readings (never interpolated ones). `difference` is None when a group is too small."""
+
+    with_reminder: list[float]
+    without_reminder: list[float]
+    difference: float | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+def compare_votes(
+    vote_days: Sequence[Any], sent: Mapping[dt.date, dt.datetime], seed: int = 0
+) -> VoteComparison:
+    """`vote_days`: monitor.votes.VoteDay rows. Readings come a few a day, too coarse to place in the
+    hours after a reminder, so votes are compared per day: days it was sent against days it failed or
+    was missed (a 95% bootstrap interval resampling the days within each group)."""
+    import numpy as np
+
+    on = [d.votes for d in vote_days if d.votes is not None and not d.interpolated and d.date in sent]
+    off = [d.votes for d in vote_days if d.votes is not None and not d.interpolated and d.date not in sent]
+    if len(on) < MIN_VOTE_DAYS or len(off) < MIN_VOTE_DAYS:
+        return VoteComparison(on, off)
+    rng = np.random.default_rng(seed)
+    a, b = np.asarray(on, dtype=float), np.asarray(off, dtype=float)
+    diffs = rng.choice(a, (BOOTSTRAP, len(a))).mean(axis=1) - rng.choice(b, (BOOTSTRAP, len(b))).mean(axis=1)
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(diffs, [tail, 100 - tail])
+    return VoteComparison(on, off, float(a.mean() - b.mean()), float(low), float(high))
+
+
+def votes_text(comparison: VoteComparison, language: str) -> str:
+    """One sentence on votes and the reminder, or why the readings cannot tell."""
+    on, off = len(comparison.with_reminder), len(comparison.without_reminder)
+    if comparison.difference is None:
+        if language == "id":
+            return (
+                f"Vote: {on} hari dengan pengingat dan {off} hari tanpa pengingat punya pembacaan; "
+                f"minimal {MIN_VOTE_DAYS} hari di masing-masing diperlukan untuk membandingkan."
+            )
+        return (
+            f"Votes: {on} days with a reminder and {off} days without one have readings; at least "
+            f"{MIN_VOTE_DAYS} of each are needed to compare."
+        )
+    mean_on = sum(comparison.with_reminder) / on
+    mean_off = sum(comparison.without_reminder) / off
+    nums = [_fmt(v, language) for v in (mean_on, mean_off, comparison.difference or 0, comparison.low or 0)]
+    nums.append(_fmt(comparison.high or 0, language))
+    if language == "id":
+        return (
+            f"Vote: rata-rata {nums[0]} per hari pada {on} hari dengan pengingat, {nums[1]} pada {off} hari "
+            f"tanpa pengingat (selisih {nums[2]}, interval 95%: {nums[3]} sampai {nums[4]})."
+        )
+    return (
+        f"Votes: {nums[0]} a day on average on {on} days with a reminder, {nums[1]} on {off} days without "
+        f"(difference {nums[2]}, 95% interval {nums[3]} to {nums[4]})."
+    )

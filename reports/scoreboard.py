@@ -211,8 +211,11 @@ def build_sections(
     out.csv_files.append(write_effect_csv(effect, calendar, out_dir / REMINDER_CSV))
     effect_path = effect_chart(ctx, effect, out_dir / "reminder_effect.png", S)
     out.charts.append(effect_path)
+    compared = reminder_effect.compare_votes(days, reminder_effect.sent_reminders(engine, scope))
+    votes_line = reminder_effect.votes_text(compared, language) if ledger else ""
     effect_ctx = reminder_effect.template_context(effect, calendar, language) | {
-        "chart": _chart_entry(effect_path)
+        "votes_text": votes_line,
+        "chart": _chart_entry(effect_path),
     }
     template = environment(language).get_template("scoreboard.html")
     out.html = Markup(

@@ -177,3 +177,41 @@ def test_a_fixed_reminder_time_leaves_nothing_to_compare(write_config: Callable[
     assert effect.verdict == reminder_effect.NOT_ENOUGH and effect.used_days == 0
     assert "same time every day" in effect.reason
     assert reminder_effect.verdict_text(effect, "id").startswith("Belum cukup data")
+
+
+def test_several_times_make_one_job_each_and_status_shows_the_drawn_one(
+    write_config: Callable[..., Path],
+) -> None:
+    from monitor.scheduler import JOB_REMINDER, build_scheduler, job_statuses
+
+    config = load_config(write_config(TIMES))
+    engine = open_engine(config.storage.url)
+    cal = CampaignCalendar(
+        config.campaign, fixed_clock(dt.datetime(2022, 9, 20, 0, 30, tzinfo=config.campaign.tz))
+    )
+    jobs = {job.id: job for job in build_scheduler(config, Jobs(config, engine, cal)).get_jobs()}
+    assert {JOB_REMINDER, f"{JOB_REMINDER}-2", f"{JOB_REMINDER}-3"} <= set(jobs)
+    assert "hour='17'" in str(jobs[f"{JOB_REMINDER}-3"].trigger)
+    status = {s.job: s for s in job_statuses(config, engine, cal)}
+    assert status[JOB_REMINDER].next_run == reminder_due_at(config, cal, dt.date(2022, 9, 20))
+
+
+def test_votes_are_compared_on_days_with_and_without_a_reminder() -> None:
+    from monitor.votes import VoteDay
+
+    sent = {dt.date(2022, 10, d): dt.datetime(2022, 10, d, tzinfo=dt.UTC) for d in (1, 2, 3, 4)}
+
+    def day(d: int, votes: float, interpolated: bool = False) -> VoteDay:
+        return VoteDay(dt.date(2022, 10, d), None, votes, None, None, None, 1, interpolated)
+
+    # By hand: with a reminder 100, 200, 300 (mean 200; 4 Oct is interpolated, left out); without
+    # 50, 50, 80 (mean 60): 140 more votes on a reminder day.
+    days = [day(1, 100), day(2, 200), day(3, 300), day(4, 999, True), day(5, 50), day(6, 50), day(7, 80)]
+    got = reminder_effect.compare_votes(days, sent)
+    assert got.difference == pytest.approx(140)
+    assert got.low is not None and got.high is not None and 0 < got.low <= 140 <= got.high
+    assert reminder_effect.votes_text(got, "en").startswith(
+        "Votes: 200 a day on average on 3 days with a reminder, 60 on 3"
+    )
+    few = reminder_effect.compare_votes(days[:6], sent)
+    assert few.difference is None and "at least 3 of each" in reminder_effect.votes_text(few, "en")
