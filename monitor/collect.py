@@ -29,14 +29,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from collectors import facebook, instagram, twitter
 from collectors.graph import TokenError
 from collectors.http import ApiPage, make_session, redact
 from monitor.campaign import CampaignCalendar
 from monitor.errors import RateLimited, SourceError, UsageError
-from monitor.models import Post
+from monitor.models import Post, PostHashtag
 from monitor.store import Rejection, finish_run, load_checkpoint, start_run, write_batch
 from reports.queries import ReportScope, campaign_filter
 
@@ -188,20 +188,25 @@ def twitter_query(config: Config) -> str:
 
 
 def tweets_to_refresh(engine: Engine, campaign: CampaignConfig, now: dt.datetime) -> list[str]:
-    """Ids of the campaign tweets (DESIGN 5: tracked tag, window, no retweet) posted in the last
-    REFRESH_DAYS and not seen by any source for REFRESH_AFTER, newest first, at most
-    twitter.MAX_REFRESH_TWEETS.
+    """Ids of the campaign tweets (DESIGN 5: tracked tag, window, no retweet) and of the [[peers]]'
+    tweets, posted in the last REFRESH_DAYS and not seen by any source for REFRESH_AFTER, newest
+    first, at most twitter.MAX_REFRESH_TWEETS.
 
     Engagement settles within days; REFRESH_AFTER keeps a tweet from being re-read (and paid for) on
     every pass: at most REFRESH_DAYS * 24 h / REFRESH_AFTER reads per tweet.
     """
     since = now - REFRESH_DAYS
     scope = ReportScope(campaign, since.astimezone(campaign.tz).date(), now.astimezone(campaign.tz).date())
+    tracked = campaign_filter(scope)
+    if campaign.peer_hashtags:
+        # The peers' tweets too: the share-of-voice section compares their interactions with ours.
+        peer = select(PostHashtag.post_id).where(PostHashtag.tag.in_(sorted(campaign.peer_hashtags)))
+        tracked = or_(tracked, and_(campaign_filter(scope, tagged=False), Post.id.in_(peer)))
     query = (
         select(Post.post_key)
         .where(
             Post.platform == "twitter",
-            campaign_filter(scope),
+            tracked,
             Post.created_at >= since,
             Post.last_seen_at < now - REFRESH_AFTER,
         )

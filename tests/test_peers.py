@@ -220,3 +220,27 @@ def test_report_without_peers_has_no_share_of_voice(
     assert out.exit_code == 0, out.output
     html = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
     assert 'id="share-of-voice"' not in html and not (tmp_path / "r" / "share_of_voice.csv").exists()
+
+
+def test_peer_tweets_get_their_metrics_refreshed_too(write_config: Callable[..., Path]) -> None:
+    from monitor.collect import tweets_to_refresh
+    from monitor.records import PostRecord, collect_hashtags
+    from monitor.store import start_run, write_batch
+
+    config = load(write_config)
+    engine = open_engine(config.storage.url)
+    seen = dt.datetime(2022, 10, 1, 8, tzinfo=config.campaign.tz)
+    tweets = [
+        ("1001", "#WeLoveProbolinggo pagi"),
+        ("1002", "Monas #WeLoveJakarta #WeLoveCities"),
+        ("1003", "Liburan #Bali"),
+    ]
+    records = [
+        PostRecord("twitter", key, seen, "x_api", text=text, hashtags=collect_hashtags(text))
+        for key, text in tweets
+    ]
+    write_batch(engine, start_run(engine, "x_api", None), records, config.campaign.tz, now=seen)
+    assert sorted(tweets_to_refresh(engine, config.campaign, seen + dt.timedelta(hours=12))) == [
+        "1001",
+        "1002",
+    ]
