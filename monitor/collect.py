@@ -201,7 +201,8 @@ def tweets_to_refresh(engine: Engine, campaign: CampaignConfig, now: dt.datetime
     if campaign.peer_hashtags:
         # The peers' tweets too: the share-of-voice section compares their interactions with ours.
         peer = select(PostHashtag.post_id).where(PostHashtag.tag.in_(sorted(campaign.peer_hashtags)))
-        tracked = or_(tracked, and_(campaign_filter(scope, tagged=False), Post.id.in_(peer)))
+        in_window = and_(Post.local_date >= scope.first, Post.local_date <= scope.last, ~Post.is_repost)
+        tracked = or_(tracked, and_(in_window, Post.id.in_(peer)))
     query = (
         select(Post.post_key)
         .where(
