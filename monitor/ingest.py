@@ -31,6 +31,7 @@ from collectors.csv_formats import (
     detect_format,
     find_format,
     missing_columns,
+    row_key,
     row_mapper,
 )
 from collectors.csv_reader import (
@@ -40,8 +41,11 @@ from collectors.csv_reader import (
     has_slashed_dates,
     open_export,
     raw_record,
+    zone_table,
 )
+from collectors.export_times import export_time
 from monitor.config import Config
+from monitor.counting import CampaignRule, Tally
 from monitor.errors import ExportFormatError, UsageError
 from monitor.models import ImportedFile, Post
 from monitor.records import PostRecord
@@ -51,6 +55,9 @@ Progress = Callable[[int], None]  # called with the number of bytes read since t
 SHOWN_REJECTIONS = 10
 SHOWN_REPEATS = 3  # rows repeating a post are counted; the first few are named in the notes
 EXPORT_SUFFIXES = (".csv", ".tsv")
+# A `rejects --file NAME --csv` sheet carries the id of each reject: a fixed row that imports cleanly
+# resolves its reject (see monitor/rejects.py).
+REJECT_ID_COLUMN = "reject id"
 
 imported_t = cast(Table, ImportedFile.__table__)
 posts_t = cast(Table, Post.__table__)
@@ -71,6 +78,11 @@ class FileResult:
     run_id: int | None = None
     repeated: int = 0  # rows whose post an earlier row of the same file already had (the later wins)
     notes: list[str] = field(default_factory=list)  # encoding, date order, Excel damage, repeated posts
+    tally: Tally = field(default_factory=Tally)  # what counted: campaign posts and why not
+    counted: str = ""  # the tally in words: "12 campaign posts; not counted: 9 before 19 Sep, ..."
+    warning: str | None = None  # a file with no campaign post at all: why
+    observed_at: dt.datetime | None = None  # when the export was made (DESIGN 5), see observed_how
+    observed_how: str = ""  # "time in the file name", "file modified", "column __twarc.retrieved_at"
 
     @property
     def rows_read(self) -> int:
@@ -176,11 +188,22 @@ def _import_rows(
         notes.append(order_note)
     damaged: Counter[str] = Counter()
     to_record = row_mapper(fmt, export.header, tz, order, zones=config.zones, damaged=damaged)
+    key_of = row_key(fmt, export.header)
+    observed, how = export_time(export.path, zone_table(config.zones))
+    result.observed_at, result.observed_how = observed, how
+    if fmt.observed:
+        result.observed_how = f"column {fmt.observed} where set, else {how}"
+    rule = CampaignRule(config.campaign)
+    tally = result.tally
+    header_line = raw_record(export.header, export.delimiter)
+    reject_ids = _reject_id_column(export.header)
     width = len(export.header)
     name = str(export.path)
     result.run_id = run_id = start_run(engine, fmt.name, name)
     records: list[PostRecord] = []
     rejections: list[Rejection] = []
+    resolved: list[int] = []  # rejects of a `rejects --csv` sheet whose fixed row imported
+    campaign_keys: list[tuple[str, str]] = []  # this batch's campaign posts
     lines: dict[str, int] = {}  # post key -> its first line in the current batch
 
     def repeated(key: str, first: int | None, line: int) -> None:
@@ -190,17 +213,49 @@ def _import_rows(
             notes.append(f"post {key} appears {where}; the later row wins")
 
     def flush() -> None:
-        counts = write_batch(engine, run_id, records, tz, rejections)
+        counts = write_batch(
+            engine,
+            run_id,
+            records,
+            tz,
+            rejections,
+            observed=observed,
+            resolves=resolved,
+            sha256=export.sha256,
+        )
         for key in counts.stored_earlier_in_run:  # an earlier batch of this file had the post
             repeated(key, None, lines[key])
+        for pk in campaign_keys:
+            if pk in counts.unchanged_keys:
+                tally.known += 1
+            elif pk in counts.older_keys:
+                tally.older += 1
+            else:
+                tally.campaign += 1
         result.counts += counts
         records.clear()
         rejections.clear()
+        resolved.clear()
+        campaign_keys.clear()
         lines.clear()
 
     def reject(line: int, reason: str, fields: list[str]) -> None:
-        rejection = Rejection(name, line, reason, raw_record(fields, export.delimiter))
+        if not any(cell.strip() for cell in fields):
+            tally.blank += 1  # a blank row (Excel leaves them): skipped, not a reject
+            return
+        key = key_of(fields) if len(fields) == width else None
+        rejection = Rejection(
+            name,
+            line,
+            reason,
+            raw_record(fields, export.delimiter),
+            sha256=export.sha256,
+            header=header_line,
+            platform=key[0] if key else None,
+            post_key=key[1] if key else None,
+        )
         rejections.append(rejection)
+        tally.rejected += 1
         result.rejected_total += 1
         if len(result.rejections) < SHOWN_REJECTIONS:
             result.rejections.append(rejection)
@@ -220,6 +275,13 @@ def _import_rows(
                         first = lines.setdefault(record.post_key, line)
                         if first != line:
                             repeated(record.post_key, first, line)
+                            tally.repeated += 1
+                        elif (why := rule.reason(record)) is None:
+                            campaign_keys.append((record.platform, record.post_key))
+                        else:
+                            rule.count(tally, why)
+                        if reject_ids is not None and (rid := fields[reject_ids].strip()).isdigit():
+                            resolved.append(int(rid))
                 if len(records) + len(rejections) >= BATCH_SIZE:
                     flush()
         except ExportFormatError as exc:
@@ -239,8 +301,10 @@ def _import_rows(
         # Batches already committed stay; the run shows how far it got.
         finish_run(engine, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
         raise
+    result.counted = rule.describe(tally, "retweet" if fmt.platform == "twitter" else "repost")
+    result.warning = rule.warning(tally)
     if result.status == "rejected" and result.message:  # rejected at an unreadable line
-        finish_run(engine, run_id, "failed", error=result.message)
+        finish_run(engine, run_id, "failed", error=result.message, counted=result.counted)
         return result
     if result.repeated > SHOWN_REPEATS:
         notes.append(f"{result.repeated} rows in all repeat the post of an earlier row; the later row wins")
@@ -254,12 +318,18 @@ def _import_rows(
         )
     result.message = "; ".join(notes)
     run_status = "failed" if result.status == "rejected" else result.status
-    finish_run(engine, run_id, run_status, error=result.message or None)
+    finish_run(engine, run_id, run_status, error=result.message or None, counted=result.counted)
     return result
 
 
+def _reject_id_column(header: Sequence[str]) -> int | None:
+    folded = [h.casefold() for h in header]
+    return folded.index(REJECT_ID_COLUMN) if REJECT_ID_COLUMN in folded else None
+
+
 def _file_status(result: FileResult) -> str:
-    """ok; partial when some rows were rejected; rejected when rows were read and none was stored."""
+    """ok; partial when some rows were rejected; rejected when rows were read and none was stored
+    (blank rows are neither)."""
     if not result.rejected_total:
         return "ok"
     return "partial" if result.counts.read > result.rejected_total else "rejected"
