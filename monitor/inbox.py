@@ -37,6 +37,7 @@ class InboxPass:
     failed: list[Path] = field(default_factory=list)  # moved to failed/
     waiting: list[Path] = field(default_factory=list)  # still being written
     rejected_rows: int = 0
+    outcomes: list[FileResult] = field(default_factory=list)  # what each import did (what counted)
 
     @property
     def clean(self) -> bool:
@@ -91,6 +92,8 @@ class Inbox:
 
     def _take(self, path: Path, outcome: FileResult, result: InboxPass) -> None:
         """Move an imported file out of the inbox, and say what happened to it."""
+        if outcome.status != "already_imported":
+            result.outcomes.append(outcome)
         if outcome.status == "rejected":
             target = _move(path, self.folder / FAILED)
             target.with_name(target.name + ".why.txt").write_text(outcome.message + "\n", encoding="utf-8")
@@ -104,14 +107,17 @@ class Inbox:
             return
         c = outcome.counts
         log.info(
-            "inbox: %s imported as %s: %d new, %d updated, %d unchanged, %d rejected",
+            "inbox: %s imported as %s: %d new, %d updated, %d unchanged, %d rejected; %s",
             path.name,
             outcome.format,
             c.new,
             c.updated,
-            c.unchanged,
+            c.unchanged + c.older,
             outcome.rejected_total,
+            outcome.counted,
         )
+        if outcome.warning:
+            log.warning("inbox: %s: %s", path.name, outcome.warning)
 
 
 def _move(path: Path, folder: Path) -> Path:

@@ -404,34 +404,51 @@ def summarize(results: Sequence[FileResult]) -> BatchCounts:
     return total
 
 
-def summary_lines(results: Sequence[FileResult], shown: int = 5) -> list[str]:
-    """The import summary for people: one line per file (naming it once), its notes and first
-    rejects, then the totals."""
+def summary_lines(results: Sequence[FileResult], config: Config | None = None, shown: int = 5) -> list[str]:
+    """The import summary for people: one line per file (naming it once), what counted and when the
+    export was observed, a warning for a file with no campaign post, its notes and first rejects,
+    then the totals (with what counted in all when `config` is given)."""
     lines: list[str] = []
+    total_tally = Tally()
     for r in results:
         c = r.counts
         if r.status == "already_imported":
             lines.append(f"{r.path}: already imported, skipped")
             continue
+        total_tally += r.tally
         if r.status == "rejected":
             lines.append(f"{r.path}: REJECTED: {r.message}")
         else:
             lines.append(
                 f"{r.path} [{r.format}]: {c.read} rows read, {c.new} new, {c.updated} updated, "
                 f"{c.unchanged} unchanged, {r.rejected_total} rejected"
+                + (f", {c.older} older than stored" if c.older else "")
                 + (f", {r.repeated} repeating an earlier row" if r.repeated else "")
             )
+        if r.counted:
+            lines.append(f"  counted: {r.counted}")
+        if r.observed_at is not None and r.status != "rejected":
+            when = r.observed_at.astimezone(config.campaign.tz) if config else r.observed_at
+            lines.append(f"  observed: {when:%Y-%m-%d %H:%M %Z} ({r.observed_how})")
+        if r.warning:
+            lines.append(f"  warning: {r.warning}")
+        if r.status != "rejected":
             lines.extend(f"  note: {note}" for note in r.notes or ([r.message] if r.message else []))
         # A file rejected because no row could be stored names its first reject in the message already.
         for rej in r.rejections[1 if r.status == "rejected" else 0 : shown]:
             lines.append(f"  line {rej.line}: {rej.reason}")
         if r.rejected_total > shown:
-            lines.append(f"  ... and {r.rejected_total - shown} more rejected rows (kept in rejected_rows)")
+            lines.append(
+                f"  ... and {r.rejected_total - shown} more rejected rows "
+                "(`campaign-monitor rejects` lists them)"
+            )
     total = summarize(results)
     whole = sum(1 for r in results if r.status == "rejected")
     lines.append(
         f"total: {len(results)} file(s), {total.read} rows read, {total.new} new, {total.updated} updated, "
-        f"{total.unchanged} unchanged, {total.rejected} rejected"
+        f"{total.unchanged + total.older} unchanged, {total.rejected} rejected"
         + (f"; {whole} file(s) rejected whole" if whole else "")
     )
+    if config is not None and total_tally.rows:
+        lines.append(f"counted in all: {CampaignRule(config.campaign).describe(total_tally)}")
     return lines
