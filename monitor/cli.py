@@ -361,11 +361,13 @@ def collect(ctx: click.Context, source: str | None) -> None:
 def ingest(ctx: click.Context, paths: tuple[Path, ...], format_name: str | None) -> None:
     """Import export files (CSV) or folders of them, in the order given. The format of each file is
     detected from its header. Bad rows are rejected with their line number and the rest is kept;
-    exit 1 when anything was rejected. Importing a file again adds no duplicates.
+    exit 1 when anything was rejected (`campaign-monitor rejects` lists them). Importing a file again
+    adds no duplicates. Each file's summary says how many rows became campaign posts and why the
+    others did not.
 
-    Files are imported in the order given, a folder's files by name. When files share a post, the
-    file imported last sets its metrics: give the newest export last (Meta Business Suite file names
-    do not sort by date: "Oct-..." comes before "Sep-...")."""
+    When files share a post, the metrics of its latest observation win whatever the order: the time
+    an export says it was made (a column, or a timestamp in the file name), else the file's
+    modification time; equal times go to the file imported later."""
     from monitor.ingest import export_paths, ingest_paths, summary_lines
 
     app: App = ctx.obj

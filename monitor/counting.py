@@ -8,6 +8,7 @@ not, e.g. `12 campaign posts; not counted: 9 before 19 Sep, 4 without #WeLovePro
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, fields
 
 from monitor.config import CampaignConfig
@@ -47,18 +48,22 @@ class CampaignRule:
 
     def __init__(self, campaign: CampaignConfig) -> None:
         self.campaign = campaign
-        self.tz = campaign.tz
-        self.start, self.end = campaign.start, campaign.end
+        tz = campaign.tz
+        # The window as UTC instants [first, after): comparing instants is cheaper per row than
+        # converting every post's time to its local day (the same rule, DESIGN 5).
+        self.first = dt.datetime.combine(campaign.start, dt.time(), tz).astimezone(dt.UTC)
+        day_after = campaign.end + dt.timedelta(days=1)
+        self.after = dt.datetime.combine(day_after, dt.time(), tz).astimezone(dt.UTC)
         self.tags = campaign.tracked_hashtags
 
     def reason(self, rec: PostRecord) -> str | None:
         """Why this record is not a campaign post, or None when it is one."""
         if rec.is_repost:
             return REPOST
-        day = rec.created_at.astimezone(self.tz).date()
-        if day < self.start:
+        created = rec.created_at
+        if created < self.first:
             return BEFORE
-        if day > self.end:
+        if created >= self.after:
             return AFTER
         if self.tags.isdisjoint(rec.hashtags):
             return UNTAGGED

@@ -5,10 +5,12 @@ Library API (the CLI `ingest` command and the scheduler's inbox job call these):
     ingest_file(config, engine, path, format_name=None, skip_known=False, progress=None) -> FileResult
     ingest_paths(config, engine, paths, format_name=None, progress=None) -> list[FileResult]
 
-Files are imported in the order given (a folder: its CSV files by name); the latest import's metrics
-win, so the newest export goes last. Each batch of store.BATCH_SIZE rows is one transaction (its posts
-and its rejected rows together), so a kill loses nothing committed; posts are upserted by (platform,
-post_key), so running the same import again adds no duplicates. The file's sha256 goes to
+Files are imported in the order given (a folder: its CSV files by name); the metrics of a post are
+those of its latest observation (DESIGN 5: the export's own time from a column or its file name,
+else the file's modification time; ties go to the later import), whatever the order. Each batch of
+store.BATCH_SIZE rows is one transaction (its posts and its rejected rows together), so a kill loses
+nothing committed; posts are upserted by (platform, post_key), so running the same import again adds
+no duplicates. Every file's result says what counted (monitor/counting.py). The file's sha256 goes to
 `imported_files` in a final transaction, unless the file was rejected (then the inbox may retry it).
 """
 
@@ -96,8 +98,7 @@ class FileResult:
 def export_paths(paths: Iterable[Path | str]) -> list[Path]:
     """Files in the order given; a folder stands for its CSV files sorted by name.
 
-    The order matters: the latest import's metrics win. Names need not sort by date (Meta Business
-    Suite's `Oct-01-2022_...` sorts before `Sep-...`), so give the newest export last.
+    The order only breaks ties: the latest observation's metrics win (see the module docstring).
     Raises UsageError when a path does not exist.
     """
     found: list[Path] = []
