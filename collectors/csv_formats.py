@@ -596,14 +596,7 @@ def row_mapper(
     key_name, time_name = header[key_i], header[time_i]
     fallback_i = col(fmt.key_fallback)
     from_link = fmt.platform == FROM_LINK
-    read_key: Callable[[str], tuple[str, str]] = key_from_link
-    if not from_link:
-        native_key, native_platform = KEY_READERS[fmt.platform], fmt.platform
-
-        def keyed(value: str) -> tuple[str, str]:
-            return native_platform, native_key(value)
-
-        read_key = keyed
+    read_key = KEY_READERS.get(fmt.platform, instagram_shortcode)  # unused with from_link
 
     text_is = [i for i in (col(c) for c in fmt.text) if i is not None]
     url_i, id_i, handle_i, name_i = (
@@ -630,7 +623,7 @@ def row_mapper(
     order = date_order or fmt.date_order
     zone_map = zone_table(zones)
     time_format = fmt.time_format
-    source, unescape = fmt.name, fmt.escaped_newlines
+    platform, source, unescape = fmt.platform, fmt.name, fmt.escaped_newlines
     from_url = fmt.handle_from_url
     counts = damaged if damaged is not None else Counter()
 
@@ -692,13 +685,10 @@ def row_mapper(
         value = row[i].strip()
         return value or None
 
-    def post_key(row: list[str]) -> tuple[str, str]:
-        """(platform, key) of a row."""
+    def post_key(row: list[str]) -> str:
         raw_key = row[key_i].strip()
         if not raw_key:
             raise RowError(f"{key_name} is empty")
-        if from_link and "/" not in raw_key and fallback_i is not None and row[fallback_i].strip():
-            raw_key = row[fallback_i].strip()  # a bare id: the link column says the platform
         if not is_mangled(raw_key):
             return read_key(raw_key)
         # Excel turned the id into 1,22158E+17; an intact link column still holds it.
@@ -707,8 +697,22 @@ def row_mapper(
             return read_key(row[fallback_i])
         raise RowError(mangled_message(key_name, raw_key))
 
+    def linked_key(row: list[str]) -> tuple[str, str]:
+        """(platform, key) from the row's link (platform = "from-link")."""
+        raw_key = row[key_i].strip()
+        if not raw_key:
+            raise RowError(f"{key_name} is empty")
+        if "/" not in raw_key and fallback_i is not None and row[fallback_i].strip():
+            raw_key = row[fallback_i].strip()  # a bare id: the link column says the platform
+        if is_mangled(raw_key):
+            raise RowError(mangled_message(key_name, raw_key))
+        return key_from_link(raw_key)
+
     def to_record(row: list[str]) -> PostRecord:
-        row_platform, key = post_key(row)
+        if from_link:
+            row_platform, key = linked_key(row)
+        else:
+            row_platform, key = platform, post_key(row)
         raw_time = row[time_i]
         try:
             if time_format:

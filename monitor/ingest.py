@@ -204,7 +204,7 @@ def _import_rows(
     records: list[PostRecord] = []
     rejections: list[Rejection] = []
     resolved: list[int] = []  # rejects of a `rejects --csv` sheet whose fixed row imported
-    campaign_keys: list[tuple[str, str]] = []  # this batch's campaign posts
+    campaign_posts: list[PostRecord] = []  # this batch's campaign posts
     lines: dict[str, int] = {}  # post key -> its first line in the current batch
 
     def repeated(key: str, first: int | None, line: int) -> None:
@@ -226,18 +226,22 @@ def _import_rows(
         )
         for key in counts.stored_earlier_in_run:  # an earlier batch of this file had the post
             repeated(key, None, lines[key])
-        for pk in campaign_keys:
-            if pk in counts.unchanged_keys:
-                tally.known += 1
-            elif pk in counts.older_keys:
-                tally.older += 1
-            else:
-                tally.campaign += 1
+        if counts.unchanged_keys or counts.older_keys:
+            for rec in campaign_posts:
+                pk = (rec.platform, rec.post_key)
+                if pk in counts.unchanged_keys:
+                    tally.known += 1
+                elif pk in counts.older_keys:
+                    tally.older += 1
+                else:
+                    tally.campaign += 1
+        else:  # all new or changed (a first import): no look-up per post
+            tally.campaign += len(campaign_posts)
         result.counts += counts
         records.clear()
         rejections.clear()
         resolved.clear()
-        campaign_keys.clear()
+        campaign_posts.clear()
         lines.clear()
 
     def reject(line: int, reason: str, fields: list[str]) -> None:
@@ -278,7 +282,7 @@ def _import_rows(
                             repeated(record.post_key, first, line)
                             tally.repeated += 1
                         elif (why := rule.reason(record)) is None:
-                            campaign_keys.append((record.platform, record.post_key))
+                            campaign_posts.append(record)
                         else:
                             rule.count(tally, why)
                         if reject_ids is not None and (rid := fields[reject_ids].strip()).isdigit():
@@ -426,13 +430,14 @@ def summary_lines(results: Sequence[FileResult], config: Config | None = None, s
                 + (f", {c.older} older than stored" if c.older else "")
                 + (f", {r.repeated} repeating an earlier row" if r.repeated else "")
             )
-        if r.counted:
-            lines.append(f"  counted: {r.counted}")
-        if r.observed_at is not None and r.status != "rejected":
-            when = r.observed_at.astimezone(config.campaign.tz) if config else r.observed_at
-            lines.append(f"  observed: {when:%Y-%m-%d %H:%M %Z} ({r.observed_how})")
-        if r.warning:
-            lines.append(f"  warning: {r.warning}")
+        if r.status != "rejected":  # a file rejected whole says why in its first line
+            if r.counted:
+                lines.append(f"  counted: {r.counted}")
+            if r.observed_at is not None:
+                when = r.observed_at.astimezone(config.campaign.tz) if config else r.observed_at
+                lines.append(f"  observed: {when:%Y-%m-%d %H:%M %Z} ({r.observed_how})")
+            if r.warning:
+                lines.append(f"  warning: {r.warning}")
         if r.status != "rejected":
             lines.extend(f"  note: {note}" for note in r.notes or ([r.message] if r.message else []))
         # A file rejected because no row could be stored names its first reject in the message already.

@@ -333,7 +333,6 @@ def upsert_posts(
                 next_id += 1
     accounts = complete_accounts(conn, latest.values())
     rows = []
-    seen_at: dict[tuple[str, str], Any] = {}  # the observation time of each record, as stored
     for pk, rec in latest.items():
         author_id, author_handle = accounts.complete(rec)
         created: Any = rec.created_at.astimezone(dt.UTC)
@@ -342,7 +341,6 @@ def upsert_posts(
             seen: Any = default_stamp
         else:
             seen = _sqlite_time(rec.observed_at) if sqlite else rec.observed_at.astimezone(dt.UTC)
-        seen_at[pk] = seen
         if sqlite:
             created, local_date = (
                 created.replace(tzinfo=None).isoformat(" ", "microseconds"),
@@ -383,12 +381,12 @@ def upsert_posts(
     tag_rows: list[tuple[int, str]] = []
     snapshot_rows: list[tuple[Any, ...]] = []
     older_rows: list[tuple[Any, ...]] = []
-    for pk, rec in latest.items():
+    for (pk, rec), row in zip(latest.items(), rows, strict=True):
         post_id = post_ids[pk]
         tag_rows.extend((post_id, tag) for tag in rec.hashtags)
         observed_metrics: tuple[int | None, ...] = (rec.likes, rec.comments, rec.shares, rec.views)
         old = stored.get(pk)
-        seen = seen_at[pk]
+        seen = row[-1]  # the observation time, as stored
         if old is None:
             counts.new += 1
             metrics = observed_metrics

@@ -238,6 +238,12 @@ def author_label(handle: str | None, name: str | None, author_id: str | None) ->
     return handle or name or author_id or "?"
 
 
+def post_link(platform: str, key: str, handle: str | None) -> str | None:
+    from collectors.csv_formats import post_link as link_of
+
+    return link_of(platform, key, handle)
+
+
 def _platform_sources() -> frozenset[str]:
     """The sources that give an account's handle as the platform spells it (built-in exports, APIs),
     as opposed to a sheet someone typed (a [[formats]] entry)."""
@@ -304,6 +310,7 @@ def top_posts(engine: Engine, scope: ReportScope, limit: int = 50) -> pd.DataFra
             inter,
             Post.text,
             _author_key(),
+            Post.post_key,
         )
         .where(campaign_filter(scope))
         .order_by(inter.desc(), Post.created_at, Post.id)
@@ -317,7 +324,7 @@ def top_posts(engine: Engine, scope: ReportScope, limit: int = 50) -> pd.DataFra
             _as_date(r[1]),
             author_label(spelled.get((r[0], r[11]), r[2]), r[3], r[4]),
             r[3] or "",
-            r[5] or "",
+            r[5] or post_link(r[0], r[12], r[2]) or "",  # posts stored before links were built
             *(None if v is None else int(v) for v in r[6:9]),
             int(r[9]),
             r[10] or "",

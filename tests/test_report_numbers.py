@@ -600,3 +600,5 @@ def test_one_spelling_per_account_and_platform_beside_shared_names(engine, confi
     assert set(top_posts(engine, scope)["author"]) == {"KIM_Mayangan", "kim_mayangan"}
     twitter = top_posts(engine, scope)
     assert set(twitter[twitter["platform"] == "twitter"]["author"]) == {"KIM_Mayangan"}
+    # Posts stored without a link get one built from their key.
+    assert set(twitter["url"]) >= {"https://x.com/KIM_Mayangan/status/1", "https://www.instagram.com/p/4/"}
