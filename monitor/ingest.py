@@ -195,6 +195,7 @@ def _import_rows(
     if fmt.observed:
         result.observed_how = f"column {fmt.observed} where set, else {how}"
     rule = CampaignRule(config.campaign)
+    window_first, window_after, tracked = rule.first, rule.after, rule.tags
     tally = result.tally
     header_line = raw_record(export.header, export.delimiter)
     reject_ids = _reject_id_column(export.header)
@@ -281,10 +282,17 @@ def _import_rows(
                         if first != line:
                             repeated(record.post_key, first, line)
                             tally.repeated += 1
-                        elif (why := rule.reason(record)) is None:
-                            campaign_posts.append(record)
+                        # CampaignRule.reason, inlined: this runs for every row (DESIGN 7).
+                        elif record.is_repost:
+                            tally.reposts += 1
+                        elif record.created_at < window_first:
+                            tally.before += 1
+                        elif record.created_at >= window_after:
+                            tally.after += 1
+                        elif tracked.isdisjoint(record.hashtags):
+                            tally.untagged += 1
                         else:
-                            rule.count(tally, why)
+                            campaign_posts.append(record)
                         if reject_ids is not None and (rid := fields[reject_ids].strip()).isdigit():
                             resolved.append(int(rid))
                 if len(records) + len(rejections) >= BATCH_SIZE:
