@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from monitor import __version__
-from monitor.errors import AlreadyRunning, CampaignMonitorError, ConfigError, UsageError
+from monitor.errors import AlreadyRunning, CampaignMonitorError, ConfigError, ExportFormatError, UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from monitor.config import Config
 
 NOW_ENV = "CAMPAIGN_MONITOR_NOW"  # an ISO instant that replaces the clock (tests, rehearsals)
+NOW_YEARS = (1970, 2200)
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 
@@ -48,9 +49,10 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        from monitor.db import check_time_zone, open_engine
+        from monitor.db import check_time_zone
+        from monitor.failures import open_storage
 
-        engine = open_engine(self.config.storage.url)
+        engine = open_storage(self.config)
         check_time_zone(engine, self.config.path, self.config.campaign.timezone)
         return engine
 
@@ -66,6 +68,15 @@ class App:
                 raise UsageError(f"{NOW_ENV}={frozen!r} is not an ISO date-time") from None
             if instant.tzinfo is None:
                 instant = instant.replace(tzinfo=self.config.campaign.tz)
+            try:
+                in_range = NOW_YEARS[0] <= instant.astimezone(dt.UTC).year <= NOW_YEARS[1]
+            except OverflowError:
+                in_range = False
+            if not in_range:
+                raise UsageError(
+                    f"{NOW_ENV}={frozen!r} is out of range; give a date-time between "
+                    f"{NOW_YEARS[0]} and {NOW_YEARS[1]}, e.g. 2022-10-01T07:00:00+07:00"
+                )
             return CampaignCalendar(self.config.campaign, fixed_clock(instant))
         return CampaignCalendar(self.config.campaign, system_clock)
 
@@ -89,9 +100,40 @@ class MonitorGroup(click.Group):
             if isinstance(exc, AlreadyRunning):
                 code = EXIT_PARTIAL
             ctx.exit(code)
+        except Exception as exc:
+            # The machine around us failed (a full disk, a read-only database, a file where a folder
+            # belongs): one line with a fix, exit 1; what was committed before stays.
+            from monitor.failures import describe
+
+            line = describe(exc)
+            if line is None:
+                raise
+            app = ctx.obj
+            if isinstance(app, App) and app.verbose:
+                logging.getLogger("campaign_monitor").exception("details")
+            click.echo(f"error: {line}", err=True)
+            ctx.exit(EXIT_PARTIAL)
+
+
+class _LogFile(logging.FileHandler):
+    """The [logging] file: a write that fails (a full disk) says so in one line, once, instead of
+    printing a traceback for every record."""
+
+    failed = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            self.failed = True
+            err = sys.exc_info()[1]
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            sys.stderr.write(f"campaign-monitor: cannot write the log file {self.baseFilename} ({reason})\n")
 
 
 def setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> None:
+    """Log to stderr (and `log_file`); every record is redacted of the configured secrets. Raises
+    OSError when the log file cannot be opened."""
+    from monitor.redaction import RedactingLogFilter
+
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     root = logging.getLogger()
     root.setLevel(level)
@@ -99,13 +141,29 @@ def setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> No
     if not any(getattr(h, "_campaign_monitor", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(fmt)
+        handler.addFilter(RedactingLogFilter())
         handler._campaign_monitor = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        file_handler = _LogFile(log_file, encoding="utf-8")
         file_handler.setFormatter(fmt)
+        file_handler.addFilter(RedactingLogFilter())
         root.addHandler(file_handler)
+
+
+def setup_log_file(app: App) -> None:
+    """setup_logging with the config's [logging] file; a file that cannot be opened is a ConfigError."""
+    log_file = app.config.logging.file
+    try:
+        setup_logging(app.verbose, app.quiet, log_file)
+    except OSError as exc:
+        raise ConfigError(
+            app.config.path,
+            "logging.file",
+            f"{log_file} cannot be opened for writing ({exc.strerror})",
+            'point it at a writable file, or set it to "" to log to the terminal only',
+        ) from None
 
 
 @click.group(cls=MonitorGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -187,7 +245,7 @@ def run(app: App, once: bool) -> None:
     the daily report, on the schedule in config.toml. Stops cleanly on SIGTERM or Ctrl-C."""
     from monitor.scheduler import Runner, run_once
 
-    setup_logging(app.verbose, app.quiet, app.config.logging.file)
+    setup_log_file(app)
     if once:
         code = run_once(app.config, app.engine, app.calendar)
         click.get_current_context().exit(code)
@@ -315,6 +373,8 @@ def collect(ctx: click.Context, source: str | None) -> None:
             app.say(
                 f"inbox: {len(inbox.imported)} files imported, {len(inbox.failed)} failed, "
                 f"{len(inbox.waiting)} still being written"
+                + (f", {len(inbox.skipped)} skipped (see the log)" if inbox.skipped else "")
+                + (f", {len(inbox.reimported)} imported again" if inbox.reimported else "")
             )
             for outcome in inbox.outcomes:
                 app.say(f"  {outcome.path.name}: {outcome.counted or outcome.message}")
@@ -496,3 +556,75 @@ def report(app: App, out_dir: Path | None, from_day: str | None, to_day: str | N
     app.say(f"report {result.start} to {result.end}: {result.index}")
     if result.problems:  # built, but something was left out: done in part
         click.get_current_context().exit(EXIT_PARTIAL)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# submissions
+
+
+@main.group(invoke_without_command=True)
+@click.option(
+    "--state",
+    type=click.Choice(["seen", "waiting", "refused"]),
+    default=None,
+    help="Only submissions in this state (waiting: the post is in no source yet).",
+)
+@click.option("--member", metavar="NAME", default=None, help="Only this member's (the name on the roster).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout instead of a table.")
+@click.pass_context
+def submissions(ctx: click.Context, state: str | None, member: str | None, as_csv: bool) -> None:
+    """Post links members submitted ("setor link") by Google Form, WhatsApp or the Telegram bot, and
+    what became of each: seen (the post is in the data), waiting (not yet) or refused (and why).
+    Without a subcommand: list them, oldest first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from monitor.submissions import format_table, list_submissions, refresh_states, write_csv
+
+    app: App = ctx.obj
+    refresh_states(app.engine, app.config)
+    rows = list_submissions(app.engine, state, member)
+    if as_csv:
+        write_csv(rows, sys.stdout, app.config.campaign.tz)
+    else:
+        app.say(format_table(rows, app.config.campaign.tz))
+
+
+@submissions.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--date-order",
+    type=click.Choice(["dmy", "mdy"]),
+    default=None,
+    help="Day/month order of the file's dates when they fit both (dmy: Indonesia, UK; mdy: US). "
+    "Default: decided from the file's dates, or [submissions.form] date_order.",
+)
+@click.pass_context
+def submissions_import(ctx: click.Context, files: tuple[Path, ...], date_order: str | None) -> None:
+    """Import Google Form responses sheets (CSV, columns named in [submissions.form]) or WhatsApp chat
+    exports (.txt, or the iOS .zip) of the setor-link group. Importing a file again, or a later export
+    of the same group, adds only what is new. Exit 1 when rows could not be read."""
+    from functools import partial
+
+    from collectors.http import make_session
+    from collectors.links import expand_short_link
+    from monitor.roster import load_roster
+    from monitor.submissions import import_file, summary_line
+
+    app: App = ctx.obj
+    roster = load_roster(app.config.roster.path)
+    problems = False
+    with make_session() as session:
+        expand = partial(expand_short_link, session) if app.config.submissions.follow_short_links else None
+        for path in files:
+            try:
+                result = import_file(app.config, app.engine, roster, path, date_order, expand)
+            except ExportFormatError as exc:  # one unreadable file must not cost the others
+                app.say(f"error: {exc}", err=True)
+                problems = True
+                continue
+            app.say(summary_line(result))
+            for line, reason in result.problems[:20]:
+                app.say(f"  line {line}: {reason}", err=True)
+            problems = problems or result.had_problems
+    if problems:
+        ctx.exit(EXIT_PARTIAL)
