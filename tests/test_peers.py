@@ -244,3 +244,16 @@ def test_peer_tweets_get_their_metrics_refreshed_too(write_config: Callable[...,
         "1001",
         "1002",
     ]
+
+
+def test_the_import_summary_names_peer_posts(write_config: Callable[..., Path]) -> None:
+    path = write_config(PEERS, "en")
+    env = {"CAMPAIGN_MONITOR_NOW": "2022-10-03T09:00:00+07:00"}
+    out = CliRunner().invoke(main, ["--config", str(path), "ingest", str(PEERS_DIR / FILES[0])], env=env)
+    assert out.exit_code == 0, out.output
+    # 3 own posts; Jkt0001, Jkt0003 and Bpn0001 carry #WeLoveCities but are the peers'; Jkt0002 and
+    # the holiday post carry no campaign tag at all.
+    assert (
+        "3 campaign posts; not counted: 2 without #WeLoveProbolinggo/#welovecities, 3 of peer cities"
+        in out.output
+    )
