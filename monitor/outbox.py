@@ -1,0 +1,268 @@
+"""The outbox: every message the tool sends goes out at most once per (kind, day, channel).
+
+The vote reminder, the morning digest and the alerts (and later the bot's replies) are one family of
+messages: each kind only composes its text; this module claims, leases, delivers and records. A kind
+keeps its rows in its own table (vote_reminders, digest_deliveries, alerts), one row per identity
+(the table's unique key: a local day and a channel, plus what else the kind needs, such as an
+alert's kind and key), and the row is how "at most one recorded delivery" holds across re-runs,
+restarts and two processes at the same moment (a receiver may still see a repeat if a process dies
+between its POST and the record; docs/reminders.md):
+
+1. claim - a short write transaction (BEGIN IMMEDIATE on SQLite, so claims are serialized) turns the
+   row into `sending` with a fresh claim_token, unless it is `sent` or held by a live claim;
+2. deliver - outside any transaction (never hold the database lock across an HTTP call);
+3. record - `sent` or `failed`, only if our claim_token is still on the row.
+
+A `failed` row is claimed again by the next run of the same day (attempts counts the tries). A
+`sending` row older than LEASE belongs to a process that died mid-delivery and may be claimed again.
+A day that has passed is never sent late: its open rows become `missed`.
+
+Every table used as an outbox has the columns id, channel, message, status, attempts, claimed_at,
+claim_token, sent_at and error, plus its identity columns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from sqlalchemy import Connection, Engine, Table, and_, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from monitor.channels import DeliveryFailed, Outgoing, Route, deliver
+
+log = logging.getLogger("campaign_monitor.outbox")
+
+LEASE = dt.timedelta(minutes=10)  # far longer than one delivery can take with its timeouts
+RECORD_TRIES = 5  # recording an outcome is retried (a busy database), never the delivery itself
+
+# Row statuses and the extra outcomes a Delivery can report.
+SENDING, SENT, FAILED, MISSED = "sending", "sent", "failed", "missed"
+ALREADY_SENT, IN_PROGRESS, DRY_RUN, OUTSIDE_WINDOW = (
+    "already_sent",
+    "in_progress",
+    "dry_run",
+    "outside_window",
+)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What happened to one message on one channel.
+
+    status: sent | failed | already_sent | in_progress | missed | dry_run | outside_window.
+    error: the (redacted) reason for `failed`, else None.
+    """
+
+    channel: str
+    status: str
+    message: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    row_id: int
+    token: str
+
+
+Identity = Mapping[str, Any]  # the row's unique key, e.g. {"local_date": day, "channel": "webhook"}
+
+
+class Outbox:
+    """Claim, deliver and record messages kept in one table (see the module docstring)."""
+
+    def __init__(self, table: Table, what: str) -> None:
+        self.table = table
+        self.what = what  # for log lines: "vote reminder", "digest", "alert"
+
+    # --- one message on one channel, today
+    def send(
+        self,
+        engine: Engine,
+        identity: Identity,
+        outgoing: Outgoing,
+        route: Route,
+        session: requests.Session,
+        clock: Callable[[], dt.datetime],
+        extra: Mapping[str, Any] | None = None,
+    ) -> Delivery:
+        """Deliver `outgoing` through identity["channel"] unless its row is sent or being sent.
+
+        `extra` are further columns written with the claim (e.g. the reminder's campaign_day)."""
+        channel = str(identity["channel"])
+        claim = self.claim(engine, identity, outgoing.text, clock(), extra)
+        if isinstance(claim, Delivery):
+            return claim
+        error: str | None = None
+        try:
+            deliver(channel, outgoing, route, session)
+        except DeliveryFailed as exc:
+            error = str(exc)
+        except Exception as exc:  # a bug must not leave the claim hanging until the lease runs out
+            log.exception("%s via %s: unexpected error", self.what, channel)
+            error = f"unexpected error: {type(exc).__name__}"
+        status = SENT if error is None else FAILED
+        if not self.record(engine, claim, status, error, clock()):
+            log.warning(
+                "%s for %s via %s: the claim was taken over; outcome not recorded",
+                self.what,
+                outgoing.day,
+                channel,
+            )
+        if error is None:
+            log.info("%s for %s sent via %s", self.what, outgoing.day, channel)
+        else:
+            log.warning("%s for %s via %s failed: %s", self.what, outgoing.day, channel, error)
+        return Delivery(channel, status, outgoing.text, error)
+
+    # --- the steps
+    def claim(
+        self,
+        engine: Engine,
+        identity: Identity,
+        message: str,
+        now: dt.datetime,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Claim | Delivery:
+        """Take the row for delivery, or say why not (already_sent / in_progress)."""
+        t = self.table
+        channel = str(identity["channel"])
+        token = uuid.uuid4().hex
+        extra = dict(extra or {})
+        try:
+            with engine.begin() as conn:
+                row = self.row(conn, identity)
+                if row is None:
+                    result = conn.execute(
+                        insert(t).values(
+                            **identity,
+                            **extra,
+                            message=message,
+                            status=SENDING,
+                            attempts=1,
+                            claimed_at=now,
+                            claim_token=token,
+                        )
+                    )
+                    key = result.inserted_primary_key
+                    assert key is not None  # a single-row insert always has one
+                    return Claim(int(key[0]), token)
+                if row.status == SENT:
+                    return Delivery(channel, ALREADY_SENT, row.message)
+                if live_claim(row, now):
+                    return Delivery(channel, IN_PROGRESS, row.message)
+                # failed, missed-but-today, or a stale claim: take it over. The attempts check makes
+                # the update conditional, so it is safe even where the database does not serialize
+                # claims.
+                result = conn.execute(
+                    update(t)
+                    .where(t.c.id == row.id, t.c.attempts == row.attempts)
+                    .values(
+                        **extra,
+                        status=SENDING,
+                        attempts=row.attempts + 1,
+                        claimed_at=now,
+                        claim_token=token,
+                        message=message,
+                    )
+                )
+                if result.rowcount != 1:
+                    return Delivery(channel, IN_PROGRESS, message)
+                return Claim(int(row.id), token)
+        except IntegrityError:
+            # Another process inserted the row between our read and our insert (databases without
+            # BEGIN IMMEDIATE): it holds the claim.
+            return Delivery(channel, IN_PROGRESS, message)
+
+    def record(self, engine: Engine, claim: Claim, status: str, error: str | None, now: dt.datetime) -> bool:
+        """Write the outcome if our claim still holds the row. A busy or briefly unavailable database
+        makes it try the record again (the message went out: sending it again is worse)."""
+        t = self.table
+        statement = (
+            update(t)
+            .where(t.c.id == claim.row_id, t.c.claim_token == claim.token)
+            .values(status=status, sent_at=now if status == SENT else None, error=error, claim_token=None)
+        )
+        for attempt in range(RECORD_TRIES):
+            try:
+                with engine.begin() as conn:
+                    result = conn.execute(statement)
+                return bool(result.rowcount == 1)
+            except OperationalError:
+                if attempt == RECORD_TRIES - 1:
+                    raise
+                log.warning("%s: the database is busy; recording the outcome again", self.what)
+                time.sleep(0.2 * (attempt + 1))
+        return False  # not reached
+
+    def row(self, conn: Connection, identity: Identity) -> Any:
+        t = self.table
+        return conn.execute(select(t).where(and_(*(t.c[k] == v for k, v in identity.items())))).first()
+
+    # --- days that have passed
+    def mark_missed(
+        self,
+        conn: Connection,
+        identity: Identity,
+        message: str,
+        now: dt.datetime,
+        extra: Mapping[str, Any] | None = None,
+    ) -> tuple[str, bool]:
+        """Mark one past row missed unless it was sent. Returns (outcome, row changed)."""
+        t = self.table
+        row = self.row(conn, identity)
+        if row is None:
+            conn.execute(
+                insert(t).values(
+                    **identity,
+                    **dict(extra or {}),
+                    message=message,
+                    status=MISSED,
+                    attempts=0,
+                    error="not sent on the day",
+                )
+            )
+            return MISSED, True
+        if row.status == SENT:
+            return ALREADY_SENT, False
+        if live_claim(row, now):
+            return IN_PROGRESS, False  # a delivery that started on the day may still finish
+        if row.status == MISSED:
+            return MISSED, False
+        conn.execute(
+            update(t)
+            .where(t.c.id == row.id)
+            .values(status=MISSED, claim_token=None, error=row.error or "not sent on the day")
+        )
+        return MISSED, True
+
+    def close_open_rows(self, engine: Engine, before: dt.date, now: dt.datetime) -> int:
+        """Every existing row of a day before `before` that is failed or a stale `sending` becomes
+        missed (a message of a past day is never sent late). Returns how many rows changed."""
+        t = self.table
+        with engine.begin() as conn:
+            rows = conn.execute(
+                select(t).where(t.c.local_date < before, t.c.status.in_((FAILED, SENDING)))
+            ).all()
+            changed = 0
+            for row in rows:
+                if live_claim(row, now):
+                    continue
+                conn.execute(
+                    update(t)
+                    .where(t.c.id == row.id)
+                    .values(status=MISSED, claim_token=None, error=row.error or "not sent on the day")
+                )
+                changed += 1
+        return changed
+
+
+def live_claim(row: Any, now: dt.datetime) -> bool:
+    return bool(row.status == SENDING and row.claimed_at is not None and row.claimed_at > now - LEASE)
