@@ -100,6 +100,8 @@ def deliver_log(outgoing: Outgoing, cfg: Route, session: requests.Session) -> No
         log.debug(
             "vote reminder for %s (campaign day %d):\n%s", outgoing.day, outgoing.campaign_day, outgoing.text
         )
+    elif outgoing.kind == "alert":  # an alert on the log channel is for whoever reads the log
+        log.warning("alert: %s", outgoing.text)
     else:
         log.debug("%s for %s:\n%s", outgoing.kind, outgoing.day, outgoing.text)
 
