@@ -457,3 +457,23 @@ def test_simultaneous_digest_processes_deliver_once(
         ("log", "sent", 1),
         ("webhook", "sent", 1),
     ]
+
+
+def test_the_scheduler_sends_it_after_its_time_and_catches_up_once(
+    setup: Callable[..., tuple[Config, Engine]],
+) -> None:
+    from monitor.scheduler import Jobs, job_statuses
+
+    config, engine = setup()
+    early = Jobs(config, engine, calendar_at(config, at(TODAY, 7, 15)))
+    assert not early.digest_due() and early.digest_retry() == "skipped"
+    [status] = [s for s in job_statuses(config, engine, early.calendar) if s.job == "digest"]
+    assert status.next_run == at(TODAY, 7, 30)
+    late = Jobs(config, engine, calendar_at(config, at(TODAY, 9)))  # `run` started after 07:30
+    assert late.digest_due()
+    assert "ok" in late.catch_up()
+    assert not late.digest_due() and late.digest_retry() == "skipped"
+    assert [(r.local_date, r.status) for r in rows(engine)] == [(TODAY, "sent")]
+    # The day after the campaign's last day still gets the digest of that day; the day after, none.
+    assert Jobs(config, engine, calendar_at(config, at(dt.date(2022, 11, 1), 8))).digest_due()
+    assert not Jobs(config, engine, calendar_at(config, at(dt.date(2022, 11, 2), 8))).digest_due()
