@@ -533,11 +533,14 @@ def check(
     engine: Engine,
     calendar: CampaignCalendar,
     session_factory: Callable[[], requests.Session] = make_session,
+    ask_token_expiry: bool = True,
 ) -> list[AlertMessage]:
     """Every alert the database and the APIs show now: collector failures and recoveries, a Meta
-    token about to expire, silent sources, and yesterday's volume (once the day is complete)."""
+    token about to expire (ask_token_expiry: one Graph call per Meta token), silent sources, and
+    yesterday's volume (once the day is complete)."""
     alerts = source_alerts(config, engine, calendar)
-    alerts += token_expiry_alerts(config, calendar, session_factory)
+    if ask_token_expiry:
+        alerts += token_expiry_alerts(config, calendar, session_factory)
     alerts += silent_alerts(config, engine, calendar)
     volume = volume_alert(config, engine, calendar, calendar.today() - dt.timedelta(days=1))
     if volume is not None:

@@ -183,8 +183,9 @@ def status(app: App) -> None:
 @click.option("--once", is_flag=True, help="Run every due job once and exit (for cron), without scheduling.")
 @click.pass_obj
 def run(app: App, once: bool) -> None:
-    """The background job: import the inbox, poll enabled APIs, send the daily vote reminder and rebuild
-    the daily report, on the schedule in config.toml. Stops cleanly on SIGTERM or Ctrl-C."""
+    """The background job: import the inbox, poll enabled APIs, send the daily vote reminder and the
+    morning digest, rebuild the daily report and send alerts, on the schedule in config.toml. Stops
+    cleanly on SIGTERM or Ctrl-C."""
     from monitor.scheduler import Runner, run_once
 
     setup_logging(app.verbose, app.quiet, app.config.logging.file)

@@ -267,8 +267,11 @@ WORDS: dict[str, dict[str, str]] = {
         "lagging": "Kecamatan tertinggal: {kecamatan} ({active} dari {members} anggota aktif dalam 7 hari)",
         "sources": "Data masuk kemarin",
         "no_runs": "Tidak ada data yang masuk kemarin.",
-        "source_line": "{source}: {runs} kali, {new} baru, {updated} diperbarui",
+        "source_line": "{source}: {runs}, {new} baru, {updated} diperbarui",
+        "runs": "{count} kali",
+        "run": "{count} kali",
         "rejected": ", {count} baris ditolak",
+        "rejected_one": ", {count} baris ditolak",
         "failed": ", {count} gagal",
         "report": "Laporan",
     },
@@ -296,8 +299,11 @@ WORDS: dict[str, dict[str, str]] = {
         "lagging": "Kecamatan lagging behind: {kecamatan} ({active} of {members} members active in 7 days)",
         "sources": "What arrived yesterday",
         "no_runs": "Nothing arrived yesterday.",
-        "source_line": "{source}: {runs} runs, {new} new, {updated} updated",
+        "source_line": "{source}: {runs}, {new} new, {updated} updated",
+        "runs": "{count} runs",
+        "run": "{count} run",
         "rejected": ", {count} rows rejected",
+        "rejected_one": ", {count} row rejected",
         "failed": ", {count} failed",
         "report": "Report",
     },
@@ -423,11 +429,12 @@ def sources(c: Composing) -> Section:
         return Section(w["sources"], (line(w["no_runs"]),))
     lines = []
     for s in c.facts.sources:
+        runs = w["run" if s.runs == 1 else "runs"].format(count=s.runs)
         text = w["source_line"].format(
-            source=s.source, runs=s.runs, new=c.number(s.new), updated=c.number(s.updated)
+            source=s.source, runs=runs, new=c.number(s.new), updated=c.number(s.updated)
         )
         if s.rejected:
-            text += w["rejected"].format(count=c.number(s.rejected))
+            text += w["rejected_one" if s.rejected == 1 else "rejected"].format(count=c.number(s.rejected))
         if s.failed:
             text += w["failed"].format(count=s.failed)
             if s.last_error:

@@ -68,6 +68,7 @@ class Jobs:
         self.calendar = calendar
         self.should_stop = should_stop  # a stop was asked for: end between steps
         self.inbox = Inbox(config, engine)
+        self._token_asked: dt.date | None = None  # the Graph API is asked about the token once a day
         self._running = 0
         self._idle = threading.Condition()
 
@@ -222,7 +223,10 @@ class Jobs:
         if not (self.calendar.start <= today <= self.calendar.end + dt.timedelta(days=1)):
             return "skipped"
         retry_failed(self.config, self.engine, self.calendar)
-        notify(self.config, self.engine, self.calendar, check(self.config, self.engine, self.calendar))
+        ask = self._token_asked != today
+        self._token_asked = today
+        found = check(self.config, self.engine, self.calendar, ask_token_expiry=ask)
+        notify(self.config, self.engine, self.calendar, found)
         return "ok"
 
     # --- catch-up, from the database and the disk
