@@ -604,3 +604,19 @@ def test_check_collects_every_kind(setup: Callable[..., tuple[Config, Engine]]) 
     )
     found = check(config, engine, cal(config, at(dt.date(2022, 10, 1), 7)))
     assert [a.kind for a in found] == ["posts_low"]
+
+
+def test_a_one_shot_collect_alerts_too(
+    setup: Callable[..., tuple[Config, Engine]], httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, engine = setup(language="en")
+    api = Api(httpserver)
+    api.answer = unauthorized
+    monkeypatch.setenv("CAMPAIGN_MONITOR_NOW", "2022-10-01T08:00:00+07:00")
+    result = CliRunner().invoke(main, ["--config", str(config.path), "collect", "--source", "twitter"])
+    assert result.exit_code == 1
+    assert [a["text"] for a in api.alerts] == [
+        "x_api failed: the token is invalid or expired (401). Make a new one and put it in the environment "
+        "variable X_BEARER_TOKEN."
+    ]
+    assert TOKEN not in result.output
