@@ -268,7 +268,13 @@ def remind(ctx: click.Context, day_text: str | None, dry_run: bool) -> None:
             app.say(f"  {d.channel}: failed - {d.error} (the next remind retries it)", err=True)
         else:
             app.say(f"  {d.channel}: {notes.get(d.status, d.status)}")
-    if any(d.status == "failed" for d in deliveries):
+    failed = [d for d in deliveries if d.status == "failed"]
+    if failed:
+        from monitor.alerts import notify, reminder_alert
+
+        # Under cron as under `run`: a failed reminder is an alert (once per channel and day).
+        alerts = [reminder_alert(app.config, day, d.channel, d.error or "?") for d in failed]
+        notify(app.config, app.engine, app.calendar, alerts)
         ctx.exit(EXIT_PARTIAL)
 
 

@@ -620,3 +620,32 @@ def test_a_one_shot_collect_alerts_too(
         "variable X_BEARER_TOKEN."
     ]
     assert TOKEN not in result.output
+
+
+def test_a_secret_in_a_recorded_error_never_reaches_an_alert(
+    setup: Callable[..., tuple[Config, Engine]], httpserver: HTTPServer
+) -> None:
+    config, engine = setup()
+    api = Api(httpserver)
+    now = at(dt.date(2022, 10, 1), 8)
+    run_id = start_run(engine, "x_api", "https://api.x.com", now=now)
+    # An error text that a careless collector left unredacted: the alert redacts it once more.
+    finish_run(engine, run_id, "failed", error=f"odd answer for Bearer {TOKEN} from the proxy", now=now)
+    Jobs(config, engine, cal(config, now)).alerts()
+    [sent] = api.alerts
+    assert sent["text"].startswith("x_api gagal: odd answer for Bearer ")
+    assert TOKEN not in json.dumps(sent)
+    assert all(TOKEN not in r.message for r in alert_rows(engine))
+
+
+def test_remind_under_cron_alerts_a_failed_channel(
+    setup: Callable[..., tuple[Config, Engine]], httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAMPAIGN_MONITOR_WEBHOOK_URL", httpserver.url_for(REMIND_HOOK))
+    httpserver.expect_request(REMIND_HOOK).respond_with_data("boom", status=500)
+    config, engine = setup('[reminders]\nchannels = ["webhook"]\n', channels='["log"]')
+    monkeypatch.setenv("CAMPAIGN_MONITOR_NOW", "2022-10-01T07:00:00+07:00")
+    for _ in range(2):
+        result = CliRunner().invoke(main, ["--config", str(config.path), "remind"])
+        assert result.exit_code == 1
+    assert [(r.kind, r.key, r.status) for r in alert_rows(engine)] == [("reminder_failed", "webhook", "sent")]
