@@ -504,8 +504,9 @@ def notify(
     """Send alerts from inside a job: a problem with the alerts must never fail the job itself."""
     try:
         for result in send_alerts(config, engine, calendar, list(alerts)):
-            if result.delivery.status == "sent":
-                log.warning("alert sent via %s: %s", result.delivery.channel, result.alert.text)
+            # The log channel writes the alert itself (at WARNING); the others are noted here.
+            if result.delivery.status == "sent" and result.delivery.channel != "log":
+                log.info("alert sent via %s: %s", result.delivery.channel, result.alert.text)
     except Exception:
         log.exception("could not send an alert")
 
