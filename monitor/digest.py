@@ -14,7 +14,8 @@ What it says (every number counts campaign posts, DESIGN 5):
 - where the latest report is ([digest] report_url, else the path of <out_dir>/latest/index.html).
 
 The text is a list of sections (monitor.messages); each comes from one function in SECTIONS, so a
-new section is one function more. Telegram gets the HTML form within its 4096 characters.
+new section is one function more (and, when it needs facts of its own, one function in
+EXTRA_FACTS). Telegram gets the HTML form within its 4096 characters.
 """
 
 from __future__ import annotations
@@ -222,6 +223,13 @@ def report_location(config: Config) -> str | None:
     return str(latest) if latest.is_file() else None
 
 
+FactFn = Callable[[Config, Engine, CampaignCalendar, dt.date], Any]
+
+# Facts that later sections need (e.g. "votes": yesterday's vote readings), each computed by its own
+# function for the day reported on; gather() puts each into DigestFacts.extra under its name.
+EXTRA_FACTS: dict[str, FactFn] = {}
+
+
 def gather(config: Config, engine: Engine, calendar: CampaignCalendar, day: dt.date) -> DigestFacts:
     """The facts of the digest that reports on local `day` (yesterday of the day it is sent)."""
     week = dt.timedelta(days=6)
@@ -236,6 +244,7 @@ def gather(config: Config, engine: Engine, calendar: CampaignCalendar, day: dt.d
         roster=roster_facts(engine, config, day),
         sources=tuple(source_facts(engine, config, calendar, day)),
         report=report_location(config),
+        extra={name: fact(config, engine, calendar, day) for name, fact in EXTRA_FACTS.items()},
     )
 
 

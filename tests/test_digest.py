@@ -477,3 +477,23 @@ def test_the_scheduler_sends_it_after_its_time_and_catches_up_once(
     # The day after the campaign's last day still gets the digest of that day; the day after, none.
     assert Jobs(config, engine, calendar_at(config, at(dt.date(2022, 11, 1), 8))).digest_due()
     assert not Jobs(config, engine, calendar_at(config, at(dt.date(2022, 11, 2), 8))).digest_due()
+
+
+def test_a_new_section_is_one_fact_and_one_function(
+    setup: Callable[..., tuple[Config, Engine]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor import digest
+    from monitor.messages import Section, line
+
+    config, engine = setup(REPORT)
+    monkeypatch.setitem(digest.EXTRA_FACTS, "votes", lambda config, engine, calendar, day: 1234)
+
+    def votes(c: digest.Composing) -> Section:
+        return Section("Vote", (line(f"Vote kemarin: {c.number(c.facts.extra['votes'])}"),))
+
+    monkeypatch.setattr(digest, "SECTIONS", [*digest.SECTIONS[:2], votes, *digest.SECTIONS[2:]])
+    text = send_digest(config, engine, calendar_at(config, at(TODAY, 7, 30)), dry_run=True).text
+    assert (
+        "Akun aktif: 4 (7 hari sebelumnya 1, +3, +300%)\n\nVote\nVote kemarin: 1.234\n\nPostingan teratas"
+        in text
+    )
