@@ -649,3 +649,37 @@ def test_remind_under_cron_alerts_a_failed_channel(
         result = CliRunner().invoke(main, ["--config", str(config.path), "remind"])
         assert result.exit_code == 1
     assert [(r.kind, r.key, r.status) for r in alert_rows(engine)] == [("reminder_failed", "webhook", "sent")]
+
+
+def test_reminder_digest_and_alerts_go_to_three_chats_through_one_bot(
+    write_config: Callable[..., Path], httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor.digest import send_digest
+    from monitor.reminders import send_reminders
+
+    bot = "123456789:AAE-three_chats_SECRET"
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", bot)
+    api_base = httpserver.url_for("/").rstrip("/")
+    config = load_config(
+        write_config(
+            '[reminders]\nchannels = ["telegram"]\n'
+            f'[reminders.telegram]\nchat_id = "-100warga"\napi_base = "{api_base}"\n'
+            '[digest.telegram]\nchat_id = "-100kepala"\n'
+            '[alerts.telegram]\nchat_id = "-100teknis"\n'
+        )
+    )
+    engine = open_engine(config.storage.url)
+    httpserver.expect_request(f"/bot{bot}/sendMessage", method="POST").respond_with_json({"ok": True})
+    now = cal(config, at(dt.date(2022, 10, 1), 7, 30))
+    send_reminders(config, engine, now)
+    send_digest(config, engine, now)
+    send_alerts(config, engine, now, [alerts.AlertMessage("inbox_failed", "a.csv", "Berkas a.csv ditolak")])
+    bodies = [request.get_json() for request, _ in httpserver.log]
+    assert [(b["chat_id"], b.get("parse_mode")) for b in bodies] == [
+        ("-100warga", None),
+        ("-100kepala", "HTML"),
+        ("-100teknis", None),
+    ]
+    assert bodies[2]["text"] == "Berkas a.csv ditolak"
+    assert bot not in db_text(engine)
+    engine.dispose()
