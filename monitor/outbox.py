@@ -14,8 +14,11 @@ between its POST and the record; docs/reminders.md):
 3. record - `sent` or `failed`, only if our claim_token is still on the row.
 
 A `failed` row is claimed again by the next run of the same day (attempts counts the tries). A
-`sending` row older than LEASE belongs to a process that died mid-delivery and may be claimed again.
-A day that has passed is never sent late: its open rows become `missed`.
+`sending` row older than LEASE, or whose claim names a process of this machine that is gone (the
+claim token starts with `<pid>@<host>`), belongs to a process that died mid-delivery and may be
+claimed again. When the database is locked just after a channel took the message, the record is
+retried for up to RECORD_RETRY_SECONDS and never answered by sending again. A day that has passed
+is never sent late: its open rows become `missed`.
 
 Every table used as an outbox has the columns id, channel, message, status, attempts, claimed_at,
 claim_token, sent_at and error, plus its identity columns.
@@ -25,6 +28,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -40,7 +45,7 @@ from monitor.channels import DeliveryFailed, Outgoing, Route, deliver
 log = logging.getLogger("campaign_monitor.outbox")
 
 LEASE = dt.timedelta(minutes=10)  # far longer than one delivery can take with its timeouts
-RECORD_TRIES = 5  # recording an outcome is retried (a busy database), never the delivery itself
+RECORD_RETRY_SECONDS = 120.0  # a locked database is waited for after a delivery (read at call time)
 
 # Row statuses and the extra outcomes a Delivery can report.
 SENDING, SENT, FAILED, MISSED = "sending", "sent", "failed", "missed"
@@ -134,7 +139,7 @@ class Outbox:
         """Take the row for delivery, or say why not (already_sent / in_progress)."""
         t = self.table
         channel = str(identity["channel"])
-        token = uuid.uuid4().hex
+        token = claim_token()
         extra = dict(extra or {})
         try:
             with engine.begin() as conn:
@@ -182,25 +187,27 @@ class Outbox:
             return Delivery(channel, IN_PROGRESS, message)
 
     def record(self, engine: Engine, claim: Claim, status: str, error: str | None, now: dt.datetime) -> bool:
-        """Write the outcome if our claim still holds the row. A busy or briefly unavailable database
-        makes it try the record again (the message went out: sending it again is worse)."""
+        """Write the outcome if our claim still holds the row. A locked database is waited for (for
+        up to RECORD_RETRY_SECONDS): the message went out, and sending it again would be worse."""
         t = self.table
         statement = (
             update(t)
             .where(t.c.id == claim.row_id, t.c.claim_token == claim.token)
             .values(status=status, sent_at=now if status == SENT else None, error=error, claim_token=None)
         )
-        for attempt in range(RECORD_TRIES):
+        deadline = time.monotonic() + RECORD_RETRY_SECONDS
+        pause = 0.2
+        while True:
             try:
                 with engine.begin() as conn:
                     result = conn.execute(statement)
                 return bool(result.rowcount == 1)
-            except OperationalError:
-                if attempt == RECORD_TRIES - 1:
+            except OperationalError as exc:
+                if time.monotonic() + pause > deadline:
                     raise
-                log.warning("%s: the database is busy; recording the outcome again", self.what)
-                time.sleep(0.2 * (attempt + 1))
-        return False  # not reached
+                log.warning("%s delivered; recording it waits for the database (%s)", self.what, exc.orig)
+                time.sleep(pause)
+                pause = min(pause * 2, 5.0)
 
     def row(self, conn: Connection, identity: Identity) -> Any:
         t = self.table
@@ -264,5 +271,35 @@ class Outbox:
         return changed
 
 
+def claim_token() -> str:
+    """A fresh claim token that names this process: `<pid>@<host>:<random>` (at most 64 characters)."""
+    return f"{os.getpid()}@{socket.gethostname()[:20]}:{uuid.uuid4().hex}"
+
+
+def owner_gone(token: str | None) -> bool:
+    """True when a claim token names a process of this machine that no longer runs."""
+    owner, sep, _ = (token or "").partition(":")
+    pid_text, at, host = owner.partition("@")
+    if not sep or not at or not pid_text.isdigit() or host != socket.gethostname()[:20]:
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, OSError):
+        return False
+    return False
+
+
 def live_claim(row: Any, now: dt.datetime) -> bool:
-    return bool(row.status == SENDING and row.claimed_at is not None and row.claimed_at > now - LEASE)
+    """A `sending` row whose claimer may still be delivering: within the lease, and not a process of
+    this machine that is gone."""
+    return bool(
+        row.status == SENDING
+        and row.claimed_at is not None
+        and row.claimed_at > now - LEASE
+        and not owner_gone(row.claim_token)
+    )

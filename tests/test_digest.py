@@ -497,3 +497,35 @@ def test_a_new_section_is_one_fact_and_one_function(
         "Akun aktif: 4 (7 hari sebelumnya 1, +3, +300%)\n\nVote\nVote kemarin: 1.234\n\nPostingan teratas"
         in text
     )
+
+
+def test_a_claim_of_a_process_that_died_is_taken_over_before_the_lease_ends(
+    setup: Callable[..., tuple[Config, Engine]], httpserver: HTTPServer, hook_env: str
+) -> None:
+    import socket
+
+    from sqlalchemy import insert
+
+    config, engine = setup('[digest]\nchannels = ["webhook"]\n')
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    tomorrow = TODAY + dt.timedelta(days=1)
+    claims = [
+        (TODAY, f"{dead.stdout.strip()}@{socket.gethostname()[:20]}:abc"),  # a `digest` killed mid-delivery
+        (tomorrow, "1@another-machine:abc"),  # a process elsewhere: its liveness is unknown here
+    ]
+    with engine.begin() as conn:
+        for day, token in claims:
+            conn.execute(
+                insert(digests_t).values(
+                    local_date=day, channel="webhook", message="old", status="sending", attempts=1,
+                    claimed_at=at(day, 7, 29), claim_token=token,
+                )
+            )  # fmt: skip
+    httpserver.expect_oneshot_request(HOOK_PATH).respond_with_data("ok")
+    [d] = send_digest(config, engine, calendar_at(config, at(TODAY, 7, 31))).deliveries
+    assert d.status == "sent"  # no waiting for the 10-minute lease
+    [d] = send_digest(config, engine, calendar_at(config, at(tomorrow, 7, 31))).deliveries
+    assert d.status == "in_progress"  # trusted until its lease ends
+    assert len(httpserver.log) == 1
