@@ -57,7 +57,6 @@ OUTBOX = Outbox(alerts_t, "alert")
 TOKEN_WARN_DAYS = 7
 REGULAR_DAYS = 3  # a source "reports every day" when it brought posts on each of these days
 HISTORY_DAYS = 7  # the volume baseline: the 7 days before the day judged
-API_RUN_SOURCES = {"twitter": "x_api", "instagram": "instagram_api", "facebook": "facebook_api"}
 CSV_COLUMNS = ("date", "kind", "key", "channel", "status", "attempts", "sent_at", "message")
 
 
@@ -174,7 +173,7 @@ def source_alerts(
     config: Config, engine: Engine, calendar: CampaignCalendar, names: Iterable[str] | None = None
 ) -> list[AlertMessage]:
     """Failure and recovery alerts from the last finished run of each enabled API source."""
-    from monitor.collect import enabled_sources
+    from monitor.collect import RUN_SOURCES, enabled_sources
 
     words = _words(config)
     language = config.campaign.language
@@ -182,7 +181,7 @@ def source_alerts(
     alerts = []
     with readonly(engine).connect() as conn:
         for name in wanted:
-            run_source = API_RUN_SOURCES.get(name)
+            run_source = RUN_SOURCES.get(name)
             if run_source is None:
                 continue
             run = conn.execute(
