@@ -17,8 +17,10 @@ A `failed` row is claimed again by the next run of the same day (attempts counts
 `sending` row older than LEASE, or whose claim names a process of this machine that is gone (the
 claim token starts with `<pid>@<host>`), belongs to a process that died mid-delivery and may be
 claimed again. When the database is locked just after a channel took the message, the record is
-retried for up to RECORD_RETRY_SECONDS and never answered by sending again. A day that has passed
-is never sent late: its open rows become `missed`.
+retried for up to RECORD_RETRY_SECONDS and never answered by sending again; if it still cannot be
+written, the fact is kept in `<database>.runs/unrecorded-<table>.jsonl` and recorded by the next
+send of that kind before it claims anything. A day that has passed is never sent late: its open
+rows become `missed`. Errors are scrubbed of every remembered secret before they are stored.
 
 Every table used as an outbox has the columns id, channel, message, status, attempts, claimed_at,
 claim_token, sent_at and error, plus its identity columns.
@@ -26,7 +28,9 @@ claim_token, sent_at and error, plus its identity columns.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import logging
 import os
 import socket
@@ -41,6 +45,8 @@ from sqlalchemy import Connection, Engine, Table, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from monitor.channels import DeliveryFailed, Outgoing, Route, deliver
+from monitor.redaction import scrub
+from monitor.run_owners import owners_folder
 
 log = logging.getLogger("campaign_monitor.outbox")
 
@@ -83,9 +89,17 @@ Identity = Mapping[str, Any]  # the row's unique key, e.g. {"local_date": day, "
 class Outbox:
     """Claim, deliver and record messages kept in one table (see the module docstring)."""
 
-    def __init__(self, table: Table, what: str) -> None:
+    def __init__(
+        self,
+        table: Table,
+        what: str,
+        unrecorded: str | None = None,
+        record_retry_seconds: Callable[[], float] | None = None,
+    ) -> None:
         self.table = table
         self.what = what  # for log lines: "vote reminder", "digest", "alert"
+        self.unrecorded = unrecorded or f"unrecorded-{table.name}.jsonl"
+        self._record_retry = record_retry_seconds or (lambda: RECORD_RETRY_SECONDS)
 
     # --- one message on one channel, today
     def send(
@@ -102,6 +116,7 @@ class Outbox:
 
         `extra` are further columns written with the claim (e.g. the reminder's campaign_day)."""
         channel = str(identity["channel"])
+        self.record_unrecorded(engine)
         claim = self.claim(engine, identity, outgoing.text, clock(), extra)
         if isinstance(claim, Delivery):
             return claim
@@ -188,26 +203,73 @@ class Outbox:
 
     def record(self, engine: Engine, claim: Claim, status: str, error: str | None, now: dt.datetime) -> bool:
         """Write the outcome if our claim still holds the row. A locked database is waited for (for
-        up to RECORD_RETRY_SECONDS): the message went out, and sending it again would be worse."""
-        t = self.table
-        statement = (
-            update(t)
-            .where(t.c.id == claim.row_id, t.c.claim_token == claim.token)
-            .values(status=status, sent_at=now if status == SENT else None, error=error, claim_token=None)
-        )
-        deadline = time.monotonic() + RECORD_RETRY_SECONDS
+        up to RECORD_RETRY_SECONDS): the message went out, and sending it again would be worse. If it
+        stays locked, a `sent` is kept in the unrecorded file for the next send of this kind."""
+        deadline = time.monotonic() + self._record_retry()
         pause = 0.2
         while True:
             try:
-                with engine.begin() as conn:
-                    result = conn.execute(statement)
-                return bool(result.rowcount == 1)
+                return self._record_once(engine, claim, status, error, now)
             except OperationalError as exc:
                 if time.monotonic() + pause > deadline:
+                    if status == SENT and self._keep_unrecorded(engine, claim, now):
+                        log.error(
+                            "%s was delivered but the database stayed locked; the next run records it "
+                            "(it is not sent again)",
+                            self.what,
+                        )
+                        return True
                     raise
                 log.warning("%s delivered; recording it waits for the database (%s)", self.what, exc.orig)
                 time.sleep(pause)
                 pause = min(pause * 2, 5.0)
+
+    def _record_once(
+        self, engine: Engine, claim: Claim, status: str, error: str | None, now: dt.datetime
+    ) -> bool:
+        t = self.table
+        with engine.begin() as conn:
+            result = conn.execute(
+                update(t)
+                .where(t.c.id == claim.row_id, t.c.claim_token == claim.token)
+                .values(
+                    status=status,
+                    sent_at=now if status == SENT else None,
+                    error=scrub(error),
+                    claim_token=None,
+                )
+            )
+        return bool(result.rowcount == 1)
+
+    def _keep_unrecorded(self, engine: Engine, claim: Claim, now: dt.datetime) -> bool:
+        folder = owners_folder(engine)
+        if folder is None:
+            return False
+        try:
+            folder.mkdir(exist_ok=True)
+            with (folder / self.unrecorded).open("a", encoding="utf-8") as f:
+                entry = {"id": claim.row_id, "token": claim.token, "sent_at": now.isoformat()}
+                f.write(json.dumps(entry) + "\n")
+        except OSError:
+            return False
+        return True
+
+    def record_unrecorded(self, engine: Engine) -> None:
+        """Record the deliveries an earlier run could not write down (see `record`)."""
+        folder = owners_folder(engine)
+        path = folder / self.unrecorded if folder is not None else None
+        if path is None or not path.is_file():
+            return
+        for text in path.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(text)
+                claim = Claim(int(entry["id"]), str(entry["token"]))
+                sent_at = dt.datetime.fromisoformat(entry["sent_at"])
+            except (ValueError, KeyError, TypeError):
+                continue
+            self._record_once(engine, claim, SENT, None, sent_at)
+        with contextlib.suppress(OSError):
+            path.unlink()
 
     def row(self, conn: Connection, identity: Identity) -> Any:
         t = self.table

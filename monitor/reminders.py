@@ -4,8 +4,15 @@ The campaign asked residents to vote for the city on the website once a day; the
 each morning. Every (local date, channel) has one row in vote_reminders; the claim, lease, retry and
 "never late" rules are the outbox's (monitor.outbox), shared with the digest and the alerts.
 A `failed` row is claimed again by the next run (attempts counts the tries). A `sending` row older
-than LEASE belongs to a process that died mid-delivery and may be claimed again. A day that has
-passed is never sent late: its open rows become `missed`.
+than LEASE, or whose claim names a process of this machine that is gone (a `remind` killed
+mid-delivery: the claim token starts with `<pid>@<host>`), may be claimed again by the next `remind`
+of that day, so cron users need not wait for `run`. A day that has passed is never sent late: its
+open rows become `missed`.
+
+When the database is locked just after a channel took the message, the record is retried (for up
+to RECORD_RETRY_SECONDS, holding the claim) and never answered by sending again; if it still cannot
+be written, the fact is kept in `<database>.runs/unrecorded-reminders.jsonl` and recorded by the next
+`remind` before it claims anything.
 """
 
 from __future__ import annotations
@@ -48,8 +55,14 @@ __all__ = [
 
 log = logging.getLogger("campaign_monitor.reminders")
 
+RECORD_RETRY_SECONDS = 120.0  # how long a locked database is waited for after a delivery (read at call time)
+UNRECORDED = "unrecorded-reminders.jsonl"
+
 reminders_t = cast(Table, VoteReminder.__table__)
-OUTBOX = Outbox(reminders_t, "vote reminder")
+# RECORD_RETRY_SECONDS is read at call time (tests shorten it), and the unrecorded file keeps its name.
+OUTBOX = Outbox(
+    reminders_t, "vote reminder", unrecorded=UNRECORDED, record_retry_seconds=lambda: RECORD_RETRY_SECONDS
+)
 
 CSV_COLUMNS = ("date", "campaign_day", "channel", "status", "attempts", "sent_at", "message")
 
