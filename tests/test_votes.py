@@ -247,3 +247,13 @@ def test_report_has_the_votes_section_and_csv(write_config: Callable[..., Path],
         ("2022-10-04", "229", "2286", "", "yes"),
         ("2022-10-05", "114", "2400", "", "yes"),
     ]
+
+
+def test_the_digest_carries_yesterdays_votes(ledger: Engine, config: Config, cal: CampaignCalendar) -> None:
+    from monitor.digest import compose, gather
+
+    message = compose(config, cal, gather(config, ledger, cal, dt.date(2022, 10, 2)))
+    assert "Vote 2022-10-02: +300 (total 1.800, peringkat 4)" in message.text
+    assert "Vote 2022-10-02: +300" in message.html
+    quiet = compose(config, cal, gather(config, ledger, cal, dt.date(2022, 10, 7)))  # no readings around
+    assert "Vote " not in quiet.text
