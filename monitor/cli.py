@@ -266,8 +266,9 @@ def status(app: App) -> None:
 @click.option("--once", is_flag=True, help="Run every due job once and exit (for cron), without scheduling.")
 @click.pass_obj
 def run(app: App, once: bool) -> None:
-    """The background job: import the inbox, poll enabled APIs, send the daily vote reminder and rebuild
-    the daily report, on the schedule in config.toml. Stops cleanly on SIGTERM or Ctrl-C."""
+    """The background job: import the inbox, poll enabled APIs, send the daily vote reminder and the
+    morning digest, rebuild the daily report and send alerts, on the schedule in config.toml. Stops
+    cleanly on SIGTERM or Ctrl-C."""
     from monitor.scheduler import Runner, run_once
 
     setup_log_file(app)
@@ -358,7 +359,13 @@ def remind(ctx: click.Context, day_text: str | None, dry_run: bool) -> None:
             app.say(f"  {d.channel}: failed - {d.error} (the next remind retries it)", err=True)
         else:
             app.say(f"  {d.channel}: {notes.get(d.status, d.status)}")
-    if any(d.status == "failed" for d in deliveries):
+    failed = [d for d in deliveries if d.status == "failed"]
+    if failed:
+        from monitor.alerts import notify, reminder_alert
+
+        # Under cron as under `run`: a failed reminder is an alert (once per channel and day).
+        alerts = [reminder_alert(app.config, day, d.channel, d.error or "?") for d in failed]
+        notify(app.config, app.engine, app.calendar, alerts)
         ctx.exit(EXIT_PARTIAL)
 
 
@@ -409,25 +416,137 @@ def collect(ctx: click.Context, source: str | None) -> None:
                 + (f", {len(inbox.skipped)} skipped (see the log)" if inbox.skipped else "")
                 + (f", {len(inbox.reimported)} imported again" if inbox.reimported else "")
             )
+            for outcome in inbox.outcomes:
+                app.say(f"  {outcome.path.name}: {outcome.counted or outcome.message}")
+                if outcome.warning:
+                    app.say(f"  warning: {outcome.warning}")
             problems = not inbox.clean
             if source == "inbox":
+                _alert_after_collect(app, [], inbox.failed)
                 ctx.exit(EXIT_PARTIAL if problems else EXIT_OK)
         if source is None and not enabled_sources(app.config):
+            _alert_after_collect(app, [], inbox.failed)
             app.say(
                 "no API source is enabled: set `enabled = true` under [sources.twitter], "
                 "[sources.instagram] or [sources.facebook] (see docs/sources.md)"
             )
             ctx.exit(EXIT_PARTIAL if problems else EXIT_OK)
         results = collect_sources(app.config, app.engine, app.calendar, source=source)
+    _alert_after_collect(app, [r.source for r in results], inbox.failed if source in (None, "inbox") else [])
     for r in results:
         line = f"{r.source}: {r.status} - {r.pages} pages fetched, {r.new} new posts, {r.updated} updated"
         if r.rejected:
             line += f", {r.rejected} items rejected"
         app.say(line)
+        if r.tally.rows:
+            app.say(f"  counted: {r.counted}")
         if r.error:
             app.say(f"  {r.error}", err=True)
     if problems or any(not r.ok for r in results):
         ctx.exit(EXIT_PARTIAL)
+
+
+def _alert_after_collect(app: App, sources: list[str], failed_files: list[Path]) -> None:
+    """A one-shot `collect` alerts like the scheduler does: refused files, failed or recovered sources."""
+    from monitor.alerts import inbox_alerts, notify, source_alerts
+
+    alerts = inbox_alerts(app.config, failed_files)
+    if sources:
+        alerts += source_alerts(app.config, app.engine, app.calendar, sources)
+    notify(app.config, app.engine, app.calendar, alerts)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# digest, alerts
+
+
+@main.command()
+@click.option(
+    "--date",
+    "day_text",
+    metavar="YYYY-MM-DD",
+    help="The day it is sent on (default: today in the campaign zone); it reports on the day before.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the message; send nothing and record nothing.")
+@click.pass_context
+def digest(ctx: click.Context, day_text: str | None, dry_run: bool) -> None:
+    """Send the morning digest (yesterday's posts, interactions, accounts, top post, members, sources)
+    on every [digest] channel, at most once per day and channel. Exit 1 if a channel failed (the next
+    `digest` that day retries it)."""
+    from monitor.digest import send_digest
+
+    app: App = ctx.obj
+    day = parse_day(day_text, "--date") or app.calendar.today()
+    result = send_digest(app.config, app.engine, app.calendar, day, dry_run=dry_run)
+    cal = app.calendar
+    if not cal.contains(result.about):
+        app.say(
+            f"the digest of {day} would report on {result.about}, outside the campaign "
+            f"({cal.start} to {cal.end}): no digest"
+        )
+        return
+    if not result.deliveries:
+        app.say("no digest channels configured ([digest] channels)")
+        return
+    app.say(f"digest of {day} (about {result.about}):")
+    if dry_run or any(d.status == "sent" for d in result.deliveries):
+        app.say(result.text)
+        app.say()
+    _say_deliveries(app, result.deliveries, "digest")
+    if any(d.status == "failed" for d in result.deliveries):
+        ctx.exit(EXIT_PARTIAL)
+
+
+def _say_deliveries(app: App, deliveries: Any, command: str) -> None:
+    notes = {
+        "sent": "sent",
+        "already_sent": "already sent earlier; not sent again",
+        "in_progress": "another process is sending it right now",
+        "missed": "missed - the day has passed and it is not sent late",
+        "dry_run": "dry run - nothing sent or recorded",
+    }
+    for d in deliveries:
+        if d.status == "failed":
+            app.say(f"  {d.channel}: failed - {d.error} (the next {command} retries it)", err=True)
+        else:
+            app.say(f"  {d.channel}: {notes.get(d.status, d.status)}")
+
+
+@main.command("alerts")
+@click.option("--check", "run_check", is_flag=True, help="Run the alert checks now and send what they find.")
+@click.option("--dry-run", is_flag=True, help="Run the checks and print what would be sent; send nothing.")
+@click.option("--csv", "as_csv", is_flag=True, help="The alert log as CSV on stdout instead of a table.")
+@click.pass_context
+def alerts_command(ctx: click.Context, run_check: bool, dry_run: bool, as_csv: bool) -> None:
+    """The alert log: each alert (kind, key, day, channel) and its status. With --check, first look
+    for collector failures and recoveries, a Meta token about to expire, silent sources and an
+    unusual day of posts, and send each new one once (`run` does this every 15 minutes)."""
+    from monitor.alerts import alert_log, check, format_log_table, retry_failed, send_alerts, write_log_csv
+
+    app: App = ctx.obj
+    config, engine, cal = app.config, app.engine, app.calendar
+    if run_check or dry_run:
+        if not dry_run:
+            retry_failed(config, engine, cal)
+        results = send_alerts(config, engine, cal, check(config, engine, cal), dry_run=dry_run)
+        if not results:
+            app.say("no alert now")
+        for r in results:
+            status = r.delivery.status
+            line = f"{r.alert.kind} ({r.alert.key}) via {r.delivery.channel}: {status}"
+            app.say(line, err=status == "failed")
+            if status in ("sent", "dry_run"):
+                app.say(f"  {r.alert.text}")
+        if dry_run:
+            return
+        if any(r.delivery.status == "failed" for r in results):
+            ctx.exit(EXIT_PARTIAL)
+        return
+    entries = alert_log(engine)
+    if as_csv:
+        write_log_csv(entries, sys.stdout, cal)
+    else:
+        app.say(format_log_table(entries, cal))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -448,11 +567,13 @@ def collect(ctx: click.Context, source: str | None) -> None:
 def ingest(ctx: click.Context, paths: tuple[Path, ...], format_name: str | None) -> None:
     """Import export files (CSV) or folders of them, in the order given. The format of each file is
     detected from its header. Bad rows are rejected with their line number and the rest is kept;
-    exit 1 when anything was rejected. Importing a file again adds no duplicates.
+    exit 1 when anything was rejected (`campaign-monitor rejects` lists them). Importing a file again
+    adds no duplicates. Each file's summary says how many rows became campaign posts and why the
+    others did not.
 
-    Files are imported in the order given, a folder's files by name. When files share a post, the
-    file imported last sets its metrics: give the newest export last (Meta Business Suite file names
-    do not sort by date: "Oct-..." comes before "Sep-...")."""
+    When files share a post, the metrics of its latest observation win whatever the order: the time
+    an export says it was made (a column, or a timestamp in the file name), else the file's
+    modification time; equal times go to the file imported later."""
     from monitor.ingest import export_paths, ingest_paths, summary_lines
 
     app: App = ctx.obj
@@ -467,10 +588,55 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], format_name: str | None)
             results = ingest_paths(config, engine, files, format_name, progress=bar.update)
     else:
         results = ingest_paths(config, engine, files, format_name)
-    for line in summary_lines(results):
+    for line in summary_lines(results, config):
         app.say(line)
     if any(r.had_problems for r in results):
         ctx.exit(EXIT_PARTIAL)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# rejects, inspect
+
+
+@main.command()
+@click.option(
+    "--file",
+    "file_name",
+    metavar="NAME",
+    help="Only the rejects of this file (its path as imported, or its file name).",
+)
+@click.option(
+    "--csv",
+    "as_csv",
+    is_flag=True,
+    help="An Excel-safe CSV on stdout; with --file, in the file's own columns, to fix and import again.",
+)
+@click.pass_obj
+def rejects(app: App, file_name: str | None, as_csv: bool) -> None:
+    """The rejected rows still to fix: file, line, reason and the raw row. A reject is listed once
+    however often its file was imported, and no longer once its row imports cleanly."""
+    from monitor.rejects import format_table, open_rejects, write_csv
+
+    entries = open_rejects(app.engine, file_name)
+    if as_csv:
+        write_csv(entries, sys.stdout)
+    else:
+        app.say(format_table(entries))
+
+
+@main.command()
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.pass_obj
+def inspect(app: App, files: tuple[Path, ...]) -> None:
+    """What each export file is: its format, encoding, delimiter, date order and rows; for a file no
+    format matches, the nearest formats (most shared columns), the columns each lacks, and a
+    [[formats]] entry to paste into config.toml. Reads the files only; imports nothing."""
+    from monitor.inspection import describe, inspect_file
+
+    reports = [inspect_file(path, app.config.formats, app.config.campaign) for path in files]
+    app.say("\n\n".join(describe(r) for r in reports))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -593,6 +759,98 @@ def db_current(app: App) -> None:
     app.say(f"{where(engine.url)}: revision {state.revision}{made}; this release needs {head()}")
     app.say("run `campaign-monitor db upgrade` (back the database up first)")
     click.get_current_context().exit(EXIT_PARTIAL)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# votes: the vote and suggestion ledger
+
+
+@main.group(invoke_without_command=True)
+@click.option("--csv", "as_csv", is_flag=True, help="List the readings as CSV on stdout instead of a table.")
+@click.pass_context
+def votes(ctx: click.Context, as_csv: bool) -> None:
+    """The vote and suggestion ledger: what the team read on the campaign website. Without a
+    subcommand, lists every reading (corrected ones marked)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from monitor.votes import format_readings_table, readings, write_readings_csv
+
+    app: App = ctx.obj
+    entries = readings(app.engine)
+    if as_csv:
+        write_readings_csv(entries, sys.stdout, app.calendar)
+    else:
+        app.say(format_readings_table(entries, app.calendar))
+
+
+@votes.command("add")
+@click.option(
+    "--at", "when", metavar="WHEN", help="When it was read: YYYY-MM-DD HH:MM, campaign time (default: now)."
+)
+@click.option("--votes", "votes_text", required=True, metavar="N", help="The vote count the website shows.")
+@click.option("--suggestions", "suggestions_text", metavar="N", help="The suggestion count, if shown.")
+@click.option("--rank", type=click.IntRange(min=1), help="The city's rank, if shown.")
+@click.option("--note", help="A note to keep with the reading.")
+@click.option(
+    "--correct",
+    is_flag=True,
+    help="The earlier reading(s) this contradicts were wrong: keep them, marked corrected.",
+)
+@click.pass_obj
+def votes_add(
+    app: App,
+    when: str | None,
+    votes_text: str,
+    suggestions_text: str | None,
+    rank: int | None,
+    note: str | None,
+    correct: bool,
+) -> None:
+    """Record one reading of the vote count (several a day are fine). A count lower than an earlier
+    one is refused unless --correct (exit 2)."""
+    from monitor.votes import add_reading, parse_count, parse_when
+
+    cal = app.calendar
+    read_at = parse_when(when, cal) if when else cal.now()
+    count = parse_count(votes_text, "--votes", required=True)
+    assert count is not None
+    result = add_reading(
+        app.engine,
+        cal,
+        read_at,
+        count,
+        parse_count(suggestions_text, "--suggestions"),
+        rank,
+        note,
+        correct=correct,
+    )
+    stamp = read_at.astimezone(cal.tz).strftime("%Y-%m-%d %H:%M")
+    if result.reading is None:
+        app.say(f"already recorded: {count} votes at {stamp}; nothing added")
+        return
+    app.say(f"recorded: {count} votes at {stamp} ({cal.tz.key})")
+    for old in result.corrected:
+        app.say(f"  marked corrected: {old.votes} votes at {old.read_at.astimezone(cal.tz):%Y-%m-%d %H:%M}")
+
+
+@votes.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def votes_import(ctx: click.Context, file: Path) -> None:
+    """Import readings from a CSV sheet with the columns at, votes, suggestions, rank, note (and
+    optionally correct). Bad rows are listed and the others kept (exit 1)."""
+    from monitor.votes import import_readings
+
+    app: App = ctx.obj
+    result = import_readings(app.engine, app.calendar, file)
+    app.say(
+        f"{file.name}: {result.added} readings added, {result.unchanged} already recorded, "
+        f"{result.corrected} earlier readings marked corrected, {len(result.rejected)} rejected"
+    )
+    for line, reason in result.rejected:
+        app.say(f"  line {line}: {reason}", err=True)
+    if result.rejected:
+        ctx.exit(EXIT_PARTIAL)
 
 
 # ---------------------------------------------------------------------------------------------------------

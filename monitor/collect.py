@@ -26,17 +26,18 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from collectors import facebook, instagram, twitter
 from collectors.graph import TokenError
 from collectors.http import ApiPage, make_session, redact
 from monitor.campaign import CampaignCalendar
+from monitor.counting import CampaignRule, Tally
 from monitor.errors import RateLimited, SourceError, UsageError
-from monitor.models import Post
+from monitor.models import Post, PostHashtag
 from monitor.plausible import record_problem
 from monitor.store import Rejection, finish_run, load_checkpoint, start_run, write_batch
 from reports.queries import ReportScope, campaign_filter
@@ -70,6 +71,8 @@ class SourceResult:
     rejected: int = 0
     error: str | None = None  # redacted
     run_id: int | None = None
+    tally: Tally = field(default_factory=Tally)  # what counted (monitor/counting.py)
+    counted: str = ""
 
     @property
     def ok(self) -> bool:
@@ -158,7 +161,10 @@ def _collect_twitter(ctx: SourceContext) -> SourceResult:
     def body(session: requests.Session, token: str, store: _PageStore) -> None:
         state = load_checkpoint(ctx.engine, twitter.SOURCE)
         clock = ctx.calendar.now
-        store.all(twitter.recent_search_pages(session, cfg, token, state, sleep=ctx.sleep, clock=clock))
+        search_cfg = replace(cfg, query=twitter_query(ctx.config))
+        store.all(
+            twitter.recent_search_pages(session, search_cfg, token, state, sleep=ctx.sleep, clock=clock)
+        )
         # Search only brings tweets newer than the last pass: refresh the metrics of the older ones.
         stale = tweets_to_refresh(ctx.engine, ctx.config.campaign, clock())
         if stale:
@@ -167,21 +173,45 @@ def _collect_twitter(ctx: SourceContext) -> SourceResult:
     return _api_pass(ctx, "twitter", cfg.api_base, cfg.token_env, body)
 
 
+def twitter_query(config: Config) -> str:
+    """sources.twitter.query when set; else built from the campaign's and the peers' hashtags within
+    sources.twitter.max_query_length (peers that do not fit are left out, with a warning)."""
+    cfg = config.sources.twitter
+    if cfg.query:
+        return cfg.query
+    peers = [peer.hashtags for peer in config.peers]
+    query, left_out = twitter.build_query(config.campaign.hashtags, peers, cfg.max_query_length)
+    if left_out:
+        log.warning(
+            "x_api: the query would pass %d characters with %s; those tags are not searched "
+            "(raise sources.twitter.max_query_length if the X plan allows longer queries)",
+            cfg.max_query_length,
+            " ".join("#" + tag for tag in left_out),
+        )
+    return query
+
+
 def tweets_to_refresh(engine: Engine, campaign: CampaignConfig, now: dt.datetime) -> list[str]:
-    """Ids of the campaign tweets (DESIGN 5: tracked tag, window, no retweet) posted in the last
-    REFRESH_DAYS and not seen by any source for REFRESH_AFTER, newest first, at most
-    twitter.MAX_REFRESH_TWEETS.
+    """Ids of the campaign tweets (DESIGN 5: tracked tag, window, no retweet) and of the [[peers]]'
+    tweets, posted in the last REFRESH_DAYS and not seen by any source for REFRESH_AFTER, newest
+    first, at most twitter.MAX_REFRESH_TWEETS.
 
     Engagement settles within days; REFRESH_AFTER keeps a tweet from being re-read (and paid for) on
     every pass: at most REFRESH_DAYS * 24 h / REFRESH_AFTER reads per tweet.
     """
     since = now - REFRESH_DAYS
     scope = ReportScope(campaign, since.astimezone(campaign.tz).date(), now.astimezone(campaign.tz).date())
+    tracked = campaign_filter(scope)
+    if campaign.peer_hashtags:
+        # The peers' tweets too: the share-of-voice section compares their interactions with ours.
+        peer = select(PostHashtag.post_id).where(PostHashtag.tag.in_(sorted(campaign.peer_hashtags)))
+        in_window = and_(Post.local_date >= scope.first, Post.local_date <= scope.last, ~Post.is_repost)
+        tracked = or_(tracked, and_(in_window, Post.id.in_(peer)))
     query = (
         select(Post.post_key)
         .where(
             Post.platform == "twitter",
-            campaign_filter(scope),
+            tracked,
             Post.created_at >= since,
             Post.last_seen_at < now - REFRESH_AFTER,
         )
@@ -197,7 +227,8 @@ def _collect_instagram(ctx: SourceContext) -> SourceResult:
 
     def body(session: requests.Session, token: str, store: _PageStore) -> None:
         state = load_checkpoint(ctx.engine, instagram.SOURCE)
-        tags = ctx.config.campaign.hashtags
+        # The peers' tags too, after the campaign's: the share-of-voice section needs their posts.
+        tags = tuple(ctx.config.campaign.hashtags) + tuple(t for p in ctx.config.peers for t in p.hashtags)
         store.all(instagram.hashtag_pages(session, cfg, token, tags, state, now=ctx.calendar.now()))
 
     return _api_pass(ctx, "instagram", cfg.api_base, cfg.token_env, body)
@@ -240,6 +271,7 @@ class _PageStore:
         self.checkpoint_source = RUN_SOURCES[name]
         self.result = SourceResult(source=name, status="ok", run_id=run_id)
         self.errors: list[str] = []
+        self.rule = CampaignRule(ctx.config.campaign)
 
     def fail(self, exc: BaseException | str, context: str = "") -> None:
         """Note an error for the run. Collectors start their messages with the source name; the run
@@ -278,7 +310,20 @@ class _PageStore:
             self.ctx.config.campaign.tz,
             rejections=rejections,
             checkpoint=(self.checkpoint_source, page.checkpoint) if page.checkpoint is not None else None,
+            observed=page.fetched_at,
         )
+        tally = self.result.tally
+        tally.rejected += counts.rejected
+        for rec in page.records:
+            why = self.rule.reason(rec)
+            if why is not None:
+                self.rule.count(tally, why)
+            elif (rec.platform, rec.post_key) in counts.unchanged_keys:
+                tally.known += 1
+            elif (rec.platform, rec.post_key) in counts.older_keys:
+                tally.older += 1
+            else:
+                tally.campaign += 1
         if page.of_posts:  # a hashtag look-up is stored for its checkpoint, not counted as a page
             self.result.pages += 1
         self.result.new += counts.new
@@ -295,7 +340,9 @@ def _api_pass(
 ) -> SourceResult:
     """Run `body` as one recorded pass: token from the environment, a fresh session, final status."""
     run_source = RUN_SOURCES[name]
-    run_id = start_run(ctx.engine, run_source, api_base)
+    # The run's times come from the calendar's clock (time is an input: silence alerts and the
+    # digest's per-source lines read them).
+    run_id = start_run(ctx.engine, run_source, api_base, now=ctx.calendar.now())
     token = os.environ.get(token_env, "").strip()
     store = _PageStore(ctx, name, run_id, token)
     status = "ok"
@@ -321,17 +368,33 @@ def _api_pass(
         log.debug("%s: unexpected error\n%s", run_source, trace)
     except BaseException as exc:
         # Ctrl-C or SIGTERM: the pages already stored stay; the run row must not stay "running".
-        finish_run(ctx.engine, run_id, "failed", redact(f"{type(exc).__name__}: {exc}", [token]))
+        error = redact(f"{type(exc).__name__}: {exc}", [token])
+        finish_run(ctx.engine, run_id, "failed", error, now=ctx.calendar.now())
         raise
     result = store.result
     if status == "ok" and store.errors:
         status = "partial" if result.pages else "failed"
     result.status = status
     result.error = redact("; ".join(store.errors), [token]) or None
-    finish_run(ctx.engine, run_id, status, result.error, pages=result.pages)
+    result.counted = store.rule.describe(result.tally, "retweet" if name == "twitter" else "repost")
+    finish_run(
+        ctx.engine,
+        run_id,
+        status,
+        result.error,
+        pages=result.pages,
+        counted=result.counted,
+        now=ctx.calendar.now(),
+    )
     if result.error:
         log.warning("%s: %s", run_source, result.error)
     log.info(
-        "%s: %s, %d pages, %d new, %d updated", run_source, status, result.pages, result.new, result.updated
+        "%s: %s, %d pages, %d new, %d updated; %s",
+        run_source,
+        status,
+        result.pages,
+        result.new,
+        result.updated,
+        result.counted,
     )
     return result

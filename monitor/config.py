@@ -14,7 +14,7 @@ import re
 import string
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,6 +46,9 @@ class CampaignConfig:
     hashtags: tuple[str, ...]  # as written by the user, without '#'
     vote_url: str = "https://www.welovecities.org"
     language: str = "id"
+    # The hashtags of the [[peers]] cities, case-folded: a post carrying one of them is that city's post
+    # and counts for the campaign only if it also carries one of own_hashtags (docs/peers.md).
+    peer_hashtags: frozenset[str] = frozenset()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -55,6 +58,15 @@ class CampaignConfig:
     def tracked_hashtags(self) -> frozenset[str]:
         """Case-folded tags without '#', the form stored in post_hashtags."""
         return frozenset(tag.casefold() for tag in self.hashtags)
+
+    @property
+    def own_hashtags(self) -> frozenset[str]:
+        """The tracked tags that name the city itself (`WeLoveProbolinggo` for city "Kota Probolinggo"),
+        as opposed to the shared ones every city uses (`WeLoveCities`). A word of the city name of 4 or
+        more letters inside the tag makes it the city's own; if no tag names the city, all are its own."""
+        words = [w for w in re.split(r"\W+", self.city.casefold()) if len(w) >= 4]
+        own = frozenset(tag for tag in self.tracked_hashtags if any(w in tag for w in words))
+        return own or self.tracked_hashtags
 
 
 @dataclass(frozen=True)
@@ -81,10 +93,52 @@ class TelegramConfig:
 
 
 @dataclass(frozen=True)
+class PeerCity:
+    """A city competing in the same campaign ([[peers]]), tracked for the share-of-voice section."""
+
+    name: str
+    hashtags: tuple[str, ...]  # as written, without '#'
+
+    @property
+    def tracked_hashtags(self) -> frozenset[str]:
+        return frozenset(tag.casefold() for tag in self.hashtags)
+
+
+@dataclass(frozen=True)
 class RemindersConfig:
-    at: dt.time = dt.time(7, 0)
+    at: dt.time = dt.time(7, 0)  # the first of `times`
     channels: tuple[str, ...] = ("log",)
     template: str | None = None  # None: the built-in template for campaign.language
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    # Several times: each day one is drawn at random (seeded by `seed` and the date, so every process
+    # draws the same) and recorded in vote_reminders.planned_at; one time: that time every day.
+    times: tuple[dt.time, ...] = ()
+    seed: str = ""
+
+    @property
+    def all_times(self) -> tuple[dt.time, ...]:
+        return self.times or (self.at,)
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    """[digest]: the morning digest. Channels and their settings default to the reminder's."""
+
+    at: dt.time = dt.time(7, 30)
+    channels: tuple[str, ...] = ("log",)
+    report_url: str = ""  # where the team opens the latest report; empty: the path of latest/index.html
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """[alerts]: what breaks, said at once. Channels and their settings default to the reminder's."""
+
+    channels: tuple[str, ...] = ("log",)
+    silent_hours: float = 24  # a source that reported every day and has not for this long
+    min_posts: int = 20  # a day's campaign posts are judged only from this volume (no crying wolf)
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
 
@@ -99,11 +153,12 @@ class InboxConfig:
 @dataclass(frozen=True)
 class TwitterConfig:
     enabled: bool = False
-    query: str = "(#WeLoveProbolinggo OR #WeLoveCities)"
+    query: str = ""  # "": built from the campaign's and the peers' hashtags (collectors.twitter.build_query)
     token_env: str = "X_BEARER_TOKEN"
     api_base: str = "https://api.x.com"
     every_minutes: int = 30
     max_wait_seconds: int = 60  # a rate-limit reset nearer than this is waited for; farther ends the run
+    max_query_length: int = 512  # the X plan's limit on a search query (512 Basic, 4096 Pro)
 
 
 @dataclass(frozen=True)
@@ -158,6 +213,13 @@ class CustomFormat:
     shares: str = ""
     views: str = ""
     url: str = ""
+    observed: str = ""  # a column saying when the row was read (its metrics' observation time)
+    base: str = ""  # a built-in format this entry extends; then `columns` renames its columns
+    columns: Mapping[str, str] = field(default_factory=dict)  # built-in name -> name in the file
+    date_order: str | None = None  # "dmy" or "mdy" when every date of a file reads both ways
+
+
+FROM_LINK = "from-link"  # [[formats]] platform: each row's link says it
 
 
 @dataclass(frozen=True)
@@ -205,6 +267,9 @@ class Config:
     logging: LoggingConfig
     formats: tuple[CustomFormat, ...] = ()
     zones: Mapping[str, dt.tzinfo] = field(default_factory=dict)  # [zones]: abbreviation -> zone
+    peers: tuple[PeerCity, ...] = ()  # [[peers]]: the other cities, for share of voice
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     submissions: SubmissionsConfig = field(default_factory=SubmissionsConfig)
 
     @property
@@ -217,6 +282,10 @@ def secret_values(config: Config) -> list[str]:
     names = {
         config.reminders.webhook.url_env,
         config.reminders.telegram.token_env,
+        config.digest.webhook.url_env,
+        config.digest.telegram.token_env,
+        config.alerts.webhook.url_env,
+        config.alerts.telegram.token_env,
         config.sources.twitter.token_env,
         config.sources.instagram.token_env,
         config.sources.facebook.token_env,
@@ -276,7 +345,10 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
             "logging",
             "formats",
             "zones",
+            "peers",
             "submissions",
+            "digest",
+            "alerts",
         },
     )
     campaign = _campaign(r, r.section(data, "campaign", required=True))
@@ -284,6 +356,8 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     reports = r.section(data, "reports")
     r.allowed(reports, "reports", {"out_dir", "daily_at"})
     reminders = _reminders(r, r.section(data, "reminders"))
+    digest = _digest(r, r.section(data, "digest"), reminders)
+    alerts = _alerts(r, r.section(data, "alerts"), reminders)
     sources = _sources(r, r.section(data, "sources"))
     roster = r.section(data, "roster")
     r.allowed(roster, "roster", {"path"})
@@ -293,6 +367,10 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     formats = data.get("formats", [])
     if not isinstance(formats, list):
         raise ConfigError(path, "formats", "must be an array of tables", "write each one as [[formats]]")
+    peers = _peers(r, data.get("peers", []), campaign)
+    if peers:
+        peer_tags = frozenset().union(*(peer.tracked_hashtags for peer in peers))
+        campaign = replace(campaign, peer_hashtags=peer_tags)
     return Config(
         path=path,
         campaign=campaign,
@@ -307,8 +385,51 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         logging=LoggingConfig(file=r.resolve(log_file) if log_file else None),
         formats=_custom_formats(r, formats),
         zones=_zones(r, r.section(data, "zones")),
+        peers=peers,
+        digest=digest,
+        alerts=alerts,
         submissions=_submissions(r, r.section(data, "submissions")),
     )
+
+
+def _peers(r: _Reader, entries: Any, campaign: CampaignConfig) -> tuple[PeerCity, ...]:
+    """The [[peers]] entries: a name and the city's own hashtags, none shared with the campaign or
+    with another peer (a tag must say whose post it is)."""
+    if not isinstance(entries, list):
+        raise ConfigError(r.path_, "peers", "must be an array of tables", "write each one as [[peers]]")
+    owner = {tag: "campaign.hashtags" for tag in campaign.tracked_hashtags}
+    peers: list[PeerCity] = []
+    for i, entry in enumerate(entries):
+        key = f"peers[{i}]"
+        if not isinstance(entry, Mapping):
+            raise ConfigError(r.path_, key, "must be a table", 'write it as [[peers]] with name = "..."')
+        r.allowed(entry, key, {"name", "hashtags"})
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(r.path_, f"{key}.name", "missing", 'name the city, e.g. name = "DKI Jakarta"')
+        raw = entry.get("hashtags")
+        if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
+            raise ConfigError(r.path_, f"{key}.hashtags", "must be a list of strings", '["WeLoveJakarta"]')
+        tags = tuple(t.strip().lstrip("#") for t in raw if t.strip().lstrip("#"))
+        if not tags:
+            raise ConfigError(r.path_, f"{key}.hashtags", "is empty", "name the city's own hashtag")
+        for tag in tags:
+            if not all(ch.isalnum() or ch == "_" for ch in tag):
+                raise ConfigError(
+                    r.path_, f"{key}.hashtags", f"{tag!r} is not a hashtag", "use letters, digits and _ only"
+                )
+            if tag.casefold() in owner:
+                raise ConfigError(
+                    r.path_,
+                    f"{key}.hashtags",
+                    f"#{tag} is already in {owner[tag.casefold()]}",
+                    "list a city's own hashtag only; the shared ones (#WeLoveCities) belong to [campaign]",
+                )
+            owner[tag.casefold()] = f"{key}.hashtags"
+        if any(peer.name == name.strip() for peer in peers):
+            raise ConfigError(r.path_, f"{key}.name", f"{name!r} is listed twice", "merge the two entries")
+        peers.append(PeerCity(name=name.strip(), hashtags=tags))
+    return tuple(peers)
 
 
 def _campaign(r: _Reader, c: Mapping[str, Any]) -> CampaignConfig:
@@ -377,7 +498,7 @@ def _storage(r: _Reader, s: Mapping[str, Any]) -> StorageConfig:
 
 
 def _reminders(r: _Reader, m: Mapping[str, Any]) -> RemindersConfig:
-    r.allowed(m, "reminders", {"at", "channels", "template", "webhook", "telegram"})
+    r.allowed(m, "reminders", {"at", "channels", "template", "webhook", "telegram", "seed"})
     channels = m.get("channels", ["log"])
     if not isinstance(channels, list) or not all(isinstance(ch, str) for ch in channels):
         raise ConfigError(r.path_, "reminders.channels", "must be a list of strings", '["log", "webhook"]')
@@ -407,13 +528,97 @@ def _reminders(r: _Reader, m: Mapping[str, Any]) -> RemindersConfig:
             "is empty but the telegram channel is on",
             "set the chat id",
         )
+    times = _reminder_times(r, m)
+    seed = m.get("seed", "")
+    if not isinstance(seed, str | int) or isinstance(seed, bool):
+        raise ConfigError(r.path_, "reminders.seed", f"must be text or a whole number, got {seed!r}")
     return RemindersConfig(
-        at=r.clock(m, "reminders.at", "07:00"),
+        at=times[0],
+        times=times if len(times) > 1 else (),
+        seed=str(seed),
         channels=tuple(dict.fromkeys(channels)),
         template=template,
         webhook=WebhookConfig(
             url_env=r.string(hook, "reminders.webhook.url_env", "CAMPAIGN_MONITOR_WEBHOOK_URL")
         ),
+        telegram=telegram,
+    )
+
+
+def _reminder_times(r: _Reader, m: Mapping[str, Any]) -> tuple[dt.time, ...]:
+    """`at`: one time of day, or a list of them (one is drawn each day)."""
+    value = m.get("at", "07:00")
+    if not isinstance(value, list):
+        return (r.clock(m, "reminders.at", "07:00"),)
+    if not value:
+        raise ConfigError(
+            r.path_, "reminders.at", "is an empty list", 'give one time or several: ["07:00", "12:00"]'
+        )
+    if len(value) > 24:
+        raise ConfigError(r.path_, "reminders.at", f"lists {len(value)} times", "list at most 24")
+    times = [r.clock({f"at[{i}]": item}, f"reminders.at[{i}]", "07:00") for i, item in enumerate(value)]
+    if len(set(times)) != len(times):
+        raise ConfigError(r.path_, "reminders.at", "lists a time twice", "list each time once")
+    return tuple(times)
+
+
+def _channels(r: _Reader, m: Mapping[str, Any], key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    channels = m.get("channels", list(default))
+    if not isinstance(channels, list) or not all(isinstance(ch, str) for ch in channels):
+        raise ConfigError(r.path_, key, "must be a list of strings", '["log", "telegram"]')
+    for ch in channels:
+        if ch not in CHANNELS:
+            raise ConfigError(r.path_, key, f"unknown channel {ch!r}", f"use any of {', '.join(CHANNELS)}")
+    return tuple(dict.fromkeys(channels))
+
+
+def _route(
+    r: _Reader, m: Mapping[str, Any], section: str, channels: tuple[str, ...], base: RemindersConfig
+) -> tuple[WebhookConfig, TelegramConfig]:
+    """[<section>.webhook] and [<section>.telegram]: each key defaults to the reminder's, so a second
+    chat for the digest or the alerts is one line (chat_id)."""
+    hook = r.section(m, "webhook", prefix=f"{section}.")
+    r.allowed(hook, f"{section}.webhook", {"url_env"})
+    tg = r.section(m, "telegram", prefix=f"{section}.")
+    r.allowed(tg, f"{section}.telegram", {"token_env", "chat_id", "api_base"})
+    webhook = WebhookConfig(url_env=r.string(hook, f"{section}.webhook.url_env", base.webhook.url_env))
+    telegram = TelegramConfig(
+        token_env=r.string(tg, f"{section}.telegram.token_env", base.telegram.token_env),
+        chat_id=str(tg.get("chat_id", base.telegram.chat_id)),
+        api_base=r.string(tg, f"{section}.telegram.api_base", base.telegram.api_base).rstrip("/"),
+    )
+    if "telegram" in channels and not telegram.chat_id:
+        raise ConfigError(
+            r.path_,
+            f"{section}.telegram.chat_id",
+            "is empty but the telegram channel is on",
+            "set the chat id",
+        )
+    return webhook, telegram
+
+
+def _digest(r: _Reader, m: Mapping[str, Any], reminders: RemindersConfig) -> DigestConfig:
+    r.allowed(m, "digest", {"at", "channels", "report_url", "webhook", "telegram"})
+    channels = _channels(r, m, "digest.channels", reminders.channels)
+    webhook, telegram = _route(r, m, "digest", channels, reminders)
+    return DigestConfig(
+        at=r.clock(m, "digest.at", "07:30"),
+        channels=channels,
+        report_url=r.string(m, "digest.report_url", "").strip(),
+        webhook=webhook,
+        telegram=telegram,
+    )
+
+
+def _alerts(r: _Reader, m: Mapping[str, Any], reminders: RemindersConfig) -> AlertsConfig:
+    r.allowed(m, "alerts", {"channels", "silent_hours", "min_posts", "webhook", "telegram"})
+    channels = _channels(r, m, "alerts.channels", reminders.channels)
+    webhook, telegram = _route(r, m, "alerts", channels, reminders)
+    return AlertsConfig(
+        channels=channels,
+        silent_hours=r.number(m, "alerts.silent_hours", 24, 1, 24 * 30),
+        min_posts=r.positive(m, "alerts.min_posts", 20),
+        webhook=webhook,
         telegram=telegram,
     )
 
@@ -525,7 +730,15 @@ def _sources(r: _Reader, s: Mapping[str, Any]) -> SourcesConfig:
     r.allowed(
         tw,
         "sources.twitter",
-        {"enabled", "query", "token_env", "api_base", "every_minutes", "max_wait_seconds"},
+        {
+            "enabled",
+            "query",
+            "token_env",
+            "api_base",
+            "every_minutes",
+            "max_wait_seconds",
+            "max_query_length",
+        },
     )
     ig = r.section(s, "instagram", prefix="sources.")
     r.allowed(ig, "sources.instagram", {"enabled", "user_id", "token_env", "api_base", "every_minutes"})
@@ -567,11 +780,13 @@ def _sources(r: _Reader, s: Mapping[str, Any]) -> SourcesConfig:
         ),
         twitter=TwitterConfig(
             enabled=r.boolean(tw, "sources.twitter.enabled", False),
-            query=r.string(tw, "sources.twitter.query", "(#WeLoveProbolinggo OR #WeLoveCities)"),
+            query=r.string(tw, "sources.twitter.query", "").strip(),
             token_env=r.string(tw, "sources.twitter.token_env", "X_BEARER_TOKEN"),
             api_base=r.string(tw, "sources.twitter.api_base", "https://api.x.com").rstrip("/"),
             every_minutes=r.positive(tw, "sources.twitter.every_minutes", 30, MAX_MINUTES),
             max_wait_seconds=r.positive(tw, "sources.twitter.max_wait_seconds", 60, MAX_WAIT_SECONDS),
+            # X allows 512 (Basic) to 4096 (Pro) characters; more is a typo.
+            max_query_length=r.positive(tw, "sources.twitter.max_query_length", 512, 4096),
         ),
         instagram=instagram,
         facebook=facebook,
@@ -605,15 +820,25 @@ def _custom_format(r: _Reader, f: Any, i: int) -> CustomFormat:
     if not isinstance(f, Mapping):
         raise ConfigError(r.path_, key, "must be a table", "write it as [[formats]] with name = ...")
     names = {"name", "platform", "id", "time", "time_format", "author", "text", "likes", "comments", "shares"}
-    r.allowed(f, key, names | {"views", "url"})
-    for required in ("name", "platform", "id", "time"):
+    r.allowed(f, key, names | {"views", "url", "observed", "base", "columns", "date_order"})
+    if not f.get("name"):
+        raise ConfigError(r.path_, f"{key}.name", "missing", "give the format a name")
+    if f.get("base"):
+        return _based_format(r, f, key)
+    for required in ("platform", "id", "time"):
         if not f.get(required):
             raise ConfigError(r.path_, f"{key}.{required}", "missing", "name the column that holds it")
     platform = str(f["platform"])
-    if platform not in PLATFORMS:
+    if platform not in (*PLATFORMS, FROM_LINK):
         raise ConfigError(
-            r.path_, f"{key}.platform", f"unknown platform {platform!r}", f"use one of {PLATFORMS}"
+            r.path_,
+            f"{key}.platform",
+            f"unknown platform {platform!r}",
+            f"use one of {', '.join(PLATFORMS)}, or {FROM_LINK!r} when the id or url column holds links "
+            "of several platforms",
         )
+    if f.get("columns"):
+        raise ConfigError(r.path_, f"{key}.columns", "needs a base", 'add base = "<built-in format>"')
     if f.get("time_format"):
         _check_time_format(r, f"{key}.time_format", str(f["time_format"]))
     return CustomFormat(
@@ -629,7 +854,90 @@ def _custom_format(r: _Reader, f: Any, i: int) -> CustomFormat:
         shares=str(f.get("shares", "")),
         views=str(f.get("views", "")),
         url=str(f.get("url", "")),
+        observed=str(f.get("observed", "")),
+        date_order=_date_order(r, f, key),
     )
+
+
+def _based_format(r: _Reader, f: Mapping[str, Any], key: str) -> CustomFormat:
+    """`base = "mbs-facebook"` with `[formats.columns]` renaming its columns (a localized export)."""
+    from collectors.csv_formats import BUILTIN_FORMATS
+
+    base = str(f["base"])
+    builtin = {b.name: b for b in BUILTIN_FORMATS}
+    if base not in builtin:
+        raise ConfigError(
+            r.path_, f"{key}.base", f"{base!r} is not a built-in format", f"use one of {', '.join(builtin)}"
+        )
+    own = ("id", "time", "author", "text", "likes", "comments", "shares", "views", "url")
+    mapped = [k for k in own if f.get(k)]
+    if mapped:
+        raise ConfigError(
+            r.path_,
+            f"{key}.{mapped[0]}",
+            "is taken from the base format",
+            'rename the base\'s column under [formats.columns] instead, e.g. "Post ID" = "ID Postingan"',
+        )
+    if f.get("platform") and f["platform"] != builtin[base].platform:
+        raise ConfigError(
+            r.path_, f"{key}.platform", f"{base} is a {builtin[base].platform} format", "leave platform out"
+        )
+    columns = f.get("columns", {})
+    if not isinstance(columns, Mapping) or not all(isinstance(v, str) and v for v in columns.values()):
+        raise ConfigError(
+            r.path_,
+            f"{key}.columns",
+            "must be a table of column names",
+            'write [formats.columns] with lines like "Post ID" = "ID Postingan"',
+        )
+    known = {c.casefold() for c in _columns_of(builtin[base])}
+    unknown = [c for c in columns if c.casefold() not in known]
+    if unknown:
+        raise ConfigError(
+            r.path_,
+            f"{key}.columns",
+            f"{unknown[0]!r} is not a column of {base}",
+            f"name one of: {', '.join(sorted(_columns_of(builtin[base])))}",
+        )
+    if f.get("time_format"):
+        _check_time_format(r, f"{key}.time_format", str(f["time_format"]))
+    return CustomFormat(
+        name=str(f["name"]),
+        platform=builtin[base].platform,
+        id="",
+        time="",
+        time_format=str(f["time_format"]) if f.get("time_format") else None,
+        observed=str(f.get("observed", "")),
+        base=base,
+        columns={str(k): str(v) for k, v in columns.items()},
+        date_order=_date_order(r, f, key),
+    )
+
+
+def _columns_of(fmt: Any) -> set[str]:
+    """Every column name a built-in format reads or requires."""
+    names: set[str] = set(fmt.signature)
+    for group in fmt.one_of:
+        names.update(group)
+    refs = [fmt.key, fmt.time, fmt.key_fallback, fmt.url, fmt.author_id, fmt.author_handle, fmt.author_name]
+    refs += [*fmt.text, *fmt.likes, *fmt.comments, *fmt.shares, *fmt.views, fmt.hashtag_list, fmt.repost]
+    refs.append(fmt.observed)
+    for ref in refs:
+        if isinstance(ref, str):
+            names.add(ref)
+        elif isinstance(ref, tuple):
+            names.update(ref)
+    return names
+
+
+def _date_order(r: _Reader, f: Mapping[str, Any], key: str) -> str | None:
+    value = f.get("date_order")
+    if value is None:
+        return None
+    orders = {"day-first": "dmy", "month-first": "mdy"}
+    if value not in orders:
+        raise ConfigError(r.path_, f"{key}.date_order", f"is {value!r}", 'use "day-first" or "month-first"')
+    return orders[str(value)]
 
 
 def _check_time_format(r: _Reader, key: str, fmt: str) -> None:

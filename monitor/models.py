@@ -91,6 +91,9 @@ class Post(Base):
     first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_run_id: Mapped[int | None] = mapped_column(ForeignKey("collection_runs.id"))
+    # When the stored metrics were observed (DESIGN 5: the latest observation wins); NULL in rows
+    # written before this column existed, read as last_seen_at.
+    observed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class PostHashtag(Base):
@@ -137,10 +140,25 @@ class CollectionRun(Base):
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
     pages: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    counted: Mapped[str | None] = mapped_column(Text)  # what counted, for people (the import summary)
 
 
 class RejectedRow(Base):
+    """A row that could not be imported. One per file content and line (importing the same file again
+    adds none); `resolved_run_id` is set when the row's post later imports cleanly."""
+
     __tablename__ = "rejected_rows"
+    __table_args__ = (
+        Index(
+            "uq_rejected_rows_file_line",
+            "sha256",
+            "line",
+            unique=True,
+            sqlite_where=text("sha256 IS NOT NULL"),
+            postgresql_where=text("sha256 IS NOT NULL"),
+        ),
+        Index("ix_rejected_rows_post", "platform", "post_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("collection_runs.id", ondelete="CASCADE"), index=True)
@@ -148,6 +166,11 @@ class RejectedRow(Base):
     line: Mapped[int | None] = mapped_column(Integer)  # as a text editor numbers it; header is line 1
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))  # of the file's content; None for API items
+    header: Mapped[str | None] = mapped_column(Text)  # the file's header line, to write the row back
+    platform: Mapped[str | None] = mapped_column(String(16))  # the row's post, when its key was readable
+    post_key: Mapped[str | None] = mapped_column(String(64))
+    resolved_run_id: Mapped[int | None] = mapped_column(ForeignKey("collection_runs.id", ondelete="SET NULL"))
 
 
 class ImportedFile(Base):
@@ -168,6 +191,50 @@ class VoteReminder(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     local_date: Mapped[dt.date] = mapped_column(Date)
     campaign_day: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # sending sent failed missed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    # The time the day's reminder was due: the drawn one when [reminders] at lists several times.
+    planned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class DigestDelivery(Base):
+    """The morning digest: one row per local day it is sent on and channel (the outbox's rows)."""
+
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (UniqueConstraint("local_date", "channel", name="uq_digest_deliveries_day_channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    local_date: Mapped[dt.date] = mapped_column(Date)  # the day it is sent; it reports on the day before
+    channel: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # sending sent failed missed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Alert(Base):
+    """One alert on one channel: (kind, key, local day, channel) is sent at most once, so one cause
+    alerts once a day (kind: source_failed, source_recovered, inbox_failed, ...; key: what it is about)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("kind", "key", "local_date", "channel", name="uq_alerts_kind_key_day_channel"),
+        Index("ix_alerts_day", "local_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(255))
+    local_date: Mapped[dt.date] = mapped_column(Date)
     channel: Mapped[str] = mapped_column(String(16))
     message: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))  # sending sent failed missed
@@ -207,6 +274,28 @@ class SourceCheckpoint(Base):
     source: Mapped[str] = mapped_column(String(64), primary_key=True)
     state: Mapped[str] = mapped_column(Text, default="{}")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class VoteReading(Base):
+    """What the team read on the campaign website at a moment: the city's votes, suggestions, rank.
+
+    Counts never go down: a lower reading is stored only as a correction, which marks the earlier
+    readings it contradicts `corrected` (kept, not deleted) and names itself in their corrected_by."""
+
+    __tablename__ = "vote_readings"
+    __table_args__ = (Index("ix_vote_readings_read_at", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    read_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    votes: Mapped[int] = mapped_column(Integer)
+    suggestions: Mapped[int | None] = mapped_column(Integer)
+    rank: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(64), default="cli")  # "cli" or "import:<file name>"
+    entered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    corrected: Mapped[bool] = mapped_column(Boolean, default=False)
+    corrected_by: Mapped[int | None] = mapped_column(ForeignKey("vote_readings.id"))
 
 
 class Submission(Base):

@@ -42,9 +42,10 @@ def upsert_posts(
     rows: Sequence[Sequence[Any]],
     upsert_set: str,
     metrics: Sequence[str],
-) -> tuple[dict[Key, tuple[int, tuple[int | None, ...], int | None]], dict[Key, int]]:
+) -> tuple[dict[Key, tuple[int, tuple[int | None, ...], int | None, Any]], dict[Key, int]]:
     """Upsert `rows` (values in `columns` order, naive UTC times) into posts. Returns what was stored
-    before, (platform, post_key) -> (id, metrics, last_run_id), and the id of every post of the batch."""
+    before, (platform, post_key) -> (id, metrics, last_run_id, observed_at as naive UTC), and the id of
+    every post of the batch."""
     names = ", ".join(columns)
     conn.exec_driver_sql(
         f"CREATE TEMPORARY TABLE {BATCH_TABLE} ON COMMIT DROP AS SELECT {names} FROM posts WITH NO DATA"
@@ -52,12 +53,13 @@ def upsert_posts(
     _copy(conn, BATCH_TABLE, columns, rows)
     conn.exec_driver_sql(f"ANALYZE {BATCH_TABLE}")
     old_metrics = ", ".join(f"p.{m}" for m in metrics)
-    stored: dict[Key, tuple[int, tuple[int | None, ...], int | None]] = {}
-    for platform, key, post_id, last_run_id, *values in conn.exec_driver_sql(
-        f"SELECT b.platform, b.post_key, p.id, p.last_run_id, {old_metrics} FROM {BATCH_TABLE} b"
+    stored: dict[Key, tuple[int, tuple[int | None, ...], int | None, Any]] = {}
+    for platform, key, post_id, last_run_id, observed_at, *values in conn.exec_driver_sql(
+        f"SELECT b.platform, b.post_key, p.id, p.last_run_id, coalesce(p.observed_at, p.last_seen_at),"
+        f" {old_metrics} FROM {BATCH_TABLE} b"
         " JOIN posts p ON p.platform = b.platform AND p.post_key = b.post_key"
     ):
-        stored[(platform, key)] = (post_id, tuple(values), last_run_id)
+        stored[(platform, key)] = (post_id, tuple(values), last_run_id, observed_at)
     ids = {
         (platform, key): post_id
         for platform, key, post_id in conn.exec_driver_sql(

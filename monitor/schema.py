@@ -37,6 +37,18 @@ BASELINE_TABLES = (
 # What create_all made before migrations, newest first: with all of a revision's tables (and no
 # alembic_version) a database is at that revision.
 PRE_MIGRATION = (
+    (
+        "0004",
+        (
+            *BASELINE_TABLES,
+            "alerts",
+            "bot_offsets",
+            "bot_replies",
+            "digest_deliveries",
+            "submissions",
+            "vote_readings",
+        ),
+    ),
     ("0002", (*BASELINE_TABLES, "bot_offsets", "bot_replies", "submissions")),
     (BASELINE, BASELINE_TABLES),
 )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, Table, bindparam, select, text, update
+from sqlalchemy import Connection, Engine, Table, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor import pg_bulk, run_owners
@@ -38,12 +38,17 @@ accounts_t = cast(Table, Account.__table__)
 
 @dataclass
 class Rejection:
-    """A row that could not be imported: where it was and why."""
+    """A row that could not be imported: where it was and why (and, for a file, its content hash and
+    header, and the row's post when its key could be read, so a later clean import resolves it)."""
 
     file: str
     line: int | None
     reason: str
     raw: str | None = None
+    sha256: str | None = None
+    header: str | None = None
+    platform: str | None = None
+    post_key: str | None = None
 
 
 @dataclass
@@ -52,21 +57,27 @@ class BatchCounts:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    older: int = 0  # observations older than the stored one: kept as snapshots, metrics not reverted
     # Post keys of this batch that the same run already stored in an earlier batch (a file that
     # repeats a post): the store sees it for free in the lookup it makes anyway.
     stored_earlier_in_run: list[str] = field(default_factory=list)
+    # (platform, key) of this batch's posts that were stored already with the same metrics, or from a
+    # later observation: the import summary says they were known (monitor/counting.py).
+    unchanged_keys: set[tuple[str, str]] = field(default_factory=set)
+    older_keys: set[tuple[str, str]] = field(default_factory=set)
 
     def __iadd__(self, other: BatchCounts) -> BatchCounts:
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.rejected += other.rejected
+        self.older += other.older
         self.stored_earlier_in_run += other.stored_earlier_in_run
-        return self
+        return self  # the key sets are per batch: a whole file's would not stay in bounded memory
 
     @property
     def read(self) -> int:
-        return self.new + self.updated + self.unchanged + self.rejected
+        return self.new + self.updated + self.unchanged + self.rejected + self.older
 
 
 def utcnow() -> dt.datetime:
@@ -105,10 +116,13 @@ def finish_run(
     error: str | None = None,
     pages: int | None = None,
     now: dt.datetime | None = None,
+    counted: str | None = None,
 ) -> None:
     values: dict[str, Any] = {"status": status, "finished_at": now or utcnow(), "error": scrub(error)}
     if pages is not None:
         values["pages"] = pages
+    if counted is not None:
+        values["counted"] = counted
     with engine.begin() as conn:
         conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(**values))
     run_owners.release(engine, run_id)
@@ -138,17 +152,27 @@ def write_batch(
     rejections: Sequence[Rejection] = (),
     now: dt.datetime | None = None,
     checkpoint: tuple[str, dict[str, Any]] | None = None,
+    observed: dt.datetime | None = None,
+    resolves: Sequence[int] = (),
+    sha256: str | None = None,
 ) -> BatchCounts:
-    """Store one batch in one transaction; optionally save a collector checkpoint with it."""
+    """Store one batch in one transaction; optionally save a collector checkpoint with it.
+
+    `observed` is when the batch's records were observed, for those that do not say it themselves
+    (default: now); the metrics of the latest observation win (DESIGN 5). A rejection of a file row
+    already rejected (same content hash and line) is not stored again; the stored rejects of posts
+    this batch imports cleanly (from other file content than `sha256`), and the reject ids in
+    `resolves` (rows of a `rejects --csv` file that now imported), are marked resolved.
+    """
     now = now or utcnow()
     with engine.begin() as conn:
         # One writer at a time, as SQLite's BEGIN IMMEDIATE gives: the lookup of stored posts and the
         # upsert then see no other import in between, so concurrent imports count as sequential ones.
         write_lock(conn)
-        counts = upsert_posts(conn, records, tz, run_id, now)
+        counts = upsert_posts(conn, records, tz, run_id, now, observed)
         if rejections:
             conn.execute(
-                rejects_t.insert(),
+                upsert_into(conn, rejects_t).on_conflict_do_nothing(),
                 [
                     {
                         "run_id": run_id,
@@ -156,11 +180,17 @@ def write_batch(
                         "line": r.line,
                         "reason": scrub(r.reason),
                         "raw": scrub(r.raw),
+                        "sha256": r.sha256,
+                        "header": scrub(r.header),
+                        "platform": r.platform,
+                        "post_key": r.post_key,
                     }
                     for r in rejections
-                ],
+                ],  # fmt: skip
             )
             counts.rejected = len(rejections)
+        if records or resolves:
+            resolve_rejects(conn, run_id, records, sha256, resolves)
         conn.execute(
             update(runs_t)
             .where(runs_t.c.id == run_id)
@@ -168,7 +198,7 @@ def write_batch(
                 rows_read=runs_t.c.rows_read + len(records) + len(rejections),
                 rows_new=runs_t.c.rows_new + counts.new,
                 rows_updated=runs_t.c.rows_updated + counts.updated,
-                rows_unchanged=runs_t.c.rows_unchanged + counts.unchanged,
+                rows_unchanged=runs_t.c.rows_unchanged + counts.unchanged + counts.older,
                 rows_rejected=runs_t.c.rows_rejected + counts.rejected,
             )
         )
@@ -177,23 +207,77 @@ def write_batch(
     return counts
 
 
+def resolve_rejects(
+    conn: Connection,
+    run_id: int,
+    records: Sequence[PostRecord],
+    sha256: str | None = None,
+    ids: Sequence[int] = (),
+) -> None:
+    """Mark resolved the open rejects whose post this batch stored, unless they come from the same
+    file content (a file that has the post on a good line and a bad one still has the bad one)."""
+    open_rejects = rejects_t.c.resolved_run_id.is_(None)
+    if ids:
+        conn.execute(
+            update(rejects_t)
+            .where(open_rejects, rejects_t.c.id.in_(list(ids)))
+            .values(resolved_run_id=run_id)
+        )
+    if (
+        conn.execute(
+            select(rejects_t.c.id).where(open_rejects, rejects_t.c.post_key.is_not(None)).limit(1)
+        ).first()
+        is None
+    ):
+        return  # nothing to resolve: the common case costs one look-up
+    by_platform: dict[str, list[str]] = {}
+    for rec in records:
+        by_platform.setdefault(rec.platform, []).append(rec.post_key)
+    for platform, keys in by_platform.items():
+        for start in range(0, len(keys), 900):
+            query = (
+                update(rejects_t)
+                .where(
+                    open_rejects,
+                    rejects_t.c.platform == platform,
+                    rejects_t.c.post_key.in_(keys[start : start + 900]),
+                )
+                .where(rejects_t.c.run_id != run_id)
+                .values(resolved_run_id=run_id)
+            )
+            if sha256:
+                query = query.where((rejects_t.c.sha256 != sha256) | rejects_t.c.sha256.is_(None))
+            conn.execute(query)
+
+
 # Column order of the bulk row tuples.
 POST_COLUMNS = (
     "platform", "post_key", "author_id", "author_handle", "author_name", "created_at", "local_date", "text",
     "url", "likes", "comments", "shares", "views", "is_repost", "source", "first_seen_at", "last_seen_at",
-    "last_run_id",
+    "last_run_id", "observed_at",
 )  # fmt: skip
 KEEP_KNOWN = ("author_id", "author_handle", "author_name", "text", "url", *METRICS)
-LATEST_WINS = ("created_at", "local_date", "is_repost", "source", "last_seen_at", "last_run_id")
+OBSERVED = ("created_at", "local_date", "is_repost", "source", "observed_at")  # of the latest observation
+ALWAYS = ("last_seen_at", "last_run_id")  # the last time any source delivered the post
 
+# The stored post is replaced by a row observed at the same time or later (ties: the later import);
+# an older observation only fills in what is unknown (DESIGN 5: the latest observation wins).
+_NEWER = "excluded.observed_at >= coalesce(posts.observed_at, posts.last_seen_at)"
+
+# What a stored post becomes when a batch has it again: the same rule for both bulk paths (SQLite's
+# executemany here, PostgreSQL's INSERT ... SELECT in pg_bulk).
+_UPSERT_SET = "ON CONFLICT (platform, post_key) DO UPDATE SET " + ", ".join(
+    [
+        f"{c} = CASE WHEN {_NEWER} THEN coalesce(excluded.{c}, posts.{c}) "
+        f"ELSE coalesce(posts.{c}, excluded.{c}) END"
+        for c in KEEP_KNOWN
+    ]
+    + [f"{c} = CASE WHEN {_NEWER} THEN excluded.{c} ELSE posts.{c} END" for c in OBSERVED]
+    + [f"{c} = excluded.{c}" for c in ALWAYS]
+)
 # The SQLite statements, run through the driver's executemany: the bulk path (DESIGN 7) skips
 # SQLAlchemy's per-row parameter processing, so values are given in the forms SQLAlchemy itself
 # stores (see _sqlite_time).
-# What a stored post becomes when a batch has it again: the same rule for both bulk paths.
-_UPSERT_SET = "ON CONFLICT (platform, post_key) DO UPDATE SET " + ", ".join(
-    [f"{c} = coalesce(excluded.{c}, posts.{c})" for c in KEEP_KNOWN]
-    + [f"{c} = excluded.{c}" for c in LATEST_WINS]
-)
 _SQLITE_UPSERT = (
     f"INSERT INTO posts (id, {', '.join(POST_COLUMNS)}) VALUES ({', '.join('?' * (len(POST_COLUMNS) + 1))}) "
     + _UPSERT_SET
@@ -203,11 +287,22 @@ _SQLITE_SNAPSHOTS = (
     "INSERT INTO metric_snapshots (post_id, observed_at, run_id, likes, comments, shares, views) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+# An older observation imported again (the same old export twice) is not a second snapshot.
+_SQLITE_OLDER_SNAPSHOTS = (
+    "INSERT INTO metric_snapshots (post_id, observed_at, run_id, likes, comments, shares, views) "
+    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE NOT EXISTS "
+    "(SELECT 1 FROM metric_snapshots WHERE post_id = ?1 AND observed_at = ?2)"
+)
 
 
 def _sqlite_time(instant: dt.datetime) -> str:
     """The text SQLAlchemy's SQLite DATETIME stores: naive UTC with microseconds."""
     return instant.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _naive_utc(instant: dt.datetime) -> dt.datetime:
+    """What PostgreSQL's COPY is given for a UTCDateTime column: naive UTC."""
+    return instant.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def driver_bulk(conn: Connection) -> bool:
@@ -216,35 +311,53 @@ def driver_bulk(conn: Connection) -> bool:
 
 
 def upsert_posts(
-    conn: Connection, records: Sequence[PostRecord], tz: ZoneInfo, run_id: int | None, now: dt.datetime
+    conn: Connection,
+    records: Sequence[PostRecord],
+    tz: ZoneInfo,
+    run_id: int | None,
+    now: dt.datetime,
+    observed: dt.datetime | None = None,
 ) -> BatchCounts:
-    """Insert or update posts by (platform, post_key): the latest observation wins, an unknown (None)
-    metric keeps the known one, and every change of metrics is kept as a snapshot."""
+    """Insert or update posts by (platform, post_key): the latest observation wins (a record's
+    `observed_at`, else `observed`, else `now`; ties: this import), an unknown (None) metric keeps
+    the known one, and every observation that changes what is known is kept as a snapshot."""
     counts = BatchCounts()
     if not records:
         return counts
-    # The same post twice in one batch: the later row is the later observation.
+    default_seen = (observed or now).astimezone(dt.UTC)
+    # The same post twice in one batch: the later observation wins (the later row on a tie).
     latest: dict[tuple[str, str], PostRecord] = {}
     for rec in records:
-        latest[(rec.platform, rec.post_key)] = rec
+        pk = (rec.platform, rec.post_key)
+        if pk in latest:
+            earlier = latest[pk]
+            if (rec.observed_at or default_seen) < (earlier.observed_at or default_seen):
+                continue
+        latest[pk] = rec
     counts.unchanged += len(records) - len(latest)
 
     sqlite = driver_bulk(conn)
-    stamp: Any = _sqlite_time(now) if sqlite else now.astimezone(dt.UTC).replace(tzinfo=None)
+    # SQLite gets the texts SQLAlchemy stores; PostgreSQL's COPY gets naive UTC (it would silently
+    # drop an offset into a timestamp column).
+    stamp: Any = _sqlite_time(now) if sqlite else _naive_utc(now)
+    default_stamp: Any = _sqlite_time(default_seen) if sqlite else _naive_utc(default_seen)
     accounts = complete_accounts(conn, latest.values())
     rows = []
-    for (platform, key), rec in latest.items():
+    for pk, rec in latest.items():
         author_id, author_handle = accounts.complete(rec)
         created: Any = rec.created_at.astimezone(dt.UTC)
         local_date: Any = created.astimezone(tz).date()
-        # Both paths hand the driver naive UTC, as the UTCDateTime columns store it.
         created = created.replace(tzinfo=None)
+        if rec.observed_at is None:
+            seen: Any = default_stamp
+        else:
+            seen = _sqlite_time(rec.observed_at) if sqlite else _naive_utc(rec.observed_at)
         if sqlite:
             created, local_date = created.isoformat(" ", "microseconds"), local_date.isoformat()
         rows.append(
-            (platform, key, author_id, author_handle, rec.author_name, created, local_date, rec.text,
+            (pk[0], pk[1], author_id, author_handle, rec.author_name, created, local_date, rec.text,
              rec.url, rec.likes, rec.comments, rec.shares, rec.views, rec.is_repost, rec.source, stamp, stamp,
-             run_id)
+             run_id, seen)
         )  # fmt: skip
     if sqlite:
         stored = _lookup(conn, latest.keys())
@@ -265,43 +378,62 @@ def upsert_posts(
         found, post_ids = pg_bulk.upsert_posts(conn, POST_COLUMNS, rows, _UPSERT_SET, METRICS)
         stored = {pk: StoredPost(*values) for pk, values in found.items()}
     counts.stored_earlier_in_run = [
-        key for (_, key), found in stored.items() if run_id is not None and found.last_run_id == run_id
+        key for (_, key), old in stored.items() if run_id is not None and old.last_run_id == run_id
     ]
 
     tag_rows: list[tuple[int, str]] = []
     snapshot_rows: list[tuple[Any, ...]] = []
-    for pk, rec in latest.items():
+    older_rows: list[tuple[Any, ...]] = []
+    for (pk, rec), row in zip(latest.items(), rows, strict=True):
         post_id = post_ids[pk]
         tag_rows.extend((post_id, tag) for tag in rec.hashtags)
-        observed: tuple[int | None, ...] = (rec.likes, rec.comments, rec.shares, rec.views)
+        observed_metrics: tuple[int | None, ...] = (rec.likes, rec.comments, rec.shares, rec.views)
         old = stored.get(pk)
+        seen = row[-1]  # the observation time, as stored
         if old is None:
             counts.new += 1
-            metrics = observed
+            metrics = observed_metrics
+        elif seen < old.observed_at:
+            # An older observation: history, not the current state (an unknown is filled in).
+            if observed_metrics == old.metrics or all(v is None for v in observed_metrics):
+                counts.unchanged += 1
+                counts.unchanged_keys.add(pk)
+            else:
+                counts.older += 1
+                counts.older_keys.add(pk)
+                older_rows.append((post_id, seen, run_id, *observed_metrics))
+            continue
         else:
             # What the upsert stored: a known value replaces, an unknown one keeps the old.
-            metrics = tuple(o if o is not None else b for o, b in zip(observed, old.metrics, strict=True))
+            metrics = tuple(
+                o if o is not None else b for o, b in zip(observed_metrics, old.metrics, strict=True)
+            )
             if metrics == old.metrics:
                 counts.unchanged += 1
+                counts.unchanged_keys.add(pk)
                 continue
             counts.updated += 1
         if any(v is not None for v in metrics):
-            observed_at: Any = stamp
-            if rec.observed_at is not None:
-                observed_at = (
-                    _sqlite_time(rec.observed_at)
-                    if sqlite
-                    else rec.observed_at.astimezone(dt.UTC).replace(tzinfo=None)
-                )
-            snapshot_rows.append((post_id, observed_at, run_id, *metrics))
+            snapshot_rows.append((post_id, seen, run_id, *metrics))
     if sqlite:
         if tag_rows:
             conn.exec_driver_sql(_SQLITE_TAGS, tag_rows)
         if snapshot_rows:
             conn.exec_driver_sql(_SQLITE_SNAPSHOTS, snapshot_rows)
+        if older_rows:
+            conn.exec_driver_sql(_SQLITE_OLDER_SNAPSHOTS, older_rows)
     else:
         pg_bulk.add_tags(conn, tag_rows)
-        pg_bulk.add_snapshots(conn, ("post_id", "observed_at", "run_id", *METRICS), snapshot_rows)
+        names = ("post_id", "observed_at", "run_id", *METRICS)
+        pg_bulk.add_snapshots(conn, names, snapshot_rows)
+        for row in older_rows:  # rare (an old export imported after a newer one): one statement each
+            values = dict(zip(names, row, strict=True))
+            values["observed_at"] = values["observed_at"].replace(tzinfo=dt.UTC)
+            known = select(snapshots_t.c.id).where(
+                snapshots_t.c.post_id == values["post_id"], snapshots_t.c.observed_at == values["observed_at"]
+            )
+            if conn.execute(known.limit(1)).first() is None:
+                conn.execute(snapshots_t.insert().values(**values))
     return counts
 
 
@@ -395,6 +527,7 @@ class StoredPost(NamedTuple):
     id: int
     metrics: tuple[int | None, ...]  # likes, comments, shares, views
     last_run_id: int | None
+    observed_at: Any  # when its metrics were observed (SQLite bulk path: the stored text)
 
 
 def _lookup(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredPost]:
@@ -403,22 +536,32 @@ def _lookup(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str
     for platform, key in keys:
         by_platform.setdefault(platform, []).append(key)
     found: dict[tuple[str, str], StoredPost] = {}
-    columns = (posts_t.c.post_key, posts_t.c.id, posts_t.c.last_run_id, *(posts_t.c[m] for m in METRICS))
+    seen = func.coalesce(posts_t.c.observed_at, posts_t.c.last_seen_at)
+    columns = (
+        posts_t.c.post_key,
+        posts_t.c.id,
+        posts_t.c.last_run_id,
+        seen,
+        *(posts_t.c[m] for m in METRICS),
+    )
     query = select(*columns).where(
         posts_t.c.platform == bindparam("platform"), posts_t.c.post_key.in_(bindparam("keys", expanding=True))
     )
+    bulk_columns = "post_key, id, last_run_id, coalesce(observed_at, last_seen_at), " + ", ".join(METRICS)
     for platform, post_keys in by_platform.items():
         for start in range(0, len(post_keys), 900):  # stay under SQLite's bound-parameter limit
             chunk = post_keys[start : start + 900]
             if driver_bulk(conn):  # no per-value compilation
                 marks = ", ".join("?" * len(chunk))
-                sql = f"SELECT {', '.join(c.name for c in query.selected_columns)} FROM posts "
-                sql += f"WHERE platform = ? AND post_key IN ({marks})"
+                sql = f"SELECT {bulk_columns} FROM posts WHERE platform = ? AND post_key IN ({marks})"
                 rows = conn.connection.driver_connection.execute(sql, (platform, *chunk))  # type: ignore[union-attr]
             else:
                 rows = conn.execute(query, {"platform": platform, "keys": chunk})
             for row in rows:
-                found[(platform, row[0])] = StoredPost(row[1], tuple(row[3:]), row[2])
+                observed_at = row[3]
+                if isinstance(observed_at, dt.datetime) and observed_at.tzinfo is None:
+                    observed_at = observed_at.replace(tzinfo=dt.UTC)  # coalesce() loses the column type
+                found[(platform, row[0])] = StoredPost(row[1], tuple(row[4:]), row[2], observed_at)
     return found
 
 
