@@ -22,7 +22,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import ColumnClause, Connection, Date, Engine, Executable, Integer, bindparam, column, text
+from sqlalchemy import (
+    ColumnClause,
+    Connection,
+    Date,
+    Engine,
+    Executable,
+    Integer,
+    String,
+    bindparam,
+    column,
+    text,
+)
 
 from monitor.config import CampaignConfig
 from monitor.db import readonly
@@ -468,9 +479,9 @@ def bind_campaign(
     stmt = text(sql).bindparams(
         bindparam("start", type_=Date()),
         bindparam("end", type_=Date()),
-        bindparam("tags", expanding=True),
-        bindparam("peer_tags", expanding=True),
-        bindparam("own_tags", expanding=True),
+        bindparam("tags", expanding=True, type_=String()),
+        bindparam("peer_tags", expanding=True, type_=String()),
+        bindparam("own_tags", expanding=True, type_=String()),
     )
     params: dict[str, object] = {
         "start": start,

@@ -8,6 +8,7 @@ fixtures) and tests/data/exports/issue11 (SYNTHETIC files in real layouts, see t
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import os
 import shutil
@@ -61,8 +62,15 @@ comments = "Komentar"
 
 
 def rows(engine: Engine, sql: str) -> list[tuple[object, ...]]:
+    """Raw SQL results, dates and times as SQLite stores them (PostgreSQL returns date objects)."""
+
+    def as_stored(value: object) -> object:
+        if isinstance(value, dt.datetime):
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return value.isoformat() if isinstance(value, dt.date) else value
+
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(sql))]
+        return [tuple(as_stored(v) for v in r) for r in conn.execute(text(sql))]
 
 
 def ct_export(path: Path, likes: int, extra_rows: list[dict[str, str]] | None = None) -> Path:
