@@ -15,6 +15,7 @@ unknown (counted for the summary); id columns that are not stored are not looked
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import json
 import re
@@ -67,7 +68,10 @@ class ExportFormat:
     comments: tuple[Column, ...] = ()
     shares: tuple[Column, ...] = ()  # summed (retweets + quotes)
     views: tuple[Column, ...] = ()
-    hashtag_list: str | None = None  # a JSON list column of tags (twarc entities.hashtags)
+    hashtag_list: str | None = None  # a list column of tags: JSON (twarc entities.hashtags) or Python
+    hashtag_columns: str | None = None  # a prefix of one column per tag (Apify's hashtags/0, hashtags/1)
+    key_prefix: str = ""  # the key is the source's own id, kept apart from the platform's keys ("mcl:")
+    negative_unknown: bool = False  # -1 means "hidden by the owner" (Apify), stored as unknown
     repost: str | None = None  # a column that, when set, marks the row as a repost/retweet
     escaped_newlines: bool = False  # twarc writes newlines as the two characters \n
     custom: bool = False
@@ -222,6 +226,98 @@ TWITTER_ANALYTICS = ExportFormat(
     views=("impressions",),
 )
 
+# FORMATS-2026.md 2a: Apify's CSV download flattens nested keys with `/`, one column per array index.
+APIFY_INSTAGRAM_CSV = ExportFormat(
+    name="apify-instagram-csv",
+    platform="instagram",
+    title="Apify Instagram hashtag/post scraper (CSV download)",
+    signature=("shortCode", "ownerUsername", "timestamp", "likesCount", "commentsCount", "caption", "url"),
+    key="shortCode",
+    key_fallback="url",
+    time="timestamp",
+    text=("caption",),
+    url="url",
+    author_id="ownerId",
+    author_handle="ownerUsername",
+    author_name="ownerFullName",
+    likes=("likesCount",),
+    comments=("commentsCount",),
+    views=(("videoViewCount", "videoPlayCount"),),
+    hashtag_columns="hashtags/",
+    negative_unknown=True,
+    notes=("likesCount -1 (hidden by the owner) is stored as unknown",),
+)
+
+# FORMATS-2026.md 3a: the per-video file of TikTok Studio (the city's own account); the least certain
+# layout of all, and without hashtags unless the title carries them.
+TIKTOK_STUDIO = ExportFormat(
+    name="tiktok-studio",
+    platform="tiktok",
+    title="TikTok Studio per-video export (own account)",
+    signature=("Video title", "Video link", "Post time", "Total likes", "Total comments", "Total views"),
+    key="Video link",
+    time="Post time",  # local time without a zone: the campaign's zone
+    text=("Video title",),
+    url="Video link",
+    handle_from_url=True,
+    likes=("Total likes",),
+    comments=("Total comments",),
+    shares=("Total shares",),
+    views=("Total views",),
+)
+
+# FORMATS-2026.md 5: Meta Content Library CSV downloads (dotted names). The Facebook id is
+# `<page>_<post>` like the Graph API's, so it meets other sources' posts; the owner id is the
+# Library's encrypted one and is not stored (it would name a different account than Meta's page id).
+MCL_FACEBOOK = ExportFormat(
+    name="mcl-facebook",
+    platform="facebook",
+    title="Meta Content Library Facebook posts",
+    signature=(
+        "id",
+        "creation_time",
+        "statistics.reaction_count",
+        "statistics.comment_count",
+        "statistics.share_count",
+        "surface.id",
+    ),
+    key="id",
+    time="creation_time",
+    text=("text",),
+    author_handle="post_owner.username",
+    author_name=("post_owner.name", "surface.name"),
+    likes=("statistics.reaction_count",),
+    comments=("statistics.comment_count",),
+    shares=("statistics.share_count",),
+    views=("statistics.views",),
+)
+
+# The Instagram id is the Library's own (no shortcode, no permalink): kept under `mcl:<id>` so it never
+# claims another post's key (docs/formats.md says what this means for matching).
+MCL_INSTAGRAM = ExportFormat(
+    name="mcl-instagram",
+    platform="instagram",
+    title="Meta Content Library Instagram posts",
+    signature=(
+        "id",
+        "creation_time",
+        "hashtags",
+        "statistics.like_count",
+        "statistics.comment_count",
+        "post_owner.username",
+    ),
+    key="id",
+    key_prefix="mcl:",
+    time="creation_time",
+    text=("text",),
+    author_handle="post_owner.username",
+    author_name="post_owner.name",
+    likes=("statistics.like_count",),
+    comments=("statistics.comment_count",),
+    views=("statistics.views",),
+    hashtag_list="hashtags",
+)
+
 BUILTIN_FORMATS: tuple[ExportFormat, ...] = (
     CROWDTANGLE_FACEBOOK,
     CROWDTANGLE_INSTAGRAM,
@@ -229,6 +325,10 @@ BUILTIN_FORMATS: tuple[ExportFormat, ...] = (
     MBS_INSTAGRAM,
     TWARC_CSV,
     TWITTER_ANALYTICS,
+    APIFY_INSTAGRAM_CSV,
+    TIKTOK_STUDIO,
+    MCL_FACEBOOK,
+    MCL_INSTAGRAM,
 )
 
 
@@ -334,6 +434,10 @@ _IG_SHORTCODE = re.compile(r"/(?:p|reel|reels|tv)/([A-Za-z0-9_-]+)")
 _TWEET_URL = re.compile(r"/status(?:es)?/(\d+)")
 _TWEET_HANDLE = re.compile(r"(?:twitter|x)\.com/([A-Za-z0-9_]+)/status")
 _IG_CODE = re.compile(r"[A-Za-z0-9_-]{5,}")
+_TIKTOK_URL = re.compile(r"/(?:video|photo)/(\d+)")
+_TIKTOK_HANDLE = re.compile(r"tiktok\.com/@([\w.-]+)/(?:video|photo)/")
+_THREADS_URL = re.compile(r"/post/([A-Za-z0-9_-]+)")
+_THREADS_HANDLE = re.compile(r"threads\.(?:net|com)/@([\w.]+)/post/")
 
 
 def facebook_post_key(value: str) -> str:
@@ -388,17 +492,48 @@ def tweet_id(value: str) -> str:
     raise RowError(f"not a tweet id: {value!r}")
 
 
+def tiktok_video_id(value: str) -> str:
+    """A TikTok video id (19 digits), bare or from a `/@<user>/video/<id>` (or `/photo/<id>`) link.
+
+    Short links (`vt.tiktok.com/<code>/`) carry no id: they are a reject, not a guess.
+    """
+    text = value.strip()
+    if text.isdigit():
+        return text
+    match = _TIKTOK_URL.search(text)
+    if match:
+        return match.group(1)
+    raise RowError(f"no TikTok video id in {value!r} (need a /@<user>/video/<id> link)")
+
+
+def threads_post_code(value: str) -> str:
+    """A Threads post code, bare or from a `threads.com/@<user>/post/<code>` (or threads.net) link."""
+    text = value.strip()
+    match = _THREADS_URL.search(text)
+    if match:
+        return match.group(1)
+    if "/" not in text and _IG_CODE.fullmatch(text) and not text.isdigit():
+        return text
+    raise RowError(f"no Threads post code in {value!r} (need a /@<user>/post/<code> link)")
+
+
 KEY_READERS: dict[str, Callable[[str], str]] = {
     "facebook": facebook_post_key,
     "instagram": instagram_shortcode,
     "twitter": tweet_id,
+    "tiktok": tiktok_video_id,
+    "threads": threads_post_code,
 }
 
 
 def handle_in_permalink(url: str) -> str | None:
-    """The account in `https://twitter.com/<handle>/status/<id>`."""
-    match = _TWEET_HANDLE.search(url)
-    return match.group(1) if match else None
+    """The account in a post link: `twitter.com/<handle>/status/<id>`, `tiktok.com/@<handle>/video/<id>`,
+    `threads.com/@<handle>/post/<code>`."""
+    for pattern in (_TWEET_HANDLE, _TIKTOK_HANDLE, _THREADS_HANDLE):
+        match = pattern.search(url)
+        if match:
+            return match.group(1)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -443,7 +578,7 @@ def row_mapper(
         raise ExportFormatError(f"{fmt.name}: the header lacks {fmt.key!r} or {fmt.time!r}")
     key_name, time_name = header[key_i], header[time_i]
     fallback_i = col(fmt.key_fallback)
-    read_key = KEY_READERS[fmt.platform]
+    read_key = _own_id(fmt.key_prefix) if fmt.key_prefix else KEY_READERS[fmt.platform]
     text_is = [i for i in (col(c) for c in fmt.text) if i is not None]
     url_i, id_i, handle_i, name_i = (
         col(fmt.url),
@@ -455,6 +590,10 @@ def row_mapper(
     key_damage = f"{key_name}: the post key was read from {name_of(fmt.key_fallback or key_name)}"
     id_damage = f"{name_of(fmt.author_id or '')}: stored as unknown, the handle or name still says who"
     tags_i, repost_i = col(fmt.hashtag_list), col(fmt.repost)
+    tags_name = header[tags_i] if tags_i is not None else ""
+    prefix = fmt.hashtag_columns.casefold() if fmt.hashtag_columns else None
+    tag_columns = [i for i, h in enumerate(header) if prefix and h.casefold().startswith(prefix)]
+    negative_unknown = fmt.negative_unknown
 
     def metric(refs: tuple[Column, ...]) -> list[tuple[int, str]]:
         return [(i, name_of(r)) for r in refs if (i := col(r)) is not None]
@@ -477,6 +616,8 @@ def row_mapper(
         result: int | None = None
         for i, name in cells:
             value = row[i]
+            if negative_unknown and value.strip() == "-1":
+                continue  # hidden by the owner: unknown, not a count
             if value.isdigit():
                 n: int | None = int(value)
             else:
@@ -571,7 +712,9 @@ def row_mapper(
             author_id = None
         extra: list[str] = []
         if tags_i is not None and row[tags_i].strip():
-            extra = _tag_list(row[tags_i])
+            extra = _tag_list(row[tags_i], tags_name)
+        if tag_columns:
+            extra += [row[i] for i in tag_columns if row[i].strip()]
         return PostRecord(
             platform=platform,
             post_key=key,
@@ -593,14 +736,32 @@ def row_mapper(
     return to_record
 
 
-def _tag_list(cell: str) -> list[str]:
-    """twarc's `["#WeLoveCities", ...]`; a plain `#a #b` or `a, b` cell also works."""
+def _own_id(prefix: str) -> Callable[[str], str]:
+    """A key that is the source's own id (Meta Content Library's), kept apart by its prefix."""
+
+    def read(value: str) -> str:
+        text = value.strip()
+        if not re.fullmatch(r"[\w-]+", text):
+            raise RowError(f"not an id: {value!r}")
+        return prefix + text
+
+    return read
+
+
+def _tag_list(cell: str, column: str = "entities.hashtags") -> list[str]:
+    """twarc's `["#WeLoveCities", ...]`, the Content Library's `['WeLoveCities', ...]` (a Python
+    list as text); a plain `#a #b` or `a, b` cell also works."""
     text = cell.strip()
     if text.startswith("["):
         try:
             values = json.loads(text)
         except (ValueError, RecursionError):  # RecursionError: thousands of nested [ in one cell
-            raise RowError(f"entities.hashtags is not a JSON list: {cell[:60]!r}") from None
+            try:
+                values = ast.literal_eval(text) if len(text) < 10_000 else None
+            except (ValueError, SyntaxError, RecursionError, MemoryError):
+                values = None
+            if not isinstance(values, list):
+                raise RowError(f"{column} is not a JSON list: {cell[:60]!r}") from None
         return [str(v) for v in values if isinstance(v, str)]
     found = hashtags_in(text)
     return list(found) if found else [t for t in re.split(r"[\s,;]+", text) if t]

@@ -23,7 +23,7 @@ from monitor.errors import ConfigError
 ENV_VAR = "CAMPAIGN_MONITOR_CONFIG"
 REMINDER_PLACEHOLDERS = frozenset({"day", "total_days", "days_left", "date", "city", "vote_url", "hashtags"})
 CHANNELS = ("log", "webhook", "telegram")
-PLATFORMS = ("facebook", "instagram", "twitter")
+PLATFORMS = ("facebook", "instagram", "twitter", "tiktok", "threads")
 LANGUAGES = ("id", "en")
 
 

@@ -41,6 +41,8 @@ from collectors.csv_reader import (
     open_export,
     raw_record,
 )
+from collectors.item_formats import FAMILIES
+from collectors.json_reader import ItemFile, is_item_file
 from monitor.config import Config
 from monitor.errors import ExportFormatError, UsageError
 from monitor.models import ImportedFile, Post
@@ -50,7 +52,9 @@ from monitor.store import BATCH_SIZE, BatchCounts, Rejection, finish_run, start_
 Progress = Callable[[int], None]  # called with the number of bytes read since the last call
 SHOWN_REJECTIONS = 10
 SHOWN_REPEATS = 3  # rows repeating a post are counted; the first few are named in the notes
-EXPORT_SUFFIXES = (".csv", ".tsv")
+# What a folder stands for; the format itself is told by content (an instaloader folder holds
+# `<date>_UTC.json.xz` files beside its pictures).
+EXPORT_SUFFIXES = (".csv", ".tsv", ".json", ".ndjson", ".jsonl", ".xz")
 
 imported_t = cast(Table, ImportedFile.__table__)
 posts_t = cast(Table, Post.__table__)
@@ -114,7 +118,7 @@ def ingest_paths(
 ) -> list[FileResult]:
     """Import files and folders in the order given (see `export_paths`)."""
     files = export_paths(paths)
-    if format_name is not None:
+    if format_name is not None and format_name not in FAMILIES:
         find_format(format_name, all_formats(config.formats))  # a bad name fails before any import
     return [ingest_file(config, engine, path, format_name, progress=progress) for path in files]
 
@@ -136,9 +140,20 @@ def ingest_file(
     """
     path = Path(path)
     formats = all_formats(config.formats)
-    forced = find_format(format_name, formats) if format_name else None
+    json_family = format_name if format_name in FAMILIES else None
+    forced = find_format(format_name, formats) if format_name and not json_family else None
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
+    if is_item_file(path):  # by content: a capture or a scraper's dataset (monitor.item_import)
+        if forced is not None:
+            reason = f"this is a JSON file, not a {forced.title} export"
+            return _reject_file(engine, path, None, None, reason, progress, path.stat().st_size)
+        from monitor.item_import import ingest_items
+
+        return ingest_items(config, engine, path, json_family, skip_known, progress)
+    if json_family is not None:
+        reason = f"not a {FAMILIES[json_family]} file: its content is not JSON"
+        return _reject_file(engine, path, None, None, reason, progress, path.stat().st_size)
     try:
         export = open_export(path)
     except ExportFormatError as exc:
@@ -304,7 +319,7 @@ def _already_imported(engine: Engine, sha256: str) -> bool:
         return conn.execute(select(imported_t.c.id).where(imported_t.c.sha256 == sha256)).first() is not None
 
 
-def _record_import(engine: Engine, export: ExportFile, fmt: str, run_id: int) -> None:
+def _record_import(engine: Engine, export: ExportFile | ItemFile, fmt: str, run_id: int) -> None:
     with engine.begin() as conn:
         stmt = upsert_into(conn, imported_t).values(
             sha256=export.sha256,

@@ -1,0 +1,165 @@
+"""Import JSON inputs (captures, scraper datasets, instaloader files) the way `ingest` imports CSVs.
+
+`ingest_file` hands a file here when its content is JSON (collectors.json_reader.is_item_file). The
+first item decides the family (collectors.item_formats); every item is then mapped alone, so a bad
+item is one reject with its line (NDJSON) or position (a JSON list) and the reason, and the good items
+of the same file are kept. Items stream in batches of store.BATCH_SIZE: an NDJSON capture of any size
+is read in bounded memory. A Zeeschuimer item's capture time is its observation time (observed_at).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from collectors.csv_reader import RowError
+from collectors.item_formats import FAMILIES, check_family, detect_family, match_item, to_record
+from collectors.json_reader import ItemError, ItemFileError, open_items, raw_text
+from monitor.config import Config
+from monitor.errors import ExportFormatError
+from monitor.ingest import (
+    SHOWN_REJECTIONS,
+    SHOWN_REPEATS,
+    FileResult,
+    Progress,
+    _already_imported,
+    _file_status,
+    _record_import,
+    _reject_file,
+)
+from monitor.records import PostRecord
+from monitor.store import BATCH_SIZE, Rejection, finish_run, start_run, write_batch
+
+
+def ingest_items(
+    config: Config,
+    engine: Engine,
+    path: Path,
+    family: str | None = None,
+    skip_known: bool = False,
+    progress: Progress | None = None,
+) -> FileResult:
+    """Import one JSON/NDJSON file; `family` forces the format family (UsageError if unknown)."""
+    if family is not None:
+        check_family(family)
+    try:
+        items = open_items(path)
+    except ExportFormatError as exc:
+        return _reject_file(engine, path, None, None, str(exc), progress, path.stat().st_size)
+    if skip_known and _already_imported(engine, items.sha256):
+        if progress:
+            progress(items.size)
+        return FileResult(path, None, items.sha256, "already_imported", message="imported before")
+    stream: Generator[tuple[int, Any, str], None, None] = items.items(progress)
+    try:
+        number, first_obj, first_raw = next(stream, (0, None, ""))
+        if first_obj is None:
+            raise ExportFormatError("the file holds no items")
+        if isinstance(first_obj, ItemError):
+            raise ExportFormatError(f"{items.number_word} {number} is {first_obj.reason}")
+        detected = detect_family(first_obj)
+        if family is not None and detected != family:
+            raise ExportFormatError(
+                f"not a {FAMILIES[family]} file; its first item looks like {FAMILIES[detected]}"
+            )
+    except ExportFormatError as exc:
+        stream.close()
+        return _reject_file(engine, path, None, items.sha256, str(exc), progress, items.size)
+    family = detected
+
+    tz = config.campaign.tz
+    result = FileResult(path, family, items.sha256, "ok")
+    notes = result.notes
+    name = str(path)
+    result.run_id = run_id = start_run(engine, family, name)
+    records: list[PostRecord] = []
+    rejections: list[Rejection] = []
+    lines: dict[tuple[str, str], int] = {}  # (platform, key) -> its first number in the current batch
+    platforms: dict[str, int] = {}
+    word = items.number_word
+
+    def repeated(key: str, first: int | None, number: int) -> None:
+        result.repeated += 1
+        if result.repeated <= SHOWN_REPEATS:
+            where = f"on {word}s {first} and {number}" if first else f"again on {word} {number}"
+            notes.append(f"post {key} appears {where}; the later item wins")
+
+    def flush() -> None:
+        counts = write_batch(engine, run_id, records, tz, rejections)
+        for key in counts.stored_earlier_in_run:
+            first_seen = next((n for (_p, k), n in lines.items() if k == key), None)
+            repeated(key, None, first_seen or 0)
+        result.counts += counts
+        records.clear()
+        rejections.clear()
+        lines.clear()
+
+    def handle(number: int, obj: object, raw: str) -> None:
+        try:
+            if isinstance(obj, ItemError):
+                raise RowError(obj.reason)
+            fmt, item, observed = match_item(family, obj)
+            record = to_record(fmt, item, observed)
+        except (RowError, ValueError) as exc:
+            rejection = Rejection(name, number, str(exc), raw_text(raw, obj))
+            rejections.append(rejection)
+            result.rejected_total += 1
+            if len(result.rejections) < SHOWN_REJECTIONS:
+                result.rejections.append(rejection)
+            return
+        records.append(record)
+        platforms[record.platform] = platforms.get(record.platform, 0) + 1
+        pk = (record.platform, record.post_key)
+        first_seen = lines.setdefault(pk, number)
+        if first_seen != number:
+            repeated(record.post_key, first_seen, number)
+
+    try:
+        try:
+            handle(number, first_obj, first_raw)
+            for number, obj, raw in stream:
+                handle(number, obj, raw)
+                if len(records) + len(rejections) >= BATCH_SIZE:
+                    flush()
+        except ItemFileError as exc:
+            flush()
+            result.status = "rejected"
+            result.message = (
+                f"{exc}; the {result.counts.read} items before it were imported, the rest was not read: "
+                "fix the file and import it again"
+            )
+        else:
+            flush()
+            result.status = _file_status(result)
+            if result.status != "rejected":
+                _record_import(engine, items, family, run_id)
+    except BaseException as exc:
+        finish_run(engine, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
+        raise
+    if result.status == "rejected" and result.message:
+        finish_run(engine, run_id, "failed", error=result.message)
+        return result
+    if len(platforms) > 1:
+        notes.append("platforms: " + ", ".join(f"{p} {n}" for p, n in sorted(platforms.items())))
+    if result.repeated > SHOWN_REPEATS:
+        notes.append(
+            f"{result.repeated} items in all repeat the post of an earlier item; the later item wins"
+        )
+    if result.status == "rejected":
+        first_reject = result.rejections[0]
+        notes.insert(
+            0,
+            f"none of its {result.rejected_total} item(s) could be imported, nothing was stored "
+            f"({word} {first_reject.line}: {first_reject.reason})",
+        )
+    result.message = "; ".join(notes)
+    finish_run(
+        engine,
+        run_id,
+        "failed" if result.status == "rejected" else result.status,
+        error=result.message or None,
+    )
+    return result
