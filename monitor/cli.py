@@ -293,13 +293,13 @@ def reminders_log(app: App, as_csv: bool) -> None:
 @click.option(
     "--source",
     "source",
-    type=click.Choice(["inbox", "twitter", "instagram", "facebook"]),
+    type=click.Choice(["inbox", "twitter", "instagram", "facebook", "threads"]),
     default=None,
     help="Only this source (an API source must be enabled in config.toml).",
 )
 @click.pass_context
 def collect(ctx: click.Context, source: str | None) -> None:
-    """One pass of the inbox folder and the enabled API collectors (X, Instagram, Facebook); tokens
+    """One pass of the inbox folder and the enabled API collectors (X, Instagram, Facebook, Threads); tokens
     come from the environment variables named in config.toml."""
     from monitor.collect import collect as collect_sources
     from monitor.collect import enabled_sources
@@ -322,7 +322,7 @@ def collect(ctx: click.Context, source: str | None) -> None:
         if source is None and not enabled_sources(app.config):
             app.say(
                 "no API source is enabled: set `enabled = true` under [sources.twitter], "
-                "[sources.instagram] or [sources.facebook] (see docs/sources.md)"
+                "[sources.instagram], [sources.facebook] or [sources.threads] (see docs/sources.md)"
             )
             ctx.exit(EXIT_PARTIAL if problems else EXIT_OK)
         results = collect_sources(app.config, app.engine, app.calendar, source=source)
@@ -347,15 +347,17 @@ def collect(ctx: click.Context, source: str | None) -> None:
     "--format",
     "format_name",
     metavar="NAME",
-    help="Read every file as this format instead of detecting it from the header: crowdtangle-facebook, "
-    "crowdtangle-instagram, mbs-facebook, mbs-instagram, twarc-csv, twitter-analytics, or the name of "
-    "a [[formats]] entry in config.toml.",
+    help="Read every file as this format instead of detecting it from its content: crowdtangle-facebook, "
+    "crowdtangle-instagram, mbs-facebook, mbs-instagram, twarc-csv, twitter-analytics, apify-instagram-csv, "
+    "tiktok-studio, mcl-facebook, mcl-instagram, or the name of a [[formats]] entry in config.toml; for "
+    "JSON files: zeeschuimer, apify-instagram, apify-tiktok, instaloader.",
 )
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[Path, ...], format_name: str | None) -> None:
-    """Import export files (CSV) or folders of them, in the order given. The format of each file is
-    detected from its header. Bad rows are rejected with their line number and the rest is kept;
-    exit 1 when anything was rejected. Importing a file again adds no duplicates.
+    """Import export files (CSV), browser captures and scraper datasets (JSON/NDJSON, .json.xz) or
+    folders of them, in the order given. The format of each file is detected from its content. Bad
+    rows (items) are rejected with their line number and the rest is kept; exit 1 when anything was
+    rejected. Importing a file again adds no duplicates.
 
     Files are imported in the order given, a folder's files by name. When files share a post, the
     file imported last sets its metrics: give the newest export last (Meta Business Suite file names

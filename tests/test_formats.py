@@ -212,7 +212,7 @@ def test_find_format_lists_names() -> None:
 
 def test_every_builtin_has_a_unique_name() -> None:
     names = [f.name for f in BUILTIN_FORMATS]
-    assert len(set(names)) == len(names) == 6
+    assert len(set(names)) == len(names) == 10
 
 
 @pytest.mark.parametrize(

@@ -266,7 +266,9 @@ def test_forced_formats_across_families(config: Config, engine: Engine, tmp_path
     assert "not a Apify TikTok scraper (JSON) file" in result.message
     result = ingest_file(config, engine, ITEMS / "threads_post_SYNTHETIC.ndjson", format_name="twarc-csv")
     assert result.message == "this is a JSON file, not a twarc2 CSV (twarc-csv default columns) export"
-    result = ingest_file(config, engine, EXPORTS / "tiktok_studio_Content_SYNTHETIC.csv", format_name="zeeschuimer")
+    result = ingest_file(
+        config, engine, EXPORTS / "tiktok_studio_Content_SYNTHETIC.csv", format_name="zeeschuimer"
+    )
     assert result.status == "rejected" and "its content is not JSON" in result.message
     ok = ingest_file(config, engine, ITEMS / "threads_post_SYNTHETIC.ndjson", format_name="zeeschuimer")
     assert ok.status == "ok"
@@ -294,8 +296,8 @@ def test_repeated_captures_of_a_post(config: Config, engine: Engine, tmp_path: P
             "apify_instagram_hashtag_scraper_csv_SYNTHETIC.csv",
             "apify-instagram-csv",
             [
-                ("instagram", "DSYNTHig001", "apify-instagram-csv", "example_kim_mangunharjo", 87, 4, None, None,
-                 "https://www.instagram.com/p/DSYNTHig001/"),
+                ("instagram", "DSYNTHig001", "apify-instagram-csv", "example_kim_mangunharjo", 87, 4, None,
+                 None, "https://www.instagram.com/p/DSYNTHig001/"),
                 # likesCount -1 (hidden) is unknown, not a reject
                 ("instagram", "DSYNTHig002", "apify-instagram-csv", "example_resident", None, 0, None, 1520,
                  "https://www.instagram.com/p/DSYNTHig002/"),
@@ -305,8 +307,8 @@ def test_repeated_captures_of_a_post(config: Config, engine: Engine, tmp_path: P
             "tiktok_studio_Content_SYNTHETIC.csv",
             "tiktok-studio",
             [
-                ("tiktok", "7540000000000000001", "tiktok-studio", "example_city_official", 1520, 36, 48, 23100,
-                 "https://www.tiktok.com/@example_city_official/video/7540000000000000001"),
+                ("tiktok", "7540000000000000001", "tiktok-studio", "example_city_official", 1520, 36, 48,
+                 23100, "https://www.tiktok.com/@example_city_official/video/7540000000000000001"),
                 ("tiktok", "7540000000000000002", "tiktok-studio", "example_city_official", 210, 4, 2, 3300,
                  "https://www.tiktok.com/@example_city_official/video/7540000000000000002"),
             ],
@@ -327,14 +329,15 @@ def test_repeated_captures_of_a_post(config: Config, engine: Engine, tmp_path: P
         (
             "mcl_facebook_posts_SYNTHETIC.csv",
             "mcl-facebook",
-            [("facebook", "2222222222222222", "mcl-facebook", "example_city_official", 140, 9, 6, None, None)],
+            [("facebook", "2222222222222222", "mcl-facebook", "example_city_official", 140, 9, 6, None,
+              None)],
         ),
         # The Library's own Instagram id: kept apart, never taken for a shortcode
         (
             "mcl_instagram_posts_SYNTHETIC.csv",
             "mcl-instagram",
-            [("instagram", "mcl:3333333333333333", "mcl-instagram", "example_city_official", 310, 12, None, None,
-              None)],
+            [("instagram", "mcl:3333333333333333", "mcl-instagram", "example_city_official", 310, 12, None,
+              None, None)],
         ),
     ],
 )  # fmt: skip
@@ -362,7 +365,9 @@ def test_mcl_facebook_meets_the_same_post_from_business_suite(
     path.write_text(source.replace("_2222222222222222", "_122158001234567890"), encoding="utf-8")
     ingest_file(config, engine, EXPORTS / "mbs_facebook_posts_en_SYNTHETIC.csv")
     ingest_file(config, engine, path)
-    found = rows(engine, "select count(*) as n, max(views) as views from posts where post_key = '122158001234567890'")
+    found = rows(
+        engine, "select count(*) as n, max(views) as views from posts where post_key = '122158001234567890'"
+    )
     assert (found[0].n, found[0].views) == (1, 12450)  # the export's views kept: the Library had none
 
 
@@ -393,14 +398,18 @@ def test_a_capture_and_an_export_of_the_same_post(
     order = [capture, export] if capture_first else [export, capture]
     results = ingest_paths(config, engine, order)
     assert [r.status for r in results] == ["ok", "ok"]
-    found = rows(engine, "select id, author_handle, views, url from posts where post_key = '7540000000000000001'")
+    found = rows(
+        engine, "select id, author_handle, views, url from posts where post_key = '7540000000000000001'"
+    )
     assert len(found) == 1  # one post, whatever saw it
     post = found[0]
     assert post.author_handle == "example_city_official"
     assert post.views is not None  # both have views; kept
     # hashtags of both: the capture's own list and the export's title
     assert tags(engine, "7540000000000000001") == {"weloveprobolinggo", "welovecities", "fyp"}
-    snaps = rows(engine, "select observed_at, likes from metric_snapshots where post_id = :p order by id", p=post.id)
+    snaps = rows(
+        engine, "select observed_at, likes from metric_snapshots where post_id = :p order by id", p=post.id
+    )
     observed = {str(s.observed_at)[:19] for s in snaps}
     assert "2025-09-06 08:00:00" in observed  # the capture's time, not the import's
     if capture_first:
@@ -461,7 +470,9 @@ def test_the_inbox_takes_captures_next_to_csv_files(config: Config, engine: Engi
     (inbox / "zeeschuimer-export-threads.net-2025-09-05T050000.ndjson").write_bytes(
         (ITEMS / "threads_post_SYNTHETIC.ndjson").read_bytes()
     )
-    (inbox / "dataset_tiktok.json").write_bytes((ITEMS / "apify_tiktok_scraper_items_SYNTHETIC.json").read_bytes())
+    (inbox / "dataset_tiktok.json").write_bytes(
+        (ITEMS / "apify_tiktok_scraper_items_SYNTHETIC.json").read_bytes()
+    )
     (inbox / "Content.csv").write_bytes((EXPORTS / "tiktok_studio_Content_SYNTHETIC.csv").read_bytes())
     old = 1_700_000_000
     for p in inbox.iterdir():
@@ -473,7 +484,8 @@ def test_the_inbox_takes_captures_next_to_csv_files(config: Config, engine: Engi
 
 def test_cli_ingest_a_capture(config_path: Path) -> None:
     result = CliRunner().invoke(
-        main, ["--config", str(config_path), "ingest", str(ITEMS / "twitter_searchtimeline_2orgs_REAL.ndjson")]
+        main,
+        ["--config", str(config_path), "ingest", str(ITEMS / "twitter_searchtimeline_2orgs_REAL.ndjson")],
     )
     assert result.exit_code == 0, result.output
     assert "[zeeschuimer]: 2 rows read, 2 new" in result.output
