@@ -26,7 +26,13 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-PLATFORM_COLOURS = {"facebook": "#0072B2", "instagram": "#CC79A7", "twitter": "#3A3A3A"}
+PLATFORM_COLOURS = {
+    "facebook": "#0072B2",
+    "instagram": "#CC79A7",
+    "twitter": "#3A3A3A",
+    "tiktok": "#D55E00",
+    "threads": "#009E73",
+}
 OTHER_COLOUR = "#999999"
 METRIC_COLOURS = {"likes": "#E69F00", "comments": "#56B4E9", "shares": "#009E73"}
 TAG_COLOURS = ["#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00"]

@@ -71,7 +71,7 @@ LABELS: dict[str, dict[str, str]] = {
         "roster": "Roster komunitas (KIM dan LPM)",
         "roster_note": (
             "Postingan kampanye dari akun anggota roster (berkas roster: nama, kelompok, kelurahan, "
-            "kecamatan dan akun Facebook/Instagram/X). "
+            "kecamatan dan akun Facebook/Instagram/X/TikTok/Threads). "
             "Cek akun yang salah tulis dengan `campaign-monitor roster check`."
         ),
         "so_far": "sejauh ini (sampai {time})",
@@ -88,7 +88,7 @@ LABELS: dict[str, dict[str, str]] = {
         "roster_error": "Berkas roster tidak dapat dibaca, jadi bagian roster tidak ada di laporan ini.",
         "roster_error_fix": (
             "Perbaiki berkas roster (baris pertama: name,group,kelurahan,kecamatan,facebook,instagram,"
-            "twitter; simpan sebagai CSV), lalu buat laporan lagi. "
+            "twitter,tiktok,threads; simpan sebagai CSV), lalu buat laporan lagi. "
             "`campaign-monitor roster check` menjelaskan masalahnya."
         ),
         "roster_bad_rows": (
@@ -181,7 +181,7 @@ LABELS: dict[str, dict[str, str]] = {
         "roster": "Community roster (KIM and LPM)",
         "roster_note": (
             "Campaign posts from the roster members' accounts (roster file: name, group, kelurahan, "
-            "kecamatan and Facebook/Instagram/X accounts). "
+            "kecamatan and Facebook/Instagram/X/TikTok/Threads accounts). "
             "Find mistyped accounts with `campaign-monitor roster check`."
         ),
         "so_far": "so far (until {time})",
@@ -197,8 +197,8 @@ LABELS: dict[str, dict[str, str]] = {
         "unknown": "unknown",
         "roster_error": "The roster file could not be read, so this report has no roster section.",
         "roster_error_fix": (
-            "Fix the roster file (first line: name,group,kelurahan,kecamatan,facebook,instagram,twitter; "
-            "save it as CSV) and build the report again. "
+            "Fix the roster file (first line: name,group,kelurahan,kecamatan,facebook,instagram,twitter,"
+            "tiktok,threads; save it as CSV) and build the report again. "
             "`campaign-monitor roster check` explains the problem."
         ),
         "roster_bad_rows": (
