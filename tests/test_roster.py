@@ -363,7 +363,10 @@ def test_tiktok_and_threads_columns_credit_their_members(engine, config, tmp_pat
     store(
         engine,
         config,
-        [post("tiktok", "7540000000000000001", "kim_mayangan"), post("threads", "DSYNTH0001a", "KIM.Threads")],
+        [
+            post("tiktok", "7540000000000000001", "kim_mayangan"),
+            post("threads", "DSYNTH0001a", "KIM.Threads"),
+        ],
     )
     check = check_roster(engine, roster, config.campaign, min_posts=1)
     assert [u for u in check.unseen if u.platform in ("tiktok", "threads")] == []
