@@ -476,8 +476,10 @@ def _custom_formats(r: _Reader, entries: list[Any]) -> tuple[CustomFormat, ...]:
     if not entries:
         return ()
     from collectors.csv_formats import BUILTIN_FORMATS  # only for a config that has [[formats]]
+    from collectors.item_formats import FAMILIES
 
     taken = {f.name: "a built-in format" for f in BUILTIN_FORMATS}
+    taken.update((name, "a built-in JSON format") for name in FAMILIES)
     formats: list[CustomFormat] = []
     for i, entry in enumerate(entries):
         spec = _custom_format(r, entry, i)
