@@ -10,6 +10,7 @@ is read in bounded memory. A Zeeschuimer item's capture time is its observation 
 from __future__ import annotations
 
 from collections.abc import Generator
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,29 @@ from monitor.ingest import (
 from monitor.records import PostRecord
 from monitor.store import BATCH_SIZE, Rejection, finish_run, start_run, write_batch
 
+DETECT_WITHIN = 100  # items read to find the family when a file opens with bad lines or error rows
+
+
+def _detect(
+    stream: Generator[tuple[int, Any, str], None, None], word: str
+) -> tuple[list[tuple[int, Any, str]], str]:
+    """The family from the first item that shows one (a scraper's dataset may open with error rows, a
+    capture with a broken line), and the items read so far; ExportFormatError naming the first item."""
+    head: list[tuple[int, Any, str]] = []
+    first_error: ExportFormatError | None = None
+    for entry in stream:
+        head.append(entry)
+        number, obj, _raw = entry
+        try:
+            if isinstance(obj, ItemError):
+                raise ExportFormatError(f"{word} {number} is {obj.reason}")
+            return head, detect_family(obj)
+        except ExportFormatError as exc:
+            first_error = first_error or exc
+        if len(head) >= DETECT_WITHIN:
+            break
+    raise first_error or ExportFormatError("the file holds no items")
+
 
 def ingest_items(
     config: Config,
@@ -55,12 +79,7 @@ def ingest_items(
         return FileResult(path, None, items.sha256, "already_imported", message="imported before")
     stream: Generator[tuple[int, Any, str], None, None] = items.items(progress)
     try:
-        number, first_obj, first_raw = next(stream, (0, None, ""))
-        if first_obj is None:
-            raise ExportFormatError("the file holds no items")
-        if isinstance(first_obj, ItemError):
-            raise ExportFormatError(f"{items.number_word} {number} is {first_obj.reason}")
-        detected = detect_family(first_obj)
+        head, detected = _detect(stream, items.number_word)
         if family is not None and detected != family:
             raise ExportFormatError(
                 f"not a {FAMILIES[family]} file; its first item looks like {FAMILIES[detected]}"
@@ -119,8 +138,7 @@ def ingest_items(
 
     try:
         try:
-            handle(number, first_obj, first_raw)
-            for number, obj, raw in stream:
+            for number, obj, raw in chain(head, stream):
                 handle(number, obj, raw)
                 if len(records) + len(rejections) >= BATCH_SIZE:
                     flush()

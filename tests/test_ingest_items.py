@@ -225,16 +225,22 @@ def test_each_bad_item_is_rejected_alone(config: Config, engine: Engine, tmp_pat
 
 def test_apify_error_rows_and_a_broken_list(config: Config, engine: Engine, tmp_path: Path) -> None:
     items = json.loads((ITEMS / "apify_tiktok_scraper_items_SYNTHETIC.json").read_text(encoding="utf-8"))
-    items.append({"error": "This account is private", "url": "https://www.tiktok.com/@someone"})
+    # The dataset opens with an error row: the family is found from the next item.
+    items.insert(0, {"error": "This account is private", "url": "https://www.tiktok.com/@someone"})
     path = tmp_path / "dataset.json"
     path.write_text(json.dumps(items, indent=2), encoding="utf-8")
     result = ingest_file(config, engine, path)
-    assert (result.status, result.counts.new, result.rejected_total) == ("partial", 1, 1)
-    assert result.rejections[0].line == 2
+    assert (result.format, result.status, result.counts.new, result.rejected_total) == (
+        "apify-tiktok",
+        "partial",
+        1,
+        1,
+    )
+    assert result.rejections[0].line == 1
     assert result.rejections[0].reason == "the scraper's error row: This account is private"
 
     broken = tmp_path / "broken.json"
-    broken.write_text(json.dumps(items[:1] * 2)[:-40], encoding="utf-8")  # cut inside item 2
+    broken.write_text(json.dumps(items[1:] * 2)[:-40], encoding="utf-8")  # cut inside item 2
     result = ingest_file(config, engine, broken)
     assert result.status == "rejected"
     assert result.message.startswith("item 2 of the JSON list cannot be read")
