@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from collectors.csv_formats import KEY_READERS
@@ -287,23 +288,64 @@ _MISSING = object()
 
 
 def _walk(value: Any, parts: Sequence[str]) -> Iterator[Any]:
-    """Every value at the path below `value` (`[]` fans out over a list)."""
+    """Every value at the path below `value` (`[]` fans out over a list); None counts as absent."""
     if not parts:
         if value is not None:
             yield value
         return
     part, rest = parts[0], parts[1:]
     if part.endswith("[]"):
-        inner = value.get(part[:-2]) if isinstance(value, Mapping) else None
+        inner = value.get(part[:-2]) if isinstance(value, dict) else None
         if isinstance(inner, list):
             for element in inner:
                 yield from _walk(element, rest)
         return
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         if part in value:
             yield from _walk(value[part], rest)
     elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
         yield from _walk(value[int(part)], rest)
+
+
+Getter = Callable[[Any, bool], Any]
+SCALARS = (str, int, float)  # not bool: `type(True) is bool`
+
+
+@cache
+def _getter(path: str) -> Getter:
+    """A function giving the value at `path` (or _MISSING; with `scalar`, only a string or number),
+    compiled once per path: this runs for every field of every item, so a plain path is a loop of
+    dict look-ups, not a recursive walk."""
+    parts = tuple(path.split("."))
+    if any(p.endswith("[]") for p in parts):
+
+        def fan(item: Any, scalar: bool) -> Any:
+            for value in _walk(item, parts):
+                if not scalar or type(value) in SCALARS:
+                    return value
+            return _MISSING
+
+        return fan
+
+    def get(item: Any, scalar: bool) -> Any:
+        value = item
+        for part in parts:
+            if type(value) is dict:
+                value = value.get(part)
+            elif type(value) is list and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                return _MISSING
+            if value is None:
+                return _MISSING
+        return _MISSING if scalar and type(value) not in SCALARS else value
+
+    return get
+
+
+@cache
+def _getters(ref: Ref) -> tuple[Getter, ...]:
+    return tuple(_getter(path) for path in ((ref,) if isinstance(ref, str) else ref))
 
 
 def values_at(item: Any, path: str) -> list[Any]:
@@ -312,10 +354,10 @@ def values_at(item: Any, path: str) -> list[Any]:
 
 def first(item: Any, ref: Ref, scalar: bool = True) -> Any:
     """The value at the first present path of `ref` (only strings and numbers when `scalar`)."""
-    for path in (ref,) if isinstance(ref, str) else ref:
-        for value in _walk(item, path.split(".")):
-            if not scalar or (isinstance(value, str | int | float) and not isinstance(value, bool)):
-                return value
+    for getter in _getters(ref):
+        value = getter(item, scalar)
+        if value is not _MISSING:
+            return value
     return _MISSING
 
 
@@ -329,7 +371,7 @@ def has(item: Any, ref: Ref) -> bool:
 
 def unwrap(obj: Any) -> tuple[Envelope | None, Any]:
     """The envelope around an item (None: a bare item) and the item."""
-    if isinstance(obj, Mapping):
+    if isinstance(obj, dict):
         for envelope in (ZEESCHUIMER, INSTALOADER):
             if all(k in obj for k in envelope.marker):
                 return envelope, obj[envelope.data]
@@ -342,7 +384,7 @@ def detect_family(obj: Any, source: str | None = None) -> str:
     envelope, item = unwrap(obj)
     if envelope is not None:
         return envelope.family
-    if isinstance(item, Mapping):
+    if isinstance(item, dict):
         for fmt in ITEM_FORMATS:
             if fmt.envelope is None and all(has(item, p) for p in fmt.signature):
                 return fmt.family
@@ -362,7 +404,7 @@ def match_item(family: str, obj: Any) -> tuple[ItemFormat, Any, dt.datetime | No
     RowError with the reason when none does (another family's item, an unread platform, a grid tile
     without time, a scraper's error row).
     """
-    if not isinstance(obj, Mapping):
+    if not isinstance(obj, dict):
         raise RowError("not a JSON object")
     envelope, item = unwrap(obj)
     platform = obj.get(envelope.platform_key) if envelope and envelope.platform_key else None
@@ -375,7 +417,7 @@ def match_item(family: str, obj: Any) -> tuple[ItemFormat, Any, dt.datetime | No
         candidates = [f for f in candidates if f.envelope_platform == platform]
         if not candidates:
             raise RowError(f"items from {platform!r} are not read (Instagram, TikTok, X and Threads are)")
-    if not isinstance(item, Mapping):
+    if not isinstance(item, dict):
         raise RowError("its item is not a JSON object")
     if "error" in item and not all(has(item, p) for p in candidates[0].signature):
         raise RowError(f"the scraper's error row: {str(item['error'])[:200]}")
