@@ -417,6 +417,16 @@ def match_item(family: str, obj: Any) -> tuple[ItemFormat, Any, dt.datetime | No
         candidates = [f for f in candidates if f.envelope_platform == platform]
         if not candidates:
             raise RowError(f"items from {platform!r} are not read (Instagram, TikTok, X and Threads are)")
+    if envelope is INSTALOADER:
+        kind = (
+            (obj.get("instaloader") or {}).get("node_type")
+            if isinstance(obj.get("instaloader"), dict)
+            else None
+        )
+        if kind not in (None, "Post"):
+            raise RowError(
+                f"instaloader {kind} metadata, not a post (instaloader writes it beside the posts)"
+            )
     if not isinstance(item, dict):
         raise RowError("its item is not a JSON object")
     if "error" in item and not all(has(item, p) for p in candidates[0].signature):

@@ -171,8 +171,17 @@ def test_instaloader_json_xz_and_a_folder(config: Config, engine: Engine, tmp_pa
         with lzma.open(folder / f"2024-07-2{i}_23-05-41_UTC.json.xz", "wt", encoding="utf-8") as f:
             json.dump(post, f, indent=4, sort_keys=True)
         (folder / f"2024-07-2{i}_23-05-41_UTC.jpg").write_bytes(b"\xff\xd8\xff")  # not imported
+    profile = {
+        "node": {"username": "contoh_akun", "id": "1234567890"},
+        "instaloader": {"node_type": "Profile"},
+    }
+    with lzma.open(folder / "contoh_akun_1234567890.json.xz", "wt", encoding="utf-8") as f:
+        json.dump(profile, f)
     results = ingest_paths(config, engine, [folder.parent / "#weloveprobolinggo"])
-    assert [(r.status, r.format) for r in results] == [("ok", "instaloader")] * 2
+    assert [(r.status, r.format) for r in results] == [("ok", "instaloader")] * 2 + [
+        ("rejected", "instaloader")
+    ]
+    assert results[2].rejections[0].reason.startswith("instaloader Profile metadata, not a post")
     assert [r.post_key for r in posts(engine)] == ["C9AbCdEfGhI", "C9BbCdEfGhI"]
 
 
