@@ -413,8 +413,8 @@ def detect_format(
         return best
     if nearest is None or nearest[0] == 0:
         raise ExportFormatError(
-            f"{prefix}no known export format matches its columns "
-            f"({', '.join(list(header)[:6])}{', ...' if len(header) > 6 else ''}); "
+            # The header itself is not quoted: a file rejected whole may hold anything (a secret).
+            f"{prefix}no known export format matches its {len(header)} column(s); "
             f"known formats: {', '.join(format_names(formats))}"
         )
     _score, fmt, missing = nearest
@@ -633,7 +633,7 @@ def row_mapper(
 
     def summer(cells: list[tuple[int, str]]) -> Callable[[list[str]], int | None]:
         """`total` for these cells, with a fast path for bare counts (the common case: this runs for
-        every metric of every row). 18 digits in all cannot add up past MAX_COUNT."""
+        every metric of every row). 12 digits in all cannot add up to MAX_COUNT (10^12)."""
         if not cells:
             return lambda row: None
         if len(cells) == 1:
@@ -641,7 +641,7 @@ def row_mapper(
 
             def one(row: list[str]) -> int | None:
                 value = row[i]
-                return int(value) if value.isdigit() and len(value) <= 18 else total(cells, row)
+                return int(value) if value.isdigit() and len(value) <= 12 else total(cells, row)
 
             return one
         cell_values = itemgetter(*(i for i, _ in cells))
@@ -649,7 +649,7 @@ def row_mapper(
         def many(row: list[str]) -> int | None:
             values = cell_values(row)
             joined = "".join(values)
-            if joined.isdigit() and len(joined) <= 18:
+            if joined.isdigit() and len(joined) <= 12:
                 try:
                     return sum(map(int, values))
                 except ValueError:  # an empty cell among digits

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from monitor.config import Config
 
 NOW_ENV = "CAMPAIGN_MONITOR_NOW"  # an ISO instant that replaces the clock (tests, rehearsals)
+NOW_YEARS = (1970, 2200)
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 
@@ -48,9 +49,10 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        from monitor.db import check_time_zone, open_engine
+        from monitor.db import check_time_zone
+        from monitor.failures import open_storage
 
-        engine = open_engine(self.config.storage.url)
+        engine = open_storage(self.config)
         check_time_zone(engine, self.config.path, self.config.campaign.timezone)
         return engine
 
@@ -66,6 +68,15 @@ class App:
                 raise UsageError(f"{NOW_ENV}={frozen!r} is not an ISO date-time") from None
             if instant.tzinfo is None:
                 instant = instant.replace(tzinfo=self.config.campaign.tz)
+            try:
+                in_range = NOW_YEARS[0] <= instant.astimezone(dt.UTC).year <= NOW_YEARS[1]
+            except OverflowError:
+                in_range = False
+            if not in_range:
+                raise UsageError(
+                    f"{NOW_ENV}={frozen!r} is out of range; give a date-time between "
+                    f"{NOW_YEARS[0]} and {NOW_YEARS[1]}, e.g. 2022-10-01T07:00:00+07:00"
+                )
             return CampaignCalendar(self.config.campaign, fixed_clock(instant))
         return CampaignCalendar(self.config.campaign, system_clock)
 
@@ -89,9 +100,40 @@ class MonitorGroup(click.Group):
             if isinstance(exc, AlreadyRunning):
                 code = EXIT_PARTIAL
             ctx.exit(code)
+        except Exception as exc:
+            # The machine around us failed (a full disk, a read-only database, a file where a folder
+            # belongs): one line with a fix, exit 1; what was committed before stays.
+            from monitor.failures import describe
+
+            line = describe(exc)
+            if line is None:
+                raise
+            app = ctx.obj
+            if isinstance(app, App) and app.verbose:
+                logging.getLogger("campaign_monitor").exception("details")
+            click.echo(f"error: {line}", err=True)
+            ctx.exit(EXIT_PARTIAL)
+
+
+class _LogFile(logging.FileHandler):
+    """The [logging] file: a write that fails (a full disk) says so in one line, once, instead of
+    printing a traceback for every record."""
+
+    failed = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            self.failed = True
+            err = sys.exc_info()[1]
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            sys.stderr.write(f"campaign-monitor: cannot write the log file {self.baseFilename} ({reason})\n")
 
 
 def setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> None:
+    """Log to stderr (and `log_file`); every record is redacted of the configured secrets. Raises
+    OSError when the log file cannot be opened."""
+    from monitor.redaction import RedactingLogFilter
+
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     root = logging.getLogger()
     root.setLevel(level)
@@ -99,13 +141,29 @@ def setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> No
     if not any(getattr(h, "_campaign_monitor", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(fmt)
+        handler.addFilter(RedactingLogFilter())
         handler._campaign_monitor = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        file_handler = _LogFile(log_file, encoding="utf-8")
         file_handler.setFormatter(fmt)
+        file_handler.addFilter(RedactingLogFilter())
         root.addHandler(file_handler)
+
+
+def setup_log_file(app: App) -> None:
+    """setup_logging with the config's [logging] file; a file that cannot be opened is a ConfigError."""
+    log_file = app.config.logging.file
+    try:
+        setup_logging(app.verbose, app.quiet, log_file)
+    except OSError as exc:
+        raise ConfigError(
+            app.config.path,
+            "logging.file",
+            f"{log_file} cannot be opened for writing ({exc.strerror})",
+            'point it at a writable file, or set it to "" to log to the terminal only',
+        ) from None
 
 
 @click.group(cls=MonitorGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -187,7 +245,7 @@ def run(app: App, once: bool) -> None:
     the daily report, on the schedule in config.toml. Stops cleanly on SIGTERM or Ctrl-C."""
     from monitor.scheduler import Runner, run_once
 
-    setup_logging(app.verbose, app.quiet, app.config.logging.file)
+    setup_log_file(app)
     if once:
         code = run_once(app.config, app.engine, app.calendar)
         click.get_current_context().exit(code)
@@ -315,6 +373,8 @@ def collect(ctx: click.Context, source: str | None) -> None:
             app.say(
                 f"inbox: {len(inbox.imported)} files imported, {len(inbox.failed)} failed, "
                 f"{len(inbox.waiting)} still being written"
+                + (f", {len(inbox.skipped)} skipped (see the log)" if inbox.skipped else "")
+                + (f", {len(inbox.reimported)} imported again" if inbox.reimported else "")
             )
             problems = not inbox.clean
             if source == "inbox":

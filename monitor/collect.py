@@ -37,6 +37,7 @@ from collectors.http import ApiPage, make_session, redact
 from monitor.campaign import CampaignCalendar
 from monitor.errors import RateLimited, SourceError, UsageError
 from monitor.models import Post
+from monitor.plausible import record_problem
 from monitor.store import Rejection, finish_run, load_checkpoint, start_run, write_batch
 from reports.queries import ReportScope, campaign_filter
 
@@ -278,10 +279,24 @@ class _PageStore:
             Rejection(file=page.url, line=None, reason=reason, raw=redact(raw, [self.token]))
             for reason, raw in page.rejected
         ]
+        records = []
+        for record in page.records:
+            problem = record_problem(record)
+            if problem is None:
+                records.append(record)
+            else:  # one impossible item is one reject; the rest of the page is stored
+                rejections.append(
+                    Rejection(
+                        file=page.url,
+                        line=None,
+                        reason=problem,
+                        raw=redact(repr(record)[:1000], [self.token]),
+                    )
+                )
         counts = write_batch(
             self.ctx.engine,
             self.run_id,
-            page.records,
+            records,
             self.ctx.config.campaign.tz,
             rejections=rejections,
             checkpoint=(self.checkpoint_source, page.checkpoint) if page.checkpoint is not None else None,

@@ -8,6 +8,7 @@ folder of the config file, so the same config works whatever the current directo
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 import string
@@ -19,12 +20,20 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.errors import ConfigError
+from monitor.redaction import remember_secrets
 
 ENV_VAR = "CAMPAIGN_MONITOR_CONFIG"
 REMINDER_PLACEHOLDERS = frozenset({"day", "total_days", "days_left", "date", "city", "vote_url", "hashtags"})
 CHANNELS = ("log", "webhook", "telegram")
 PLATFORMS = ("facebook", "instagram", "twitter", "tiktok", "threads")
 LANGUAGES = ("id", "en")
+# Bounds of the numbers a config may hold: a schedule must be finite and sane (no inf, nan, 1e300 or
+# a poll every 6 ms), and a template field cannot ask for a width that fills the memory.
+MIN_INBOX_MINUTES = 0.01  # every 0.6 seconds (tests); 5 is the default
+MAX_MINUTES = 7 * 24 * 60  # a week
+MAX_SETTLE_SECONDS = 3600.0
+MAX_WAIT_SECONDS = 3600
+MAX_TEMPLATE_WIDTH = 200
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,7 @@ class RemindersConfig:
 class InboxConfig:
     path: Path
     every_minutes: float = 5  # fractions allowed: 0.5 checks every 30 seconds
+    settle_seconds: float = 60  # a file must be left alone this long before it is imported
 
 
 @dataclass(frozen=True)
@@ -244,13 +254,25 @@ def load_config(path: Path | str | None = None) -> Config:
         raise ConfigError(
             path, None, "file not found", "run `campaign-monitor init` to create one, or pass --config"
         )
+    if path.is_dir():
+        raise ConfigError(
+            path,
+            None,
+            "is a folder, not a config file",
+            f"point --config or ${ENV_VAR} at the config.toml file (e.g. {path / 'config.toml'})",
+        )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(path, None, f"cannot be read ({exc.strerror})", "check its permissions") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, None, f"not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(path, None, "not UTF-8 text", "save the file as UTF-8") from None
-    return parse_config(data, path.resolve())
+    config = parse_config(data, path.resolve())
+    # Every *_env value is now known to the redaction of logs, errors and stored text.
+    remember_secrets(secret_values(config))
+    return config
 
 
 def parse_config(data: Mapping[str, Any], path: Path) -> Config:
@@ -362,6 +384,7 @@ def _storage(r: _Reader, s: Mapping[str, Any]) -> StorageConfig:
         url.startswith(prefix)
         and not url.startswith(prefix + "/")
         and url[len(prefix) :] not in ("", ":memory:")
+        and not url[len(prefix) :].startswith("file:")  # a SQLite URI (?mode=ro&uri=true) stays as written
     ):
         url = prefix + str(r.resolve(url[len(prefix) :]))
     return StorageConfig(url=url)
@@ -486,6 +509,15 @@ def check_template(template: str, path: Path | None = None) -> None:
                 f"unknown placeholder {{{name}}}",
                 "use " + " ".join(f"{{{p}}}" for p in sorted(REMINDER_PLACEHOLDERS)),
             )
+    for _, field_name, spec, _ in string.Formatter().parse(template):
+        width = max((int(n) for n in re.findall(r"\d+", spec or "")), default=0)
+        if field_name is not None and width > MAX_TEMPLATE_WIDTH:
+            raise ConfigError(
+                path,
+                "reminders.template",
+                f"the width in {{{field_name}:{spec}}} is above {MAX_TEMPLATE_WIDTH}",
+                f"use a width of at most {MAX_TEMPLATE_WIDTH}, e.g. {{{field_name}:>3}}",
+            )
     # Fill it once with values of the real types, so a bad format spec ({day:%d}) fails now too.
     sample = {name: "text" for name in REMINDER_PLACEHOLDERS} | {"day": 1, "total_days": 43, "days_left": 42}
     try:
@@ -502,7 +534,7 @@ def check_template(template: str, path: Path | None = None) -> None:
 def _sources(r: _Reader, s: Mapping[str, Any]) -> SourcesConfig:
     r.allowed(s, "sources", {"inbox", "twitter", "instagram", "facebook", "threads"})
     inbox = r.section(s, "inbox", prefix="sources.")
-    r.allowed(inbox, "sources.inbox", {"path", "every_minutes"})
+    r.allowed(inbox, "sources.inbox", {"path", "every_minutes", "settle_seconds"})
     tw = r.section(s, "twitter", prefix="sources.")
     r.allowed(
         tw,
@@ -523,7 +555,7 @@ def _sources(r: _Reader, s: Mapping[str, Any]) -> SourcesConfig:
         user_id=str(ig.get("user_id", "")),
         token_env=r.string(ig, "sources.instagram.token_env", "META_ACCESS_TOKEN"),
         api_base=r.string(ig, "sources.instagram.api_base", "https://graph.facebook.com/v21.0").rstrip("/"),
-        every_minutes=r.positive(ig, "sources.instagram.every_minutes", 60),
+        every_minutes=r.positive(ig, "sources.instagram.every_minutes", 60, MAX_MINUTES),
     )
     if instagram.enabled and not instagram.user_id:
         raise ConfigError(
@@ -537,7 +569,7 @@ def _sources(r: _Reader, s: Mapping[str, Any]) -> SourcesConfig:
         pages=tuple(str(p) for p in pages),
         token_env=r.string(fb, "sources.facebook.token_env", "META_ACCESS_TOKEN"),
         api_base=r.string(fb, "sources.facebook.api_base", "https://graph.facebook.com/v21.0").rstrip("/"),
-        every_minutes=r.positive(fb, "sources.facebook.every_minutes", 60),
+        every_minutes=r.positive(fb, "sources.facebook.every_minutes", 60, MAX_MINUTES),
     )
     if facebook.enabled and not facebook.pages:
         raise ConfigError(r.path_, "sources.facebook.pages", "is empty", "list the page ids to collect")
@@ -563,15 +595,16 @@ def _sources(r: _Reader, s: Mapping[str, Any]) -> SourcesConfig:
     return SourcesConfig(
         inbox=InboxConfig(
             path=r.path(inbox, "sources.inbox.path", "data/inbox"),
-            every_minutes=r.positive_number(inbox, "sources.inbox.every_minutes", 5),
+            every_minutes=r.number(inbox, "sources.inbox.every_minutes", 5, MIN_INBOX_MINUTES, MAX_MINUTES),
+            settle_seconds=r.number(inbox, "sources.inbox.settle_seconds", 60, 0, MAX_SETTLE_SECONDS),
         ),
         twitter=TwitterConfig(
             enabled=r.boolean(tw, "sources.twitter.enabled", False),
             query=r.string(tw, "sources.twitter.query", "(#WeLoveProbolinggo OR #WeLoveCities)"),
             token_env=r.string(tw, "sources.twitter.token_env", "X_BEARER_TOKEN"),
             api_base=r.string(tw, "sources.twitter.api_base", "https://api.x.com").rstrip("/"),
-            every_minutes=r.positive(tw, "sources.twitter.every_minutes", 30),
-            max_wait_seconds=r.positive(tw, "sources.twitter.max_wait_seconds", 60),
+            every_minutes=r.positive(tw, "sources.twitter.every_minutes", 30, MAX_MINUTES),
+            max_wait_seconds=r.positive(tw, "sources.twitter.max_wait_seconds", 60, MAX_WAIT_SECONDS),
         ),
         instagram=instagram,
         facebook=facebook,
@@ -724,16 +757,28 @@ class _Reader:
             raise ConfigError(self.path_, key, f"must be true or false, got {value!r}")
         return value
 
-    def positive(self, data: Mapping[str, Any], key: str, default: int) -> int:
+    def positive(self, data: Mapping[str, Any], key: str, default: int, maximum: int = 10**6) -> int:
         value = data.get(key.rsplit(".", 1)[-1], default)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(self.path_, key, f"must be a whole number of at least 1, got {value!r}")
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= maximum:
+            raise ConfigError(
+                self.path_, key, f"must be a whole number from 1 to {maximum}, got {_shown(value)}"
+            )
         return value
 
-    def positive_number(self, data: Mapping[str, Any], key: str, default: float) -> float:
+    def number(
+        self, data: Mapping[str, Any], key: str, default: float, minimum: float, maximum: float
+    ) -> float:
+        """A finite number within [minimum, maximum] (TOML also writes inf and nan)."""
         value = data.get(key.rsplit(".", 1)[-1], default)
-        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-            raise ConfigError(self.path_, key, f"must be a number above 0, got {value!r}")
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+            or not minimum <= value <= maximum
+        ):
+            raise ConfigError(
+                self.path_, key, f"must be a number from {minimum:g} to {maximum:g}, got {_shown(value)}"
+            )
         return float(value)
 
     def date(self, data: Mapping[str, Any], key: str) -> dt.date:
@@ -769,6 +814,12 @@ class _Reader:
 
     def path(self, data: Mapping[str, Any], key: str, default: str) -> Path:
         return self.resolve(self.string(data, key, default))
+
+
+def _shown(value: Any) -> str:
+    """A bad value for a message: short, whatever its type or size."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _distance(a: str, b: str) -> int:

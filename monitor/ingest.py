@@ -47,6 +47,7 @@ from monitor.config import Config
 from monitor.errors import ExportFormatError, UsageError
 from monitor.models import ImportedFile, Post
 from monitor.records import PostRecord
+from monitor.redaction import printable
 from monitor.store import BATCH_SIZE, BatchCounts, Rejection, finish_run, start_run, upsert_into, write_batch
 
 Progress = Callable[[int], None]  # called with the number of bytes read since the last call
@@ -96,13 +97,15 @@ def export_paths(paths: Iterable[Path | str]) -> list[Path]:
     for item in paths:
         path = Path(item)
         if path.is_dir():
+            # Every CSV-named entry but folders: a link that leads nowhere or a file that cannot be
+            # read is rejected with its reason (and the rest imported), not silently left out.
             found.extend(
                 sorted(
-                    (p for p in path.iterdir() if p.is_file() and p.suffix.lower() in EXPORT_SUFFIXES),
+                    (p for p in path.iterdir() if p.suffix.lower() in EXPORT_SUFFIXES and not p.is_dir()),
                     key=lambda p: p.name,
                 )
             )
-        elif path.exists():
+        elif path.exists() or path.is_symlink():
             found.append(path)
         else:
             raise UsageError(f"{path}: no such file or folder")
@@ -142,8 +145,9 @@ def ingest_file(
     formats = all_formats(config.formats)
     json_family = format_name if format_name in FAMILIES else None
     forced = find_format(format_name, formats) if format_name and not json_family else None
-    if not path.is_file():
-        raise UsageError(f"{path}: no such file")
+    unreadable = unreadable_reason(path)
+    if unreadable:
+        return _reject_file(engine, path, None, None, unreadable, progress, 0)
     if is_item_file(path):  # by content: a capture or a scraper's dataset (monitor.item_import)
         if forced is not None:
             reason = f"this is a JSON file, not a {forced.title} export"
@@ -158,6 +162,8 @@ def ingest_file(
         export = open_export(path)
     except ExportFormatError as exc:
         return _reject_file(engine, path, None, None, str(exc), progress, path.stat().st_size)
+    except OSError as exc:  # vanished, or unreadable after all (the check above raced with it)
+        return _reject_file(engine, path, None, None, _os_reason(exc), progress, 0)
     if skip_known and _already_imported(engine, export.sha256):
         if progress:
             progress(export.size)
@@ -173,6 +179,32 @@ def ingest_file(
     except ExportFormatError as exc:
         return _reject_file(engine, path, None, export.sha256, str(exc), progress, export.size)
     return _import_rows(config, engine, export, fmt, progress)
+
+
+def unreadable_reason(path: Path) -> str:
+    """Why `path` cannot be imported as a file ('' when it can be opened for reading)."""
+    if path.is_symlink() and not path.exists():
+        return "is a symbolic link to nothing (its target is gone); import the file itself"
+    if not path.exists():
+        return "no such file (it went away)"
+    if path.is_dir():
+        return "is a folder; give its files, or the folder itself, to `ingest`"
+    if not path.is_file():
+        return "is not a regular file (a pipe or a device); nothing to import"
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        return _os_reason(exc)
+    return ""
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "no such file (it went away)"
+    if isinstance(exc, PermissionError):
+        return f"cannot be read ({exc.strerror}); give this user read access and import it again"
+    return f"cannot be read ({exc.strerror or exc})"
 
 
 def _import_rows(
@@ -220,9 +252,18 @@ def _import_rows(
         if len(result.rejections) < SHOWN_REJECTIONS:
             result.rejections.append(rejection)
 
+    def runaway(line: int, spanned: int, to_end: bool, fields: list[str]) -> None:
+        where = "to the end of the file" if to_end else f"over {spanned} lines"
+        reason = (
+            f"a quoted field opens on line {line} and does not close where it should (it runs {where}); "
+            f"this row is rejected and the rows after it were read again from line {line + 1}: "
+            "check the quotes on that line"
+        )
+        reject(line, reason, [f[:200] for f in fields[:width]])
+
     try:
         try:
-            for line, fields in export.records(progress):
+            for line, fields in export.records(progress, on_runaway=runaway):
                 if len(fields) != width:
                     reject(line, f"has {len(fields)} fields, the header has {width}", fields)
                 else:
@@ -355,14 +396,15 @@ def summary_lines(results: Sequence[FileResult], shown: int = 5) -> list[str]:
     lines: list[str] = []
     for r in results:
         c = r.counts
+        name = printable(r.path)  # a name with a newline or an escape cannot forge a summary line
         if r.status == "already_imported":
-            lines.append(f"{r.path}: already imported, skipped")
+            lines.append(f"{name}: already imported, skipped")
             continue
         if r.status == "rejected":
-            lines.append(f"{r.path}: REJECTED: {r.message}")
+            lines.append(f"{name}: REJECTED: {r.message}")
         else:
             lines.append(
-                f"{r.path} [{r.format}]: {c.read} rows read, {c.new} new, {c.updated} updated, "
+                f"{name} [{r.format}]: {c.read} rows read, {c.new} new, {c.updated} updated, "
                 f"{c.unchanged} unchanged, {r.rejected_total} rejected"
                 + (f", {r.repeated} repeating an earlier row" if r.repeated else "")
             )

@@ -28,6 +28,7 @@ from monitor.ingest import (
     Progress,
     _already_imported,
     _file_status,
+    _os_reason,
     _record_import,
     _reject_file,
 )
@@ -73,6 +74,8 @@ def ingest_items(
         items = open_items(path)
     except ExportFormatError as exc:
         return _reject_file(engine, path, None, None, str(exc), progress, path.stat().st_size)
+    except OSError as exc:  # vanished or unreadable since ingest_file looked
+        return _reject_file(engine, path, None, None, _os_reason(exc), progress, 0)
     if skip_known and _already_imported(engine, items.sha256):
         if progress:
             progress(items.size)

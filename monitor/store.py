@@ -17,9 +17,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, Table, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from monitor import run_owners
 from monitor.models import Account, CollectionRun, MetricSnapshot, PostHashtag, RejectedRow, SourceCheckpoint
 from monitor.models import Post as PostModel
 from monitor.records import PostRecord
+from monitor.redaction import scrub
 
 BATCH_SIZE = 5000  # rows per transaction: fewer commits, still bounded memory
 METRICS = ("likes", "comments", "shares", "views")
@@ -81,11 +83,18 @@ def upsert_into(conn: Connection, table: Table) -> Any:
 
 
 def start_run(engine: Engine, source: str, target: str | None, now: dt.datetime | None = None) -> int:
+    """Log a new `running` run owned by this process. Runs left `running` by a process that died
+    are marked `interrupted` first (monitor.run_owners): every command that writes heals them."""
+    run_owners.sweep(engine, runs_t, now or utcnow())
     with engine.begin() as conn:
         result = conn.execute(
-            runs_t.insert().values(source=source, target=target, started_at=now or utcnow(), status="running")
+            runs_t.insert().values(
+                source=source, target=scrub(target), started_at=now or utcnow(), status="running"
+            )
         )
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+        run_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    run_owners.hold(engine, run_id)
+    return run_id
 
 
 def finish_run(
@@ -96,11 +105,12 @@ def finish_run(
     pages: int | None = None,
     now: dt.datetime | None = None,
 ) -> None:
-    values: dict[str, Any] = {"status": status, "finished_at": now or utcnow(), "error": error}
+    values: dict[str, Any] = {"status": status, "finished_at": now or utcnow(), "error": scrub(error)}
     if pages is not None:
         values["pages"] = pages
     with engine.begin() as conn:
         conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(**values))
+    run_owners.release(engine, run_id)
 
 
 def mark_interrupted(engine: Engine, source_prefix: str, now: dt.datetime | None = None) -> int:
@@ -136,7 +146,13 @@ def write_batch(
             conn.execute(
                 rejects_t.insert(),
                 [
-                    {"run_id": run_id, "file": r.file, "line": r.line, "reason": r.reason, "raw": r.raw}
+                    {
+                        "run_id": run_id,
+                        "file": scrub(r.file),
+                        "line": r.line,
+                        "reason": scrub(r.reason),
+                        "raw": scrub(r.raw),
+                    }
                     for r in rejections
                 ],
             )

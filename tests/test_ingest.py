@@ -7,6 +7,7 @@ import datetime as dt
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -193,10 +194,10 @@ def test_slashed_dates_are_read_once_more_not_three_times(
     records = ExportFile.records
 
     def counting(
-        self: ExportFile, progress: Callable[[int], None] | None = None
+        self: ExportFile, progress: Callable[[int], None] | None = None, on_runaway: Any = None
     ) -> Iterator[tuple[int, list[str]]]:
         reads.append(self.path)
-        return records(self, progress)
+        return records(self, progress, on_runaway)
 
     monkeypatch.setattr(ExportFile, "records", counting)
     ingest_file(config, engine, mbs_ig_with_dates(tmp_path, "10/01/2022 19:00"))
