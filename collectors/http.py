@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
@@ -172,6 +173,9 @@ class ApiPage:
     checkpoint: dict[str, Any] | None = None
     rejected: list[tuple[str, str]] = field(default_factory=list)
     of_posts: bool = True
+    # When the call answered: the observation time of its metrics (DESIGN 5). A page is built right
+    # after its response arrives, so the default is that moment.
+    fetched_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
 def page_field(

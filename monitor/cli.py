@@ -376,6 +376,10 @@ def collect(ctx: click.Context, source: str | None) -> None:
                 + (f", {len(inbox.skipped)} skipped (see the log)" if inbox.skipped else "")
                 + (f", {len(inbox.reimported)} imported again" if inbox.reimported else "")
             )
+            for outcome in inbox.outcomes:
+                app.say(f"  {outcome.path.name}: {outcome.counted or outcome.message}")
+                if outcome.warning:
+                    app.say(f"  warning: {outcome.warning}")
             problems = not inbox.clean
             if source == "inbox":
                 ctx.exit(EXIT_PARTIAL if problems else EXIT_OK)
@@ -391,6 +395,8 @@ def collect(ctx: click.Context, source: str | None) -> None:
         if r.rejected:
             line += f", {r.rejected} items rejected"
         app.say(line)
+        if r.tally.rows:
+            app.say(f"  counted: {r.counted}")
         if r.error:
             app.say(f"  {r.error}", err=True)
     if problems or any(not r.ok for r in results):
@@ -417,11 +423,12 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], format_name: str | None)
     """Import export files (CSV), browser captures and scraper datasets (JSON/NDJSON, .json.xz) or
     folders of them, in the order given. The format of each file is detected from its content. Bad
     rows (items) are rejected with their line number and the rest is kept; exit 1 when anything was
-    rejected. Importing a file again adds no duplicates.
+    rejected (`campaign-monitor rejects` lists them). Importing a file again adds no duplicates. Each
+    file's summary says how many rows became campaign posts and why the others did not.
 
-    Files are imported in the order given, a folder's files by name. When files share a post, the
-    file imported last sets its metrics: give the newest export last (Meta Business Suite file names
-    do not sort by date: "Oct-..." comes before "Sep-...")."""
+    When files share a post, the metrics of its latest observation win whatever the order: the time
+    an export says it was made (a column, or a timestamp in the file name), else the file's
+    modification time; equal times go to the file imported later."""
     from monitor.ingest import export_paths, ingest_paths, summary_lines
 
     app: App = ctx.obj
@@ -436,10 +443,55 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], format_name: str | None)
             results = ingest_paths(config, engine, files, format_name, progress=bar.update)
     else:
         results = ingest_paths(config, engine, files, format_name)
-    for line in summary_lines(results):
+    for line in summary_lines(results, config):
         app.say(line)
     if any(r.had_problems for r in results):
         ctx.exit(EXIT_PARTIAL)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# rejects, inspect
+
+
+@main.command()
+@click.option(
+    "--file",
+    "file_name",
+    metavar="NAME",
+    help="Only the rejects of this file (its path as imported, or its file name).",
+)
+@click.option(
+    "--csv",
+    "as_csv",
+    is_flag=True,
+    help="An Excel-safe CSV on stdout; with --file, in the file's own columns, to fix and import again.",
+)
+@click.pass_obj
+def rejects(app: App, file_name: str | None, as_csv: bool) -> None:
+    """The rejected rows still to fix: file, line, reason and the raw row. A reject is listed once
+    however often its file was imported, and no longer once its row imports cleanly."""
+    from monitor.rejects import format_table, open_rejects, write_csv
+
+    entries = open_rejects(app.engine, file_name)
+    if as_csv:
+        write_csv(entries, sys.stdout)
+    else:
+        app.say(format_table(entries))
+
+
+@main.command()
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.pass_obj
+def inspect(app: App, files: tuple[Path, ...]) -> None:
+    """What each export file is: its format, encoding, delimiter, date order and rows; for a file no
+    format matches, the nearest formats (most shared columns), the columns each lacks, and a
+    [[formats]] entry to paste into config.toml. Reads the files only; imports nothing."""
+    from monitor.inspection import describe, inspect_file
+
+    reports = [inspect_file(path, app.config.formats, app.config.campaign) for path in files]
+    app.say("\n\n".join(describe(r) for r in reports))
 
 
 # ---------------------------------------------------------------------------------------------------------

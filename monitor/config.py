@@ -171,6 +171,13 @@ class CustomFormat:
     shares: str = ""
     views: str = ""
     url: str = ""
+    observed: str = ""  # a column saying when the row was read (its metrics' observation time)
+    base: str = ""  # a built-in format this entry extends; then `columns` renames its columns
+    columns: Mapping[str, str] = field(default_factory=dict)  # built-in name -> name in the file
+    date_order: str | None = None  # "dmy" or "mdy" when every date of a file reads both ways
+
+
+FROM_LINK = "from-link"  # [[formats]] platform: each row's link says it
 
 
 @dataclass(frozen=True)
@@ -641,15 +648,25 @@ def _custom_format(r: _Reader, f: Any, i: int) -> CustomFormat:
     if not isinstance(f, Mapping):
         raise ConfigError(r.path_, key, "must be a table", "write it as [[formats]] with name = ...")
     names = {"name", "platform", "id", "time", "time_format", "author", "text", "likes", "comments", "shares"}
-    r.allowed(f, key, names | {"views", "url"})
-    for required in ("name", "platform", "id", "time"):
+    r.allowed(f, key, names | {"views", "url", "observed", "base", "columns", "date_order"})
+    if not f.get("name"):
+        raise ConfigError(r.path_, f"{key}.name", "missing", "give the format a name")
+    if f.get("base"):
+        return _based_format(r, f, key)
+    for required in ("platform", "id", "time"):
         if not f.get(required):
             raise ConfigError(r.path_, f"{key}.{required}", "missing", "name the column that holds it")
     platform = str(f["platform"])
-    if platform not in PLATFORMS:
+    if platform not in (*PLATFORMS, FROM_LINK):
         raise ConfigError(
-            r.path_, f"{key}.platform", f"unknown platform {platform!r}", f"use one of {PLATFORMS}"
+            r.path_,
+            f"{key}.platform",
+            f"unknown platform {platform!r}",
+            f"use one of {', '.join(PLATFORMS)}, or {FROM_LINK!r} when the id or url column holds links "
+            "of several platforms",
         )
+    if f.get("columns"):
+        raise ConfigError(r.path_, f"{key}.columns", "needs a base", 'add base = "<built-in format>"')
     if f.get("time_format"):
         _check_time_format(r, f"{key}.time_format", str(f["time_format"]))
     return CustomFormat(
@@ -665,7 +682,90 @@ def _custom_format(r: _Reader, f: Any, i: int) -> CustomFormat:
         shares=str(f.get("shares", "")),
         views=str(f.get("views", "")),
         url=str(f.get("url", "")),
+        observed=str(f.get("observed", "")),
+        date_order=_date_order(r, f, key),
     )
+
+
+def _based_format(r: _Reader, f: Mapping[str, Any], key: str) -> CustomFormat:
+    """`base = "mbs-facebook"` with `[formats.columns]` renaming its columns (a localized export)."""
+    from collectors.csv_formats import BUILTIN_FORMATS
+
+    base = str(f["base"])
+    builtin = {b.name: b for b in BUILTIN_FORMATS}
+    if base not in builtin:
+        raise ConfigError(
+            r.path_, f"{key}.base", f"{base!r} is not a built-in format", f"use one of {', '.join(builtin)}"
+        )
+    own = ("id", "time", "author", "text", "likes", "comments", "shares", "views", "url")
+    mapped = [k for k in own if f.get(k)]
+    if mapped:
+        raise ConfigError(
+            r.path_,
+            f"{key}.{mapped[0]}",
+            "is taken from the base format",
+            'rename the base\'s column under [formats.columns] instead, e.g. "Post ID" = "ID Postingan"',
+        )
+    if f.get("platform") and f["platform"] != builtin[base].platform:
+        raise ConfigError(
+            r.path_, f"{key}.platform", f"{base} is a {builtin[base].platform} format", "leave platform out"
+        )
+    columns = f.get("columns", {})
+    if not isinstance(columns, Mapping) or not all(isinstance(v, str) and v for v in columns.values()):
+        raise ConfigError(
+            r.path_,
+            f"{key}.columns",
+            "must be a table of column names",
+            'write [formats.columns] with lines like "Post ID" = "ID Postingan"',
+        )
+    known = {c.casefold() for c in _columns_of(builtin[base])}
+    unknown = [c for c in columns if c.casefold() not in known]
+    if unknown:
+        raise ConfigError(
+            r.path_,
+            f"{key}.columns",
+            f"{unknown[0]!r} is not a column of {base}",
+            f"name one of: {', '.join(sorted(_columns_of(builtin[base])))}",
+        )
+    if f.get("time_format"):
+        _check_time_format(r, f"{key}.time_format", str(f["time_format"]))
+    return CustomFormat(
+        name=str(f["name"]),
+        platform=builtin[base].platform,
+        id="",
+        time="",
+        time_format=str(f["time_format"]) if f.get("time_format") else None,
+        observed=str(f.get("observed", "")),
+        base=base,
+        columns={str(k): str(v) for k, v in columns.items()},
+        date_order=_date_order(r, f, key),
+    )
+
+
+def _columns_of(fmt: Any) -> set[str]:
+    """Every column name a built-in format reads or requires."""
+    names: set[str] = set(fmt.signature)
+    for group in fmt.one_of:
+        names.update(group)
+    refs = [fmt.key, fmt.time, fmt.key_fallback, fmt.url, fmt.author_id, fmt.author_handle, fmt.author_name]
+    refs += [*fmt.text, *fmt.likes, *fmt.comments, *fmt.shares, *fmt.views, fmt.hashtag_list, fmt.repost]
+    refs.append(fmt.observed)
+    for ref in refs:
+        if isinstance(ref, str):
+            names.add(ref)
+        elif isinstance(ref, tuple):
+            names.update(ref)
+    return names
+
+
+def _date_order(r: _Reader, f: Mapping[str, Any], key: str) -> str | None:
+    value = f.get("date_order")
+    if value is None:
+        return None
+    orders = {"day-first": "dmy", "month-first": "mdy"}
+    if value not in orders:
+        raise ConfigError(r.path_, f"{key}.date_order", f"is {value!r}", 'use "day-first" or "month-first"')
+    return orders[str(value)]
 
 
 def _check_time_format(r: _Reader, key: str, fmt: str) -> None:

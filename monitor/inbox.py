@@ -78,6 +78,7 @@ class InboxPass:
     skipped: list[Path] = field(default_factory=list)  # links, folders, unreadable files: left in place
     reimported: list[Path] = field(default_factory=list)  # files in processed/ that changed after the move
     rejected_rows: int = 0
+    outcomes: list[FileResult] = field(default_factory=list)  # what each import did (what counted)
 
     @property
     def clean(self) -> bool:
@@ -246,6 +247,8 @@ class Inbox:
 
     def _take(self, path: Path, outcome: FileResult, result: InboxPass) -> Path | None:
         """Move an imported file out of the inbox, and say what happened to it."""
+        if outcome.status != "already_imported":
+            result.outcomes.append(outcome)
         name = printable(path.name)
         if outcome.status == "rejected":
             target = _move(path, self.folder / FAILED)
@@ -269,14 +272,17 @@ class Inbox:
             return
         c = outcome.counts
         log.info(
-            "inbox: %s imported as %s: %d new, %d updated, %d unchanged, %d rejected",
+            "inbox: %s imported as %s: %d new, %d updated, %d unchanged, %d rejected; %s",
             printable(path.name),
             outcome.format,
             c.new,
             c.updated,
-            c.unchanged,
+            c.unchanged + c.older,
             outcome.rejected_total,
+            outcome.counted,
         )
+        if outcome.warning:
+            log.warning("inbox: %s: %s", printable(path.name), outcome.warning)
 
     # -- what to watch, across processes ----------------------------------------------------------------
 

@@ -16,10 +16,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from collectors.csv_reader import RowError
+from collectors.csv_reader import RowError, zone_table
+from collectors.export_times import export_time
 from collectors.item_formats import FAMILIES, check_family, detect_family, match_item, to_record
 from collectors.json_reader import ItemError, ItemFileError, open_items, raw_text
 from monitor.config import Config
+from monitor.counting import CampaignRule
 from monitor.errors import ExportFormatError
 from monitor.ingest import (
     SHOWN_REJECTIONS,
@@ -96,9 +98,18 @@ def ingest_items(
     result = FileResult(path, family, items.sha256, "ok")
     notes = result.notes
     name = str(path)
+    # Items that do not say when they were seen (a scraper's dataset) were seen when the file was
+    # made: its name's timestamp (Apify), else its modification time. A capture's items say it.
+    observed, how = export_time(path, zone_table(config.zones))
+    result.observed_at, result.observed_how = observed, how
+    if family == "zeeschuimer":
+        result.observed_how = f"each item's capture time, else {how}"
+    rule = CampaignRule(config.campaign)
+    tally = result.tally
     result.run_id = run_id = start_run(engine, family, name)
     records: list[PostRecord] = []
     rejections: list[Rejection] = []
+    campaign_posts: list[PostRecord] = []  # this batch's campaign posts
     lines: dict[tuple[str, str], int] = {}  # (platform, key) -> its first number in the current batch
     platforms: dict[str, int] = {}
     word = items.number_word
@@ -110,24 +121,34 @@ def ingest_items(
             notes.append(f"post {key} appears {where}; the later item wins")
 
     def flush() -> None:
-        counts = write_batch(engine, run_id, records, tz, rejections)
+        counts = write_batch(engine, run_id, records, tz, rejections, observed=observed, sha256=items.sha256)
         for key in counts.stored_earlier_in_run:
             first_seen = next((n for (_p, k), n in lines.items() if k == key), None)
             repeated(key, None, first_seen or 0)
+        for rec in campaign_posts:
+            pk = (rec.platform, rec.post_key)
+            if pk in counts.unchanged_keys:
+                tally.known += 1
+            elif pk in counts.older_keys:
+                tally.older += 1
+            else:
+                tally.campaign += 1
         result.counts += counts
         records.clear()
         rejections.clear()
+        campaign_posts.clear()
         lines.clear()
 
     def handle(number: int, obj: object, raw: str) -> None:
         try:
             if isinstance(obj, ItemError):
                 raise RowError(obj.reason)
-            fmt, item, observed = match_item(family, obj)
-            record = to_record(fmt, item, observed)
+            fmt, item, seen = match_item(family, obj)
+            record = to_record(fmt, item, seen)
         except (RowError, ValueError) as exc:
-            rejection = Rejection(name, number, str(exc), raw_text(raw, obj))
+            rejection = Rejection(name, number, str(exc), raw_text(raw, obj), sha256=items.sha256)
             rejections.append(rejection)
+            tally.rejected += 1
             result.rejected_total += 1
             if len(result.rejections) < SHOWN_REJECTIONS:
                 result.rejections.append(rejection)
@@ -138,6 +159,11 @@ def ingest_items(
         first_seen = lines.setdefault(pk, number)
         if first_seen != number:
             repeated(record.post_key, first_seen, number)
+            tally.repeated += 1
+        elif (why := rule.reason(record)) is not None:
+            rule.count(tally, why)
+        else:
+            campaign_posts.append(record)
 
     try:
         try:
@@ -160,8 +186,10 @@ def ingest_items(
     except BaseException as exc:
         finish_run(engine, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
         raise
+    result.counted = rule.describe(tally)
+    result.warning = rule.warning(tally)
     if result.status == "rejected" and result.message:
-        finish_run(engine, run_id, "failed", error=result.message)
+        finish_run(engine, run_id, "failed", error=result.message, counted=result.counted)
         return result
     if len(platforms) > 1:
         notes.append("platforms: " + ", ".join(f"{p} {n}" for p, n in sorted(platforms.items())))
@@ -177,10 +205,6 @@ def ingest_items(
             f"({word} {first_reject.line}: {first_reject.reason})",
         )
     result.message = "; ".join(notes)
-    finish_run(
-        engine,
-        run_id,
-        "failed" if result.status == "rejected" else result.status,
-        error=result.message or None,
-    )
+    run_status = "failed" if result.status == "rejected" else result.status
+    finish_run(engine, run_id, run_status, error=result.message or None, counted=result.counted)
     return result

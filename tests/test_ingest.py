@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -501,9 +502,11 @@ def test_folders_import_their_csv_files_by_name(config: Config, engine: Engine, 
     shutil.copy(EXPORTS / "socialstats_twotweets_updated.csv", folder / "b.csv")
     shutil.copy(EXPORTS / "socialstats_twotweets.csv", folder / "a.csv")
     (folder / "notes.txt").write_text("not an export")
+    os.utime(folder / "a.csv", (1_664_000_000, 1_664_000_000))
+    os.utime(folder / "b.csv", (1_664_100_000, 1_664_100_000))
     results = ingest_paths(config, engine, [folder])
     assert [r.path.name for r in results] == ["a.csv", "b.csv"]
-    # b is the later export: its metrics win
+    # b is the later export (its modification time): its metrics win
     assert scalar(engine, "select views from posts where post_key = '1225785799146430465'") == 332
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import lzma
+import os
 import time
 import tracemalloc
 from pathlib import Path
@@ -345,7 +346,7 @@ def test_repeated_captures_of_a_post(config: Config, engine: Engine, tmp_path: P
             "mcl_facebook_posts_SYNTHETIC.csv",
             "mcl-facebook",
             [("facebook", "2222222222222222", "mcl-facebook", "example_city_official", 140, 9, 6, None,
-              None)],
+              "https://www.facebook.com/2222222222222222")],
         ),
         # The Library's own Instagram id: kept apart, never taken for a shortcode
         (
@@ -404,32 +405,32 @@ def tiktok_capture(tmp_path: Path, captured: dt.datetime, likes: int) -> Path:
 
 
 @pytest.mark.parametrize("capture_first", [True, False])
+@pytest.mark.parametrize(("captured_day", "likes"), [(6, 1520), (12, 1000)])
 def test_a_capture_and_an_export_of_the_same_post(
-    config: Config, engine: Engine, tmp_path: Path, capture_first: bool
+    config: Config, engine: Engine, tmp_path: Path, capture_first: bool, captured_day: int, likes: int
 ) -> None:
-    captured = dt.datetime(2025, 9, 6, 8, 0, tzinfo=dt.UTC)
+    # The export was made on 10 Sep (its file time); the capture on 6 Sep (older) or 12 Sep (newer).
+    captured = dt.datetime(2025, 9, captured_day, 8, 0, tzinfo=dt.UTC)
     capture = tiktok_capture(tmp_path, captured, likes=1000)
-    export = EXPORTS / "tiktok_studio_Content_SYNTHETIC.csv"
+    export = tmp_path / "Content.csv"
+    export.write_bytes((EXPORTS / "tiktok_studio_Content_SYNTHETIC.csv").read_bytes())
+    made = dt.datetime(2025, 9, 10, 9, 0, tzinfo=dt.UTC).timestamp()
+    os.utime(export, (made, made))
     order = [capture, export] if capture_first else [export, capture]
     results = ingest_paths(config, engine, order)
     assert [r.status for r in results] == ["ok", "ok"]
     found = rows(
-        engine, "select id, author_handle, views, url from posts where post_key = '7540000000000000001'"
+        engine, "select id, author_handle, likes, views from posts where post_key = '7540000000000000001'"
     )
     assert len(found) == 1  # one post, whatever saw it
     post = found[0]
     assert post.author_handle == "example_city_official"
-    assert post.views is not None  # both have views; kept
+    # The latest observation's metrics, in either order: the export's 1520, or the later capture's 1000.
+    assert (post.likes, post.views) == (likes, 23100 if likes == 1520 else 20000)
     # hashtags of both: the capture's own list and the export's title
     assert tags(engine, "7540000000000000001") == {"weloveprobolinggo", "welovecities", "fyp"}
-    snaps = rows(
-        engine, "select observed_at, likes from metric_snapshots where post_id = :p order by id", p=post.id
-    )
-    observed = {str(s.observed_at)[:19] for s in snaps}
-    assert "2025-09-06 08:00:00" in observed  # the capture's time, not the import's
-    if capture_first:
-        # The export is both the later import and the later observation (its import time).
-        assert rows(engine, "select likes from posts where id = :p", p=post.id)[0].likes == 1520
+    snaps = rows(engine, "select observed_at from metric_snapshots where post_id = :p", p=post.id)
+    assert f"2025-09-{captured_day:02d} 08:00:00" in {str(s.observed_at)[:19] for s in snaps}
 
 
 # ---------------------------------------------------------------------------------------------------------
