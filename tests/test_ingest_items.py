@@ -502,3 +502,16 @@ def test_cli_ingest_a_capture(config_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "[zeeschuimer]: 2 rows read, 2 new" in result.output
+
+
+def test_inspect_names_a_capture_and_its_platforms(config_path: Path, tmp_path: Path) -> None:
+    mixed = lines_of("tiktok_search_haberturktv_REAL.ndjson") + lines_of("threads_post_SYNTHETIC.ndjson")
+    path = write_ndjson(tmp_path / "capture.txt", mixed)
+    with path.open("a", encoding="utf-8") as f:
+        f.write("{broken\n")
+    result = CliRunner().invoke(main, ["--config", str(config_path), "inspect", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "JSON (ndjson); items: 3" in result.output
+    assert "format: zeeschuimer" in result.output
+    assert "posts by platform: threads 1, tiktok 1" in result.output
+    assert "1 item(s) would be rejected, the first: line 3: not JSON" in result.output
