@@ -659,7 +659,9 @@ def key_from_link(link: str) -> tuple[str, str]:
     """(platform, post key) of a post link of any platform we read (RowError otherwise)."""
     platform = platform_of_link(link)
     if platform is None:
-        raise RowError(f"{link.strip()[:80]!r} is not a link to a Facebook, Instagram or X post")
+        raise RowError(
+            f"{link.strip()[:80]!r} is not a link to a Facebook, Instagram, X, TikTok or Threads post"
+        )
     reader = KEY_READERS.get(platform)
     if reader is None:
         raise RowError(f"{platform} links are not imported yet: {link.strip()[:80]!r}")
