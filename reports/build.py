@@ -24,7 +24,7 @@ from monitor.campaign import CampaignCalendar
 from monitor.config import Config
 from monitor.errors import UsageError
 from monitor.roster import RosterFileError
-from reports import charts, queries, roster
+from reports import charts, queries, roster, scoreboard
 from reports.files import atomic_write_text, write_people_csv
 from reports.html import local_time, render_report
 from reports.labels import labels_for
@@ -143,8 +143,11 @@ def build_report(
     ctx = chart_context(data, config.campaign.language)
     chart_files = draw_charts(data, out_dir, ctx)  # 3. the charts
     roster_charts = roster.write_roster_charts(data.roster, out_dir, ctx) if data.roster else []
-    index = write_index(config, calendar, data, out_dir, chart_files, csv_files, cut_at_today)  # 4. the page
-    files = [*csv_files, *chart_files, *roster_charts, index]
+    # 3b. votes, peer cities, the reminder effect: their own files, charts and HTML (reports/scoreboard.py)
+    board = scoreboard.build_sections(config, engine, calendar, scope, data.daily, out_dir, ctx)
+    csv_files += board.csv_files
+    index = write_index(config, calendar, data, out_dir, chart_files, csv_files, cut_at_today, board.html)
+    files = [*csv_files, *chart_files, *roster_charts, *board.charts, index]
     return ReportResult(out_dir, index, first, last, files, problems, notes)
 
 
@@ -303,6 +306,7 @@ def write_index(
     chart_files: list[Path],
     csv_files: list[Path],
     cut_at_today: bool = False,
+    scoreboard_html: str = "",
 ) -> Path:
     """index.html: headline figures, charts, tables; links are relative so the folder can move.
 
@@ -345,6 +349,7 @@ def write_index(
         "csv_files": [path.name for path in csv_files],
         "roster": roster.template_context(data.roster, out_dir) if data.roster is not None else None,
         "roster_error": data.roster_error,
+        "scoreboard": scoreboard_html,
     }
     return atomic_write_text(out_dir / "index.html", render_report(language, context))
 
