@@ -13,7 +13,7 @@ thousand aggregate rows (days x platforms, days x tags, UTC quarter-hours).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Engine, Integer, and_, case, cast, func, l
 from monitor.config import CampaignConfig
 from monitor.db import readonly
 from monitor.models import CollectionRun, Post, PostHashtag, VoteReminder
+from reports.filters import ReportFilter
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,6 +49,7 @@ class ReportScope:
     campaign: CampaignConfig
     start: dt.date
     end: dt.date
+    filter: ReportFilter = field(default_factory=ReportFilter)  # --platform / --group (empty: every post)
 
     @property
     def first(self) -> dt.date:
@@ -92,7 +94,12 @@ def campaign_filter(scope: ReportScope, tagged: bool = True) -> ColumnElement[bo
 
     tagged=False leaves the tag test out, for queries that join post_hashtags on tracked tags anyway.
     """
-    in_scope = and_(Post.local_date >= scope.first, Post.local_date <= scope.last, Post.is_repost.is_(False))
+    in_scope = and_(
+        Post.local_date >= scope.first,
+        Post.local_date <= scope.last,
+        Post.is_repost.is_(False),
+        scope.filter.where_clause(),
+    )
     if not tagged:
         return in_scope
     carrying = select(PostHashtag.post_id).where(PostHashtag.tag.in_(list(scope.tracked_tags)))
@@ -151,7 +158,9 @@ def daily_by_platform(engine: Engine, scope: ReportScope) -> pd.DataFrame:
 
 
 def range_totals(engine: Engine, scope: ReportScope) -> dict[str, int]:
-    """Totals over the whole range: posts, authors (distinct platform+author), likes ... interactions."""
+    """Totals over the whole range: posts, authors (distinct platform+author), likes ... interactions,
+    views (impressions or plays, where the source gave them) and views_posts (how many posts those
+    views cover: a view count the source did not give is unknown, not 0)."""
     pair = Post.platform + literal(":") + _author_key()
     row = _rows(
         engine,
@@ -162,9 +171,11 @@ def range_totals(engine: Engine, scope: ReportScope) -> dict[str, int]:
             func.sum(func.coalesce(Post.comments, 0)),
             func.sum(func.coalesce(Post.shares, 0)),
             func.sum(_interactions()),
+            func.sum(Post.views),
+            func.count(Post.views),
         ).where(campaign_filter(scope)),
     )[0]
-    names = ("posts", "authors", "likes", "comments", "shares", "interactions")
+    names = ("posts", "authors", "likes", "comments", "shares", "interactions", "views", "views_posts")
     return {name: int(value or 0) for name, value in zip(names, row, strict=True)}
 
 
@@ -240,7 +251,8 @@ def author_label(handle: str | None, name: str | None, author_id: str | None) ->
 def top_posts(engine: Engine, scope: ReportScope, limit: int = 50) -> pd.DataFrame:
     """The campaign posts with the most interactions (ties: earlier post first).
 
-    Columns: rank, platform, date, author, author_name, url, likes, comments, shares, interactions, text.
+    Columns: rank, platform, date, author, author_name, url, likes, comments, shares, interactions, text,
+    views (None: unknown), post_key (the platform's id of the post).
     An unknown metric stays None in likes/comments/shares (shown as unknown, not as 0) and counts as 0
     in interactions.
     """
@@ -261,6 +273,8 @@ def top_posts(engine: Engine, scope: ReportScope, limit: int = 50) -> pd.DataFra
             Post.shares,
             inter,
             Post.text,
+            Post.views,
+            Post.post_key,
         )
         .where(campaign_filter(scope))
         .order_by(inter.desc(), Post.created_at, Post.id)
@@ -277,12 +291,14 @@ def top_posts(engine: Engine, scope: ReportScope, limit: int = 50) -> pd.DataFra
             *(None if v is None else int(v) for v in r[6:9]),
             int(r[9]),
             r[10] or "",
+            None if r[11] is None else int(r[11]),
+            r[12],
         )
         for rank, r in enumerate(rows, start=1)
     ]
     columns = ["rank", "platform", "date", "author", "author_name", "url"]
     # dtype=object keeps None for an unknown metric (pandas would make the column floats with NaN).
-    frame = pd.DataFrame(records, columns=[*columns, *METRICS, "text"], dtype=object)
+    frame = pd.DataFrame(records, columns=[*columns, *METRICS, "text", "views", "post_key"], dtype=object)
     return frame.astype({"rank": "int64", "interactions": "int64"})
 
 

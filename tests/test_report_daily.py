@@ -31,6 +31,8 @@ REPORT_FILES = {
     "hashtags.png",
     "top_accounts.png",
     "posting_times.png",
+    "report.xlsx",
+    "summary.pdf",
 }
 
 
