@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reports.files import atomic_write
-
-logging.getLogger("fontTools").setLevel(logging.WARNING)  # its subsetter logs every table at INFO
 from reports.labels import (
     format_day,
     format_number,
@@ -40,6 +38,7 @@ if TYPE_CHECKING:
     from reports.build import ReportData
     from reports.summary import Headline, HeadlineFigure
 
+logging.getLogger("fontTools").setLevel(logging.WARNING)  # its subsetter logs every table at INFO
 A4_IN = (8.27, 11.69)
 FONT = "DejaVu Sans"
 LEFT, RIGHT = 0.07, 0.93
