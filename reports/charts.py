@@ -157,7 +157,9 @@ def day_x(days: list[dt.date]) -> list[int]:
     return [day.toordinal() for day in days]
 
 
-def day_axis(ax: Axes, ctx: ChartContext, marks: bool = True, dates_on_top: bool = False) -> None:
+def day_axis(
+    ax: Axes, ctx: ChartContext, marks: bool = True, dates_on_top: bool = False, max_ticks: int = MAX_DATE_TICKS
+) -> None:
     """Local dates below, campaign day numbers above; with `marks`, the window shaded and the
     reminder days marked (a heatmap, which fills the plot, goes without them). `dates_on_top` repeats
     the dates under the day numbers above the plot, for a chart too tall to read its foot from the top."""
@@ -174,7 +176,7 @@ def day_axis(ax: Axes, ctx: ChartContext, marks: bool = True, dates_on_top: bool
             zorder=0,
             label=labels["campaign_window"],
         )
-    step = max(1, -(-len(days) // MAX_DATE_TICKS))  # a few large labels: readable at phone width
+    step = max(1, -(-len(days) // max_ticks))  # a few large labels: readable at phone width
     ticks = days[::step]
     ax.set_xticks(day_x(ticks), [format_short_day(day, ctx.language) for day in ticks])
     # Campaign day = ordinal - (start ordinal - 1): a linear map, so a secondary axis can show it.
@@ -210,14 +212,22 @@ def day_axis(ax: Axes, ctx: ChartContext, marks: bool = True, dates_on_top: bool
         )
 
 
-def thousands_axis(ax: Axes, ctx: ChartContext, axis: str = "y") -> None:
+def thousands_axis(ax: Axes, ctx: ChartContext, axis: str = "y", compact: bool = False) -> None:
     """A count axis: whole-number ticks only (a day with 1 post must not read 0 0 0 1 1 1), written
-    with the language's thousands separator."""
+    with the language's thousands separator; `compact` writes 10,000 and more as 180rb / 180k (a
+    second axis on the right must not squeeze the plot)."""
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_locator(MaxNLocator(nbins=4, integer=True))
-    target.set_major_formatter(FuncFormatter(lambda value, _pos: format_number(value, ctx.language)))
+
+    def label(value: float, _pos: Any) -> str:
+        if compact and abs(value) >= 10_000:
+            suffix = "rb" if ctx.language == "id" else "k"
+            return format_number(value / 1000, ctx.language) + suffix
+        return format_number(value, ctx.language)
+
+    target.set_major_formatter(FuncFormatter(label))
 
 
 def legend_below(fig: Figure, ctx: ChartContext, *axes: Axes) -> None:
@@ -316,8 +326,9 @@ def interactions_per_day(ctx: ChartContext, daily: pd.DataFrame, path: Path) -> 
         right.grid(False)
         right.spines["right"].set_visible(True)
         right.set_ylabel(ctx.labels["cumulative"])
-        thousands_axis(right, ctx)
-        day_axis(ax, ctx)
+        thousands_axis(right, ctx, compact=True)
+        thousands_axis(ax, ctx, compact=True)
+        day_axis(ax, ctx, max_ticks=3)  # two count axes leave a narrower plot
         legend_below(fig, ctx, ax, right)
         return save_figure(fig, path)
 
@@ -362,7 +373,7 @@ def hashtags(ctx: ChartContext, tags: pd.DataFrame, all_tags: pd.DataFrame, path
             right.spines["right"].set_visible(True)
             right.set_ylabel("%")
             axes.append(right)
-        day_axis(ax, ctx)
+        day_axis(ax, ctx, max_ticks=3)
         legend_below(fig, ctx, *axes)
         return save_figure(fig, path)
 

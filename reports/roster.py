@@ -503,6 +503,6 @@ def share_chart(report: RosterReport, path: Path, ctx: ChartContext) -> Path:
         right.grid(False)
         right.spines["right"].set_visible(True)
         right.set_ylabel("%")
-        charts.day_axis(ax, ctx)
+        charts.day_axis(ax, ctx, max_ticks=3)
         charts.legend_below(fig, ctx, ax, right)
         return charts.save_figure(fig, path)

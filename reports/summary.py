@@ -97,6 +97,11 @@ def build_headline(
         change, pct = comparison.change(key), comparison.change_pct(key)
         note = ""
         if key == "views":
+            # A period without any post whose source reports views has unknown views, not 0.
+            if comparison.previous is not None and not comparison.previous["views_posts"]:
+                previous = change = pct = None
+            if not comparison.current["views_posts"]:
+                current = change = pct = None
             covered = totals["views_posts"]
             if covered:
                 note = (
