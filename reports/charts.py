@@ -158,7 +158,11 @@ def day_x(days: list[dt.date]) -> list[int]:
 
 
 def day_axis(
-    ax: Axes, ctx: ChartContext, marks: bool = True, dates_on_top: bool = False, max_ticks: int = MAX_DATE_TICKS
+    ax: Axes,
+    ctx: ChartContext,
+    marks: bool = True,
+    dates_on_top: bool = False,
+    max_ticks: int = MAX_DATE_TICKS,
 ) -> None:
     """Local dates below, campaign day numbers above; with `marks`, the window shaded and the
     reminder days marked (a heatmap, which fills the plot, goes without them). `dates_on_top` repeats
