@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from monitor import __version__
-from monitor.errors import AlreadyRunning, CampaignMonitorError, ConfigError, UsageError
+from monitor.errors import AlreadyRunning, CampaignMonitorError, ConfigError, ExportFormatError, UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -466,3 +466,75 @@ def report(
     app.say(f"report {result.start} to {result.end}: {result.index}")
     if result.problems:  # built, but something was left out: done in part
         click.get_current_context().exit(EXIT_PARTIAL)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# submissions
+
+
+@main.group(invoke_without_command=True)
+@click.option(
+    "--state",
+    type=click.Choice(["seen", "waiting", "refused"]),
+    default=None,
+    help="Only submissions in this state (waiting: the post is in no source yet).",
+)
+@click.option("--member", metavar="NAME", default=None, help="Only this member's (the name on the roster).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout instead of a table.")
+@click.pass_context
+def submissions(ctx: click.Context, state: str | None, member: str | None, as_csv: bool) -> None:
+    """Post links members submitted ("setor link") by Google Form, WhatsApp or the Telegram bot, and
+    what became of each: seen (the post is in the data), waiting (not yet) or refused (and why).
+    Without a subcommand: list them, oldest first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from monitor.submissions import format_table, list_submissions, refresh_states, write_csv
+
+    app: App = ctx.obj
+    refresh_states(app.engine, app.config)
+    rows = list_submissions(app.engine, state, member)
+    if as_csv:
+        write_csv(rows, sys.stdout, app.config.campaign.tz)
+    else:
+        app.say(format_table(rows, app.config.campaign.tz))
+
+
+@submissions.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--date-order",
+    type=click.Choice(["dmy", "mdy"]),
+    default=None,
+    help="Day/month order of the file's dates when they fit both (dmy: Indonesia, UK; mdy: US). "
+    "Default: decided from the file's dates, or [submissions.form] date_order.",
+)
+@click.pass_context
+def submissions_import(ctx: click.Context, files: tuple[Path, ...], date_order: str | None) -> None:
+    """Import Google Form responses sheets (CSV, columns named in [submissions.form]) or WhatsApp chat
+    exports (.txt, or the iOS .zip) of the setor-link group. Importing a file again, or a later export
+    of the same group, adds only what is new. Exit 1 when rows could not be read."""
+    from functools import partial
+
+    from collectors.http import make_session
+    from collectors.links import expand_short_link
+    from monitor.roster import load_roster
+    from monitor.submissions import import_file, summary_line
+
+    app: App = ctx.obj
+    roster = load_roster(app.config.roster.path)
+    problems = False
+    with make_session() as session:
+        expand = partial(expand_short_link, session) if app.config.submissions.follow_short_links else None
+        for path in files:
+            try:
+                result = import_file(app.config, app.engine, roster, path, date_order, expand)
+            except ExportFormatError as exc:  # one unreadable file must not cost the others
+                app.say(f"error: {exc}", err=True)
+                problems = True
+                continue
+            app.say(summary_line(result))
+            for line, reason in result.problems[:20]:
+                app.say(f"  line {line}: {reason}", err=True)
+            problems = problems or result.had_problems
+    if problems:
+        ctx.exit(EXIT_PARTIAL)

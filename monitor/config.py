@@ -151,6 +151,39 @@ class CustomFormat:
 
 
 @dataclass(frozen=True)
+class FormConfig:
+    """[submissions.form]: the columns of the Google Form responses sheet (docs/roster.md)."""
+
+    timestamp: str = ""  # empty: "Timestamp" (English UI) or "Stempel waktu" (Indonesian UI)
+    member: str = "Nama"  # the member's name as on the roster (or their WhatsApp/Telegram contact)
+    links: tuple[str, ...] = ("Link postingan",)
+    date_order: str = "auto"  # auto | dmy | mdy
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    """[submissions.telegram]: the link-submission bot that `run` polls."""
+
+    enabled: bool = False
+    token_env: str = "TELEGRAM_BOT_TOKEN"
+    api_base: str = "https://api.telegram.org"
+    groups: tuple[int, ...] = ()  # group chat ids it reads; private chats are always read
+    poll_seconds: int = 10  # long-poll wait of one getUpdates call
+    every_seconds: int = 15  # how often `run` starts a pass
+    max_wait_seconds: int = 60  # a 429 retry_after up to this is waited for; longer ends the pass
+
+
+@dataclass(frozen=True)
+class SubmissionsConfig:
+    """[submissions]: member link submissions ("setor link")."""
+
+    follow_short_links: bool = True  # open vt.tiktok.com / fb.watch links to find the post
+    other_campaign_tags: tuple[str, ...] = ()  # case-folded, without '#'
+    form: FormConfig = field(default_factory=FormConfig)
+    telegram: BotConfig = field(default_factory=BotConfig)
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path  # the config file; its folder anchors relative paths
     campaign: CampaignConfig
@@ -162,6 +195,7 @@ class Config:
     logging: LoggingConfig
     formats: tuple[CustomFormat, ...] = ()
     zones: Mapping[str, dt.tzinfo] = field(default_factory=dict)  # [zones]: abbreviation -> zone
+    submissions: SubmissionsConfig = field(default_factory=SubmissionsConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -176,6 +210,7 @@ def secret_values(config: Config) -> list[str]:
         config.sources.twitter.token_env,
         config.sources.instagram.token_env,
         config.sources.facebook.token_env,
+        config.submissions.telegram.token_env,
     }
     return [value for name in sorted(names) if (value := os.environ.get(name, "").strip())]
 
@@ -209,7 +244,18 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     r.allowed(
         data,
         "",
-        {"campaign", "storage", "reports", "reminders", "sources", "roster", "logging", "formats", "zones"},
+        {
+            "campaign",
+            "storage",
+            "reports",
+            "reminders",
+            "sources",
+            "roster",
+            "logging",
+            "formats",
+            "zones",
+            "submissions",
+        },
     )
     campaign = _campaign(r, r.section(data, "campaign", required=True))
     storage = _storage(r, r.section(data, "storage", required=True))
@@ -239,6 +285,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         logging=LoggingConfig(file=r.resolve(log_file) if log_file else None),
         formats=_custom_formats(r, formats),
         zones=_zones(r, r.section(data, "zones")),
+        submissions=_submissions(r, r.section(data, "submissions")),
     )
 
 
@@ -345,6 +392,67 @@ def _reminders(r: _Reader, m: Mapping[str, Any]) -> RemindersConfig:
             url_env=r.string(hook, "reminders.webhook.url_env", "CAMPAIGN_MONITOR_WEBHOOK_URL")
         ),
         telegram=telegram,
+    )
+
+
+def _submissions(r: _Reader, s: Mapping[str, Any]) -> SubmissionsConfig:
+    r.allowed(s, "submissions", {"follow_short_links", "other_campaign_tags", "form", "telegram"})
+    tags = s.get("other_campaign_tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise ConfigError(
+            r.path_, "submissions.other_campaign_tags", "must be a list of hashtags", '["WeLoveMalang"]'
+        )
+    form = r.section(s, "form", prefix="submissions.")
+    r.allowed(form, "submissions.form", {"timestamp", "member", "links", "date_order"})
+    links = form.get("links", ["Link postingan"])
+    if isinstance(links, str):
+        links = [links]
+    if not isinstance(links, list) or not links or not all(isinstance(x, str) and x for x in links):
+        raise ConfigError(
+            r.path_, "submissions.form.links", "must list the link columns", '["Link postingan"]'
+        )
+    order = r.string(form, "submissions.form.date_order", "auto")
+    if order not in ("auto", "dmy", "mdy"):
+        raise ConfigError(
+            r.path_, "submissions.form.date_order", f"unknown order {order!r}", 'use "auto", "dmy" or "mdy"'
+        )
+    tg = r.section(s, "telegram", prefix="submissions.")
+    r.allowed(
+        tg,
+        "submissions.telegram",
+        {"enabled", "token_env", "api_base", "groups", "poll_seconds", "every_seconds", "max_wait_seconds"},
+    )
+    groups = tg.get("groups", [])
+    if not isinstance(groups, list) or not all(
+        isinstance(g, int) and not isinstance(g, bool) and g < 0 for g in groups
+    ):
+        raise ConfigError(
+            r.path_,
+            "submissions.telegram.groups",
+            "must be a list of group chat ids (negative numbers, without quotes)",
+            "e.g. [-1001000000001]; the bot's log names the id of a group that writes to it",
+        )
+    poll = tg.get("poll_seconds", 10)
+    if not isinstance(poll, int) or isinstance(poll, bool) or not 0 <= poll <= 50:
+        raise ConfigError(r.path_, "submissions.telegram.poll_seconds", "must be 0 to 50 seconds")
+    return SubmissionsConfig(
+        follow_short_links=r.boolean(s, "submissions.follow_short_links", True),
+        other_campaign_tags=tuple(t.strip().lstrip("#").casefold() for t in tags if t.strip().lstrip("#")),
+        form=FormConfig(
+            timestamp=r.string(form, "submissions.form.timestamp", ""),
+            member=r.string(form, "submissions.form.member", "Nama"),
+            links=tuple(links),
+            date_order=order,
+        ),
+        telegram=BotConfig(
+            enabled=r.boolean(tg, "submissions.telegram.enabled", False),
+            token_env=r.string(tg, "submissions.telegram.token_env", "TELEGRAM_BOT_TOKEN"),
+            api_base=r.string(tg, "submissions.telegram.api_base", "https://api.telegram.org").rstrip("/"),
+            groups=tuple(groups),
+            poll_seconds=poll,
+            every_seconds=r.positive(tg, "submissions.telegram.every_seconds", 15),
+            max_wait_seconds=r.positive(tg, "submissions.telegram.max_wait_seconds", 60),
+        ),
     )
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -201,3 +202,68 @@ class SourceCheckpoint(Base):
     source: Mapped[str] = mapped_column(String(64), primary_key=True)
     state: Mapped[str] = mapped_column(Text, default="{}")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Submission(Base):
+    """A post link a member submitted ("setor link") through a form, a WhatsApp group or the bot.
+
+    `member` is the roster name (compared with `member_key`), NULL when the sender is not on the
+    roster; `origin` identifies the message or form answer the link came from, so importing the same
+    sheet or a later chat export again adds only what is new. States: seen (the post is in `posts`),
+    waiting (not yet seen) and refused (`reason` says why). Message text is kept as written and only
+    ever escaped when shown.
+    """
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        UniqueConstraint("origin", name="uq_submissions_origin"),
+        Index("ix_submissions_post", "platform", "post_key"),
+        Index("ix_submissions_member", "member_key", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    origin: Mapped[str] = mapped_column(String(200))
+    via: Mapped[str] = mapped_column(String(16))  # form | whatsapp | telegram
+    member: Mapped[str | None] = mapped_column(Text)
+    member_key: Mapped[str | None] = mapped_column(Text)
+    sender: Mapped[str | None] = mapped_column(Text)  # as the channel names them
+    link: Mapped[str] = mapped_column(Text)  # as sent
+    platform: Mapped[str | None] = mapped_column(String(16))
+    post_key: Mapped[str | None] = mapped_column(String(64))
+    url: Mapped[str | None] = mapped_column(Text)  # canonical, without tracking parameters
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16))  # seen | waiting | refused
+    reason: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)  # the message or form cell, as written
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class BotOffset(Base):
+    """The next `getUpdates` offset of a Telegram bot (by the bot's numeric id, never its token)."""
+
+    __tablename__ = "bot_offsets"
+
+    bot: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_offset: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class BotReply(Base):
+    """The bot's answer to one incoming update, stored with the offset before it is sent, so a
+    restart sends an answer that was due and never sends one twice. It always goes to the chat the
+    update came from, as a reply to its message."""
+
+    __tablename__ = "bot_replies"
+    __table_args__ = (UniqueConstraint("bot", "update_id", name="uq_bot_replies_update"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bot: Mapped[str] = mapped_column(String(64))
+    update_id: Mapped[int] = mapped_column(BigInteger)
+    chat_id: Mapped[int] = mapped_column(BigInteger)  # supergroups: -100..., beyond 32 bits
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

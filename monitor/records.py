@@ -7,7 +7,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-PLATFORMS = ("facebook", "instagram", "twitter")
+PLATFORMS = ("facebook", "instagram", "twitter", "tiktok", "threads")
 
 # '#' not preceded by a letter, digit or '_', then letters/digits/'_' (Unicode \w).
 HASHTAG = re.compile(r"(?<!\w)#(\w+)")

@@ -41,7 +41,11 @@ COLUMN_ALIASES = {
     "facebook": ("facebook", "fb"),
     "instagram": ("instagram", "ig"),
     "twitter": ("twitter", "x", "twitter/x", "x/twitter"),
+    # Who the member is in the link-submission channels (docs/roster.md "Setor link").
+    "whatsapp": ("whatsapp", "wa", "no wa", "no. wa", "nomor wa", "nomor whatsapp"),
+    "telegram": ("telegram", "tg", "akun telegram"),
 }
+CONTACT_CHANNELS = ("whatsapp", "telegram")
 
 # What a bare handle may look like per platform (ASCII only, so SQL lower() equals casefold()).
 # Only the characters are checked, not the platforms' length limits (X 15, Instagram 30): a handle
@@ -108,6 +112,9 @@ class RosterMember:
     kecamatan: str
     accounts: dict[str, frozenset[str]] = field(default_factory=dict)
     line: int = 0  # where the member is in the roster file (header = line 1)
+    # channel ("whatsapp", "telegram") -> sender keys (whatsapp_key / telegram_key): who they are
+    # when they submit links
+    contacts: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def account_count(self) -> int:
@@ -242,6 +249,51 @@ def _account_from_link(platform: str, value: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Contacts: who a member is in WhatsApp and Telegram (the "setor link" channels)
+
+# Invisible characters WhatsApp exports put around names and numbers (FORMATS-2026 §10f).
+_INVISIBLE = dict.fromkeys(
+    map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
+)
+_PHONE = re.compile(r"^\+?[\d\s\-\u2010\u2011().]{7,}$")
+
+
+def whatsapp_key(sender: str) -> str:
+    """How a WhatsApp sender (or a roster `whatsapp` cell) is compared: `tel:<digits>` for a phone
+    number in any grouping (`+62 812-0000-0101`, `0812 0000 0101`: a leading 0 is Indonesia's 62),
+    else `name:<case-folded display name>` (an iOS `~ ` profile-name prefix dropped)."""
+    text = sender.translate(_INVISIBLE).replace("\u00a0", " ").replace("\u202f", " ").strip()
+    if _PHONE.match(text):
+        digits = re.sub(r"\D", "", text)
+        if digits.startswith("0"):
+            digits = "62" + digits[1:]
+        return "tel:" + digits
+    return "name:" + " ".join(text.lstrip("~").split()).casefold()
+
+
+def telegram_key(value: str | int) -> str:
+    """How a Telegram sender (or a roster `telegram` cell) is compared: `id:<numeric user id>` or
+    `user:<case-folded username without @>`."""
+    text = str(value).strip().removeprefix("https://t.me/").removeprefix("t.me/").lstrip("@")
+    return f"id:{text}" if text.isdigit() else f"user:{text.casefold()}"
+
+
+CONTACT_KEYS = {"whatsapp": whatsapp_key, "telegram": telegram_key}
+
+
+def parse_contacts(channel: str, cell: str) -> frozenset[str]:
+    """The sender keys in a roster contact cell; several are separated by `;`, `,` or new lines."""
+    key = CONTACT_KEYS[channel]
+    parts = (p.strip() for p in re.split(r"[;,\n]+", cell or ""))
+    return frozenset(key(p) for p in parts if p and p.casefold() not in NO_ACCOUNT)
+
+
+def member_key(name: str) -> str:
+    """How a member's name is compared (form answers, stored submissions): spaces and case ignored."""
+    return " ".join(name.split()).casefold()
+
+
+# ---------------------------------------------------------------------------------------------------------
 # The roster file
 
 
@@ -316,6 +368,9 @@ def load_roster(path: Path | str) -> Roster:
                     found = found - {account}
             if found:
                 accounts[platform] = found
+        contacts = {
+            channel: keys for channel in CONTACT_CHANNELS if (keys := parse_contacts(channel, cell(channel)))
+        }
         member = RosterMember(
             name=name,
             group=" ".join(cell("group").split()),
@@ -323,6 +378,7 @@ def load_roster(path: Path | str) -> Roster:
             kecamatan=" ".join(cell("kecamatan").split()),
             accounts=accounts,
             line=start,
+            contacts=contacts,
         )
         for platform, found in accounts.items():
             for account in found:
@@ -352,10 +408,18 @@ def _columns(path: Path, header: Sequence[str]) -> dict[str, int]:
 # Matching posts to members (SQL, in one place)
 
 ACCOUNTS_TABLE = "tmp_roster_accounts"
+NAMES_TABLE = "tmp_roster_names"  # (member, name_key): members by name, to join submissions
+# The member who submitted post {p}'s link ("setor link"), when it was not refused: who posted when the
+# source names no account of the roster (DESIGN 5 "Who posted"). Only one member's submission of a post
+# is ever accepted (monitor.submissions refuses the duplicates), min() only makes it one value.
+SUBMITTER_SQL = (
+    f"(SELECT min(n.member) FROM submissions s JOIN {NAMES_TABLE} n ON n.name_key = s.member_key"
+    " WHERE s.platform = {p}.platform AND s.post_key = {p}.post_key AND s.state <> 'refused')"
+)
 
 # Campaign posts of a date range (DESIGN 5): a tracked tag, inside the range, not a repost.
 CAMPAIGN_POSTS_SQL = """
-SELECT p.id AS post_id, p.platform, p.author_id, p.author_handle, p.author_name, p.local_date,
+SELECT p.id AS post_id, p.platform, p.post_key, p.author_id, p.author_handle, p.author_name, p.local_date,
        coalesce(p.likes, 0) + coalesce(p.comments, 0) + coalesce(p.shares, 0) AS interactions
 FROM posts p
 WHERE p.local_date BETWEEN :start AND :end
@@ -383,7 +447,7 @@ SELECT r.member, r.platform, r.account, p.id AS post_id FROM posts p CROSS JOIN 
 
 
 def campaign_query(sql: str) -> str:
-    """Prefix `sql` with the CTE `campaign_posts(post_id, platform, author_id, author_handle,
+    """Prefix `sql` with the CTE `campaign_posts(post_id, platform, post_key, author_id, author_handle,
     author_name, local_date, interactions)`.
 
     Bind :start, :end (dates) and :tags (expanding) with `bind_campaign`; run it on a connection
@@ -421,6 +485,16 @@ def matching(engine: Engine, roster: Roster) -> Iterator[Connection]:
             )
         )
         conn.execute(text(f"CREATE INDEX ix_{ACCOUNTS_TABLE} ON {ACCOUNTS_TABLE} (platform, account)"))
+        conn.execute(text(f"DROP TABLE IF EXISTS {NAMES_TABLE}"))
+        conn.execute(text(f"CREATE TEMPORARY TABLE {NAMES_TABLE} (member INTEGER, name_key TEXT)"))
+        conn.execute(text(f"CREATE INDEX ix_{NAMES_TABLE} ON {NAMES_TABLE} (name_key)"))
+        names = [
+            {"member": m, "name_key": member_key(member.name)} for m, member in enumerate(roster.members)
+        ]
+        if names:
+            conn.execute(
+                text(f"INSERT INTO {NAMES_TABLE} (member, name_key) VALUES (:member, :name_key)"), names
+            )
         rows = [{"member": m, "platform": p, "account": a} for m, p, a in roster.accounts()]
         if rows:
             conn.execute(
@@ -442,10 +516,15 @@ def posts_by_member(conn: Connection, campaign: CampaignConfig, end: dt.date) ->
 
     This is the matching: one pass over the campaign posts, one index lookup each, aggregated in SQL
     (at most days x members rows come back), so a report runs it once and builds every roster table
-    from the result. A post counts for one member only: when two members list the same author (a
-    Facebook page by its handle and by its id), the first in roster order (`roster check` reports it).
+    from the result. A post whose author is no roster account counts for the member who submitted
+    its link (a `submissions` row that was not refused): the post is seen, so it carries its real
+    date, tags and metrics and is a campaign post by the usual rule. A post counts for one member
+    only: when two members list the same author (a Facebook page by its handle and by its id), the
+    first in roster order (`roster check` reports it).
     `conn` comes from `matching()`."""
-    member = f"(SELECT min(r.member) FROM {ACCOUNTS_TABLE} r WHERE {AUTHOR_IS_ACCOUNT_SQL.format(p='c')})"
+    by_account = f"(SELECT min(r.member) FROM {ACCOUNTS_TABLE} r WHERE {AUTHOR_IS_ACCOUNT_SQL.format(p='c')})"
+    # The account the source names first; else the member who submitted the post's link.
+    member = f"coalesce({by_account}, {SUBMITTER_SQL.format(p='c')})"
     sql = campaign_query(
         f"""
         SELECT c.local_date AS day, {member} AS member, count(*) AS posts, sum(c.interactions) AS interactions

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 JOB_INBOX, JOB_REMINDER, JOB_REPORT = "inbox", "reminder", "daily-report"
 JOB_REMINDER_RETRY = "reminder-retry"
+JOB_BOT = "telegram-bot"  # the link-submission bot (monitor.bot); records its own runs
 RETRY_MINUTES = 15  # a failed reminder is tried again this often, the same day
 STOP_GRACE_SECONDS = 120  # SIGTERM waits this long for a running job, then exits anyway
 REMINDER_GRACE_SECONDS = 3600  # a reminder run up to an hour late (e.g. after a suspend) still goes out
@@ -109,6 +110,24 @@ class Jobs:
         result = collect_source(self.config, self.engine, source, calendar=self.calendar)
         status: str = result.status
         return status
+
+    def telegram_bot(self, poll_seconds: int | None = None) -> JobOutcome:
+        """One pass of the link-submission bot. It runs every few seconds, so it records a
+        `telegram_bot` run only when it handled messages or failed (monitor.bot), not a job row."""
+        from monitor.bot import Bot
+
+        with self._idle:
+            self._running += 1
+        try:
+            outcome: str = Bot(self.config, self.engine, self.calendar).run_pass(poll_seconds).status
+        except Exception:  # a failing pass must not stop the scheduler
+            log.exception("job %s failed", JOB_BOT)
+            outcome = "failed"
+        finally:
+            with self._idle:
+                self._running -= 1
+                self._idle.notify_all()
+        return outcome
 
     def reminder(self) -> JobOutcome:
         return self.run_job(JOB_REMINDER, self._reminder)
@@ -199,7 +218,12 @@ def build_scheduler(config: Config, jobs: Jobs) -> BlockingScheduler:
     tz = config.campaign.tz
     scheduler = BlockingScheduler(
         timezone=tz,
-        executors={"default": ThreadPoolExecutor(2), "charts": ThreadPoolExecutor(1)},
+        # The bot's long poll holds its own thread, so imports and reports never wait for it.
+        executors={
+            "default": ThreadPoolExecutor(2),
+            "charts": ThreadPoolExecutor(1),
+            "bot": ThreadPoolExecutor(1),
+        },
     )
     # Stated on each job (not only as scheduler defaults) so the jobs carry them before start().
     once = {"coalesce": True, "max_instances": 1, "replace_existing": True}
@@ -227,6 +251,19 @@ def build_scheduler(config: Config, jobs: Jobs) -> BlockingScheduler:
             **once,
             next_run_time=now,
             misfire_grace_time=minutes * 60,
+        )
+    bot = config.submissions.telegram
+    if bot.enabled:
+        scheduler.add_job(
+            jobs.telegram_bot,
+            "interval",
+            seconds=bot.every_seconds,
+            id=JOB_BOT,
+            name="read the link-submission bot's messages",
+            **once,
+            executor="bot",
+            next_run_time=now,
+            misfire_grace_time=bot.every_seconds,
         )
     at = config.reminders.at
     scheduler.add_job(
@@ -325,12 +362,15 @@ class Runner:
 
 def run_once(config: Config, engine: Engine, calendar: CampaignCalendar) -> int:
     """Every due job once (for cron): the inbox, each enabled API source whose interval has passed,
-    then catch-up. Returns the exit status: 0 all ok, 1 if any job failed or was partial."""
+    the link-submission bot's queued messages, then catch-up. Returns the exit status: 0 all ok, 1 if
+    any job failed or was partial."""
     with RunLock(lock_path(config)):
         mark_interrupted(engine, "job:")
         jobs = Jobs(config, engine, calendar)
         outcomes = [jobs.inbox_pass()]
         outcomes += [jobs.collect(source) for source in enabled_sources(config) if jobs.collect_due(source)]
+        if config.submissions.telegram.enabled:
+            outcomes.append(jobs.telegram_bot(poll_seconds=0))  # what is queued, without waiting
         outcomes += jobs.catch_up()
     return 0 if all(o in ("ok", "skipped") for o in outcomes) else 1
 

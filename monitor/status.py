@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
 from monitor.campaign import CampaignCalendar
 from monitor.config import Config
 from monitor.db import readonly
 from monitor.lock import RunLock, lock_path
-from monitor.models import CollectionRun, Post, RejectedRow
+from monitor.models import CollectionRun, Post, RejectedRow, Submission
 from monitor.scheduler import JOB_REMINDER, JOB_REPORT, job_statuses
 
 
@@ -59,6 +59,7 @@ def describe(config: Config, engine: Engine, calendar: CampaignCalendar) -> str:
         rejected = conn.execute(select(func.count()).select_from(RejectedRow)).scalar_one()
         lines.append("")
         lines.append(f"rejected rows kept for fixing: {rejected}")
+        lines.extend(_submission_lines(conn))
     lines.append("")
     holder = RunLock(lock_path(config)).holder()
     running = f"running (pid {holder})" if holder else "not running: next runs are when it starts"
@@ -78,6 +79,21 @@ def describe(config: Config, engine: Engine, calendar: CampaignCalendar) -> str:
             upcoming = "when `run` starts"
         lines.append(f"  {job.job:<20} last: {last}; next: {upcoming}")
     return "\n".join(lines)
+
+
+def _submission_lines(conn: Connection) -> list[str]:
+    """Member link submissions by state (`waiting` read from the posts themselves)."""
+    from monitor.submissions import waiting_by_member
+
+    states = dict(conn.execute(select(Submission.state, func.count()).group_by(Submission.state)).all())
+    if not states:
+        return []
+    waiting = sum(waiting_by_member(conn).values())
+    accepted = states.get("seen", 0) + states.get("waiting", 0)
+    return [
+        f"member link submissions: {accepted - waiting} seen, {waiting} waiting, "
+        f"{states.get('refused', 0)} refused (`campaign-monitor submissions --state waiting`)"
+    ]
 
 
 def _local(instant: dt.datetime | None, calendar: CampaignCalendar) -> str:

@@ -4,8 +4,8 @@ A filter narrows every number, chart and file of a report to the campaign posts 
 and/or of the roster members of one group (a KIM/LPM group or a kecamatan, compared like the
 kecamatan leaderboard does: case and spaces do not matter). A member's posts are found the way the
 roster section finds them (monitor.roster): the same platform, and the handle or, on Facebook, the
-page id. The filter is applied in SQL (`where_clause`), so a narrowed report costs what a whole one
-costs.
+page id, plus the posts whose link the member submitted ("setor link"). The filter is applied in
+SQL (`where_clause`), so a narrowed report costs what a whole one costs.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, true
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, true
 
 from monitor.config import Config
 from monitor.errors import UsageError
-from monitor.models import Post
+from monitor.models import Post, Submission
 from monitor.records import PLATFORMS
-from monitor.roster import Roster, RosterMember, load_roster
+from monitor.roster import Roster, RosterMember, load_roster, member_key
 from reports.palette import platform_name
 
 # What people type for a platform, beyond its code.
@@ -38,6 +38,7 @@ class ReportFilter:
     group: str = ""
     members: frozenset[int] = field(default_factory=frozenset)
     accounts: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    member_keys: frozenset[str] = field(default_factory=frozenset)  # monitor.roster.member_key of each
 
     @property
     def active(self) -> bool:
@@ -62,7 +63,7 @@ class ReportFilter:
         if self.platforms:
             clauses.append(Post.platform.in_(self.platforms))
         if self.group:
-            clauses.append(accounts_clause(self.accounts))
+            clauses.append(or_(accounts_clause(self.accounts), submitted_clause(self.member_keys)))
         return and_(true(), *clauses)
 
     def narrow_roster(self, roster: Roster) -> Roster:
@@ -100,6 +101,20 @@ def accounts_clause(accounts: Iterable[tuple[str, str]]) -> ColumnElement[bool]:
             author = or_(author, func.lower(Post.author_id).in_(sorted(names)))
         clauses.append(and_(Post.platform == platform, author))
     return or_(*clauses)
+
+
+def submitted_clause(member_keys: Iterable[str]) -> ColumnElement[bool]:
+    """Posts whose link one of these members submitted ("setor link", not refused): the roster
+    section credits such a post to its submitter when no member's account wrote it."""
+    keys = sorted(member_keys)
+    if not keys:
+        return false()
+    return exists().where(
+        Submission.platform == Post.platform,
+        Submission.post_key == Post.post_key,
+        Submission.state != "refused",
+        Submission.member_key.in_(keys),
+    )
 
 
 def parse_platforms(names: Sequence[str]) -> tuple[str, ...]:
@@ -140,4 +155,5 @@ def resolve_filter(config: Config, platforms: Sequence[str] = (), group: str | N
         if not codes or platform in codes
         for account in names
     )
-    return ReportFilter(codes, spelling, frozenset(m.line for m in chosen), accounts)
+    keys = frozenset(member_key(m.name) for m in chosen)
+    return ReportFilter(codes, spelling, frozenset(m.line for m in chosen), accounts, keys)

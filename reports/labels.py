@@ -160,6 +160,12 @@ LABELS: dict[str, dict[str, str]] = {
         "roster_never": "belum pernah",
         "roster_all_posted": "Semua anggota sudah posting pada {day}.",
         "roster_none_quiet": "Tidak ada anggota yang diam.",
+        "roster_waiting_links": "{n} link menunggu",
+        "roster_waiting": "Link menunggu",
+        "roster_waiting_note": (
+            "{n} link yang disetor anggota belum ada di data (belum ada ekspor, tangkapan atau API yang "
+            "memuat postingannya). Daftarnya: `campaign-monitor submissions --state waiting`."
+        ),
         "chart_roster_heatmap": "Postingan kampanye per anggota per hari",
         "chart_roster_share": "Postingan dari anggota roster per hari",
         "chart_roster_members": "anggota roster",
@@ -318,6 +324,12 @@ LABELS: dict[str, dict[str, str]] = {
         "roster_never": "never",
         "roster_all_posted": "Every member posted on {day}.",
         "roster_none_quiet": "No member has gone quiet.",
+        "roster_waiting_links": "{n} links waiting",
+        "roster_waiting": "Links waiting",
+        "roster_waiting_note": (
+            "{n} links that members submitted are not in the data yet (no export, capture or API has "
+            "brought their post). The list: `campaign-monitor submissions --state waiting`."
+        ),
         "chart_roster_heatmap": "Campaign posts per member per day",
         "chart_roster_share": "Campaign posts from roster members per day",
         "chart_roster_members": "roster members",

@@ -1,6 +1,8 @@
 """The roster section of the report: who posted, who has gone quiet, which kecamatan is behind.
 
-Every number counts campaign posts (DESIGN 5) whose author is one of a member's accounts. The match
+Every number counts campaign posts (DESIGN 5) whose author is one of a member's accounts, or, when
+no member's account wrote it, whose link the member submitted ("setor link"); `waiting` counts the
+links a member submitted whose post no source has brought yet. The match
 itself lives in `monitor.roster.posts_by_member`: one SQL pass per report that returns each member's
 campaign posts and interactions per day (at most members x days rows, plus the posts of everyone
 else), and every roster table is built from those counts. Heavy imports (pandas, matplotlib) stay
@@ -12,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,8 +29,10 @@ from monitor.roster import (
     RosterMember,
     load_roster,
     matching,
+    member_key,
     posts_by_member,
 )
+from monitor.submissions import waiting_by_member
 from reports import charts
 from reports.drawing import ChartJob
 from reports.files import write_people_csv
@@ -49,6 +53,7 @@ ROSTER_COLUMNS = [
     "interactions",
     "active_days",
     "last_post_date",
+    "waiting",  # submitted links whose post no source has brought yet (monitor.submissions)
 ]
 MEMBER_COLUMNS = ["name", "group", "kecamatan", "kelurahan"]
 QUIET_DAYS = 3
@@ -91,7 +96,8 @@ def roster_report(
     start, end = max(start, campaign.start), min(end, campaign.end)
     with matching(engine, roster) as conn:
         counts = posts_by_member(conn, campaign, end)  # the one pass over the posts
-    table = member_stats(roster, counts, start, end)
+        waiting = waiting_by_member(conn, end)
+    table = member_stats(roster, counts, start, end, waiting)
     member_lines = {m.line for m in roster.members}
     bad_lines = {p.line for p in roster.problems}
     return RosterReport(
@@ -99,8 +105,8 @@ def roster_report(
         end=end,
         table=table,
         participation=participation(roster, counts, start, end),
-        not_posted_today=not_posted_on(roster, counts, end),
-        quiet=quiet_members(roster, counts, end, quiet_days),
+        not_posted_today=not_posted_on(roster, counts, end, waiting),
+        quiet=quiet_members(roster, counts, end, quiet_days, waiting),
         kecamatan=kecamatan_leaderboard(table),
         share=roster_share(counts, start, end, campaign_posts),
         quiet_days=quiet_days,
@@ -169,6 +175,7 @@ def template_context(report: RosterReport, out_dir: Path) -> dict[str, Any]:
         "quiet_days": report.quiet_days,
         "members": len(table),
         "members_active": int((table["posts"] > 0).sum()),
+        "waiting": int(table["waiting"].sum()),
         "posted_today": len(table) - len(report.not_posted_today),
         "roster_posts": roster_posts,
         "campaign_posts": campaign_posts,
@@ -203,9 +210,17 @@ def _image(path: Path) -> dict[str, Any]:
 # The tables, from the per-member per-day counts of monitor.roster.posts_by_member
 
 
-def member_stats(roster: Roster, counts: MemberDays, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """`name,group,kecamatan,kelurahan,posts,interactions,active_days,last_post_date` for every member
-    (zeros included) over the campaign posts of [start, end]; most posts first, then by name."""
+def member_stats(
+    roster: Roster,
+    counts: MemberDays,
+    start: dt.date,
+    end: dt.date,
+    waiting: Mapping[str, int] | None = None,
+) -> pd.DataFrame:
+    """`name,group,kecamatan,kelurahan,posts,interactions,active_days,last_post_date,waiting` for every
+    member (zeros included) over the campaign posts of [start, end]; most posts first, then by name.
+    `waiting` (member_key -> links) counts the member's submitted links whose post is not seen yet."""
+    waiting = waiting or {}
     import pandas as pd
 
     by_member: dict[int, dict[dt.date, tuple[int, int]]] = {}
@@ -223,6 +238,7 @@ def member_stats(roster: Roster, counts: MemberDays, start: dt.date, end: dt.dat
                 "interactions": sum(inter for _, inter in days.values()),
                 "active_days": len(days),
                 "last_post_date": max(days, default=None),
+                "waiting": waiting.get(member_key(member.name), 0),
             }
         )
     frame = pd.DataFrame(rows, columns=["member", *ROSTER_COLUMNS])
@@ -253,28 +269,50 @@ def participation(roster: Roster, counts: MemberDays, start: dt.date, end: dt.da
     )
 
 
-def not_posted_on(roster: Roster, counts: MemberDays, day: dt.date) -> pd.DataFrame:
+def not_posted_on(
+    roster: Roster, counts: MemberDays, day: dt.date, waiting: Mapping[str, int] | None = None
+) -> pd.DataFrame:
     """Members without a campaign post on `day` (the report's last day), with their last campaign
-    post before it (empty: never); longest silence first."""
+    post before it (empty: never) and their links still waiting for their post; longest silence first."""
+    waiting = waiting or {}
     last = _last_posts(counts, day)
     rows = [
-        {**_member_fields(member), "last_post_date": last.get(m)}
+        {
+            **_member_fields(member),
+            "last_post_date": last.get(m),
+            "waiting": waiting.get(member_key(member.name), 0),
+        }
         for m, member in enumerate(roster.members)
         if last.get(m) != day
     ]
-    return _by_silence(rows, ["last_post_date"])
+    return _by_silence(rows, ["last_post_date", "waiting"])
 
 
-def quiet_members(roster: Roster, counts: MemberDays, day: dt.date, days: int = QUIET_DAYS) -> pd.DataFrame:
+def quiet_members(
+    roster: Roster,
+    counts: MemberDays,
+    day: dt.date,
+    days: int = QUIET_DAYS,
+    waiting: Mapping[str, int] | None = None,
+) -> pd.DataFrame:
     """Members who posted for the campaign before but not in the `days` days up to `day`
-    (days_quiet = days since their last campaign post, >= `days`); longest silence first."""
+    (days_quiet = days since their last campaign post, >= `days`); longest silence first. `waiting`:
+    links they submitted whose post is not seen yet (chase the data, not the member)."""
+    waiting = waiting or {}
     last = _last_posts(counts, day)
     rows = []
     for m, member in enumerate(roster.members):
         when = last.get(m)
         if when is not None and (day - when).days >= days:
-            rows.append({**_member_fields(member), "last_post_date": when, "days_quiet": (day - when).days})
-    return _by_silence(rows, ["last_post_date", "days_quiet"])
+            rows.append(
+                {
+                    **_member_fields(member),
+                    "last_post_date": when,
+                    "days_quiet": (day - when).days,
+                    "waiting": waiting.get(member_key(member.name), 0),
+                }
+            )
+    return _by_silence(rows, ["last_post_date", "days_quiet", "waiting"])
 
 
 def _last_posts(counts: MemberDays, day: dt.date) -> dict[int, dt.date]:

@@ -165,6 +165,7 @@ def sheets(data: ReportData, headline: Headline, language: str, generated: str) 
                     Column(L["interactions"], "int"),
                     Column(L["active_days"], "int"),
                     Column(L["roster_last_post"], "date"),
+                    Column(L["roster_waiting"], "int"),
                 ],
                 _records(
                     data.roster.table,
@@ -177,6 +178,7 @@ def sheets(data: ReportData, headline: Headline, language: str, generated: str) 
                         "interactions",
                         "active_days",
                         "last_post_date",
+                        "waiting",
                     ],
                 ),
             )

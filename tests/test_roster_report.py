@@ -283,11 +283,31 @@ def test_report_folder_has_the_roster_section(write_config, tmp_path: Path, lang
     assert raw.startswith(b"\xef\xbb\xbf")  # Excel reads the BOM as UTF-8
     rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
     assert rows[0] == ROSTER_COLUMNS
-    assert rows[1] == ["Budi Santoso", "KIM Mayangan", "Mayangan", "Mayangan", "3", "22", "2", "2022-09-28"]
-    assert rows[4] == ["Siti Aminah", "KIM Wonoasih", "Wonoasih", "Wonoasih", "1", "7", "1", "2022-10-01"]
+    assert rows[1] == [
+        "Budi Santoso",
+        "KIM Mayangan",
+        "Mayangan",
+        "Mayangan",
+        "3",
+        "22",
+        "2",
+        "2022-09-28",
+        "0",
+    ]
+    assert rows[4] == [
+        "Siti Aminah",
+        "KIM Wonoasih",
+        "Wonoasih",
+        "Wonoasih",
+        "1",
+        "7",
+        "1",
+        "2022-10-01",
+        "0",
+    ]
     # Members without posts: zeros and no date, by name ('=' sorts before letters).
-    assert rows[5][0] == "'" + hostile and rows[5][4:] == ["0", "0", "0", ""]
-    assert rows[6] == ["Agus Salim", "LPM Kanigaran", "Kanigaran", "Kanigaran", "0", "0", "0", ""]
+    assert rows[5][0] == "'" + hostile and rows[5][4:] == ["0", "0", "0", "", "0"]
+    assert rows[6] == ["Agus Salim", "LPM Kanigaran", "Kanigaran", "Kanigaran", "0", "0", "0", "", "0"]
     assert len(rows) == 7
 
     page = result.index.read_text(encoding="utf-8")
