@@ -20,7 +20,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from operator import itemgetter
 
 from collectors.csv_reader import (
@@ -41,6 +41,9 @@ from monitor.records import PostRecord, collect_hashtags, hashtags_in
 
 # A column reference: one name, or alternatives of which the first present in the header is used.
 Column = str | tuple[str, ...]
+
+# A format's platform when each row's link says it (a KIM sheet mixing FB/IG/X links).
+FROM_LINK = "from-link"
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,9 @@ class ExportFormat:
     hashtag_list: str | None = None  # a JSON list column of tags (twarc entities.hashtags)
     repost: str | None = None  # a column that, when set, marks the row as a repost/retweet
     escaped_newlines: bool = False  # twarc writes newlines as the two characters \n
+    observed: str | None = None  # a column saying when the row's metrics were read (twarc retrieved_at)
     custom: bool = False
+    base: str | None = None  # the built-in format a [[formats]] entry extends (renamed columns)
     notes: tuple[str, ...] = field(default=(), compare=False)
 
 
@@ -202,6 +207,7 @@ TWARC_CSV = ExportFormat(
     hashtag_list="entities.hashtags",
     repost="referenced_tweets.retweeted.id",
     escaped_newlines=True,
+    observed="__twarc.retrieved_at",
 )
 
 TWITTER_ANALYTICS = ExportFormat(
@@ -233,9 +239,12 @@ BUILTIN_FORMATS: tuple[ExportFormat, ...] = (
 
 
 def custom_format(spec: CustomFormat) -> ExportFormat:
-    """An entry for a user-defined layout from config ([[formats]])."""
+    """An entry for a user-defined layout from config ([[formats]]): its own columns, or a built-in
+    format (`base`) with some columns renamed (a localized Meta export)."""
+    if spec.base:
+        return based_format(spec)
     named = [spec.id, spec.time, spec.author, spec.text, spec.likes, spec.comments, spec.shares]
-    named += [spec.views, spec.url]
+    named += [spec.views, spec.url, spec.observed]
     return ExportFormat(
         name=spec.name,
         platform=spec.platform,
@@ -244,7 +253,7 @@ def custom_format(spec: CustomFormat) -> ExportFormat:
         key=spec.id,
         key_fallback=spec.url if spec.url and spec.url != spec.id else None,
         time=spec.time,
-        date_order=DAY_FIRST,  # a sheet kept by an Indonesian team: 20/09/2022
+        date_order=spec.date_order or DAY_FIRST,  # a sheet kept by an Indonesian team: 20/09/2022
         time_format=spec.time_format,
         text=(spec.text,) if spec.text else (),
         url=spec.url or None,
@@ -253,7 +262,55 @@ def custom_format(spec: CustomFormat) -> ExportFormat:
         comments=(spec.comments,) if spec.comments else (),
         shares=(spec.shares,) if spec.shares else (),
         views=(spec.views,) if spec.views else (),
+        observed=spec.observed or None,
         custom=True,
+    )
+
+
+def based_format(spec: CustomFormat) -> ExportFormat:
+    """A built-in format read under other column names: `spec.columns` maps the built-in name to the
+    name in the file (`"Post ID" = "ID Postingan"`); columns not named keep their built-in name.
+    Raises UsageError for an unknown base (config.py checks it first, with the key to fix)."""
+    base = find_format(spec.base or "", BUILTIN_FORMATS)
+    renamed = {k.casefold(): v for k, v in spec.columns.items()}
+
+    def one(name: str) -> str:
+        return renamed.get(name.casefold(), name)
+
+    def ref(column: Column) -> Column:
+        return one(column) if isinstance(column, str) else tuple(one(c) for c in column)
+
+    def opt(column: Column | None) -> Column | None:
+        return None if column is None else ref(column)
+
+    def many(columns: tuple[Column, ...]) -> tuple[Column, ...]:
+        return tuple(ref(c) for c in columns)
+
+    return replace(
+        base,
+        name=spec.name,
+        title=f"{base.title} with renamed columns ({spec.name!r} from config)",
+        signature=tuple(one(c) for c in base.signature),
+        one_of=tuple(tuple(one(c) for c in group) for group in base.one_of),
+        key=ref(base.key),
+        time=one(base.time),
+        date_order=spec.date_order or base.date_order,
+        time_format=spec.time_format or base.time_format,
+        key_fallback=opt(base.key_fallback),
+        text=tuple(one(c) for c in base.text),
+        url=opt(base.url),
+        author_id=opt(base.author_id),
+        author_handle=opt(base.author_handle),
+        author_name=opt(base.author_name),
+        likes=many(base.likes),
+        comments=many(base.comments),
+        shares=many(base.shares),
+        views=many(base.views),
+        hashtag_list=one(base.hashtag_list) if base.hashtag_list else None,
+        repost=one(base.repost) if base.repost else None,
+        observed=one(spec.observed or base.observed or "") or None,
+        custom=True,
+        base=base.name,
     )
 
 
@@ -288,39 +345,59 @@ def missing_columns(fmt: ExportFormat, header: Sequence[str]) -> list[str]:
     return missing
 
 
+def shared_columns(fmt: ExportFormat, header: Sequence[str]) -> int:
+    """How many of the columns `fmt` needs the header has (a group of alternatives counts once)."""
+    present = {h.casefold() for h in header}
+    shared = sum(1 for c in fmt.signature if c.casefold() in present)
+    return shared + sum(1 for group in fmt.one_of if any(c.casefold() in present for c in group))
+
+
+@dataclass(frozen=True)
+class Nearby:
+    """A format that does not match a header, how close it is, and what the header lacks."""
+
+    format: ExportFormat
+    shared: int
+    missing: list[str]
+
+
+def nearest_formats(header: Sequence[str], formats: Sequence[ExportFormat] = BUILTIN_FORMATS) -> list[Nearby]:
+    """The formats sharing at least one column with the header, the most shared columns first (not the
+    fewest missing: a small custom format missing two columns is not nearer than a built-in export
+    that has twelve of its fourteen)."""
+    found = [
+        Nearby(fmt, n, missing_columns(fmt, header)) for fmt in formats if (n := shared_columns(fmt, header))
+    ]
+    return sorted(found, key=lambda near: (-near.shared, len(near.missing)))
+
+
 def detect_format(
     header: Sequence[str], formats: Sequence[ExportFormat] = BUILTIN_FORMATS, source: str | None = None
 ) -> ExportFormat:
     """The format whose columns are all in the header; the most specific one wins.
 
-    Raises ExportFormatError naming the nearest format and the columns it misses (prefixed with
-    `source` when given; the importer names the file itself).
+    Raises ExportFormatError naming the nearest format (most shared columns) and the columns it
+    misses (prefixed with `source` when given; the importer names the file itself).
     """
     prefix = f"{source}: " if source else ""
     best: ExportFormat | None = None
-    nearest: tuple[float, ExportFormat, list[str]] | None = None
     for fmt in formats:
-        missing = missing_columns(fmt, header)
-        if not missing:
-            if best is None or len(fmt.signature) > len(best.signature):
-                best = fmt
-            continue
-        needed = len(fmt.signature) + len(fmt.one_of)
-        score = (needed - len(missing)) / needed
-        if nearest is None or score > nearest[0]:
-            nearest = (score, fmt, missing)
+        if not missing_columns(fmt, header) and (best is None or len(fmt.signature) > len(best.signature)):
+            best = fmt
     if best is not None:
         return best
-    if nearest is None or nearest[0] == 0:
+    nearby = nearest_formats(header, formats)
+    hint = "; `campaign-monitor inspect FILE` writes a [[formats]] entry for it"
+    if not nearby:
         raise ExportFormatError(
-            f"{prefix}no known export format matches its columns "
-            f"({', '.join(list(header)[:6])}{', ...' if len(header) > 6 else ''}); "
-            f"known formats: {', '.join(format_names(formats))}"
+            # The header itself is not quoted: a file rejected whole may hold anything (a secret).
+            f"{prefix}no known export format matches its {len(header)} column(s); "
+            f"known formats: {', '.join(format_names(formats))}{hint}"
         )
-    _score, fmt, missing = nearest
+    near = nearby[0]
     raise ExportFormatError(
-        f"{prefix}no known export format matches its columns; nearest is {fmt.title} ({fmt.name}), "
-        f"missing columns: {', '.join(missing)}"
+        f"{prefix}no known export format matches its columns; nearest is {near.format.title} "
+        f"({near.format.name}), missing columns: {', '.join(near.missing)}{hint}"
     )
 
 
@@ -401,8 +478,83 @@ def handle_in_permalink(url: str) -> str | None:
     return match.group(1) if match else None
 
 
+def post_link(platform: str, key: str, handle: str | None = None) -> str | None:
+    """A working link to a post from its key, for sources that give none (twarc rows, bare ids)."""
+    if platform == "twitter":
+        return f"https://x.com/{handle or 'i/web'}/status/{key}"
+    if platform == "facebook":
+        return f"https://www.facebook.com/{key}"  # as Meta Business Suite writes its permalinks
+    if platform == "instagram":
+        return f"https://www.instagram.com/p/{key}/"
+    return None
+
+
+# The host of a post link -> its platform (a KIM sheet mixing FB/IG/X links: platform = "from-link").
+LINK_HOSTS = {
+    "facebook.com": "facebook",
+    "fb.com": "facebook",
+    "fb.watch": "facebook",
+    "instagram.com": "instagram",
+    "twitter.com": "twitter",
+    "x.com": "twitter",
+    "tiktok.com": "tiktok",
+    "threads.net": "threads",
+    "threads.com": "threads",
+}
+
+
+def platform_of_link(link: str) -> str | None:
+    """The platform a post link belongs to (by its host), or None."""
+    host = link.strip().split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].lower()
+    host = host.rsplit("@", 1)[-1].split(":", 1)[0]
+    for known, platform in LINK_HOSTS.items():
+        if host == known or host.endswith("." + known):
+            return platform
+    return None
+
+
+def key_from_link(link: str) -> tuple[str, str]:
+    """(platform, post key) of a post link of any platform we read (RowError otherwise)."""
+    platform = platform_of_link(link)
+    if platform is None:
+        raise RowError(f"{link.strip()[:80]!r} is not a link to a Facebook, Instagram or X post")
+    reader = KEY_READERS.get(platform)
+    if reader is None:
+        raise RowError(f"{platform} links are not imported yet: {link.strip()[:80]!r}")
+    return platform, reader(link)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Row mapping
+
+
+def row_key(fmt: ExportFormat, header: Sequence[str]) -> Callable[[list[str]], tuple[str, str] | None]:
+    """(platform, post key) of a row when its key cell (or link) can be read, else None: a rejected
+    row keeps it, so that a later clean import of the post resolves the reject."""
+    folded = [h.casefold() for h in header]
+
+    def index(ref: Column | None) -> int | None:
+        for name in () if ref is None else (ref,) if isinstance(ref, str) else ref:
+            if name.casefold() in folded:
+                return folded.index(name.casefold())
+        return None
+
+    cells = [i for i in (index(fmt.key), index(fmt.key_fallback)) if i is not None]
+
+    def key_of(row: list[str]) -> tuple[str, str] | None:
+        for i in cells:
+            value = row[i].strip() if i < len(row) else ""
+            if not value or is_mangled(value):
+                continue
+            try:
+                if fmt.platform == FROM_LINK:
+                    return key_from_link(value)
+                return fmt.platform, KEY_READERS[fmt.platform](value)
+            except (RowError, KeyError):
+                continue
+        return None
+
+    return key_of
 
 
 def row_mapper(
@@ -443,7 +595,9 @@ def row_mapper(
         raise ExportFormatError(f"{fmt.name}: the header lacks {fmt.key!r} or {fmt.time!r}")
     key_name, time_name = header[key_i], header[time_i]
     fallback_i = col(fmt.key_fallback)
-    read_key = KEY_READERS[fmt.platform]
+    from_link = fmt.platform == FROM_LINK
+    read_key = KEY_READERS.get(fmt.platform, instagram_shortcode)  # unused with from_link
+
     text_is = [i for i in (col(c) for c in fmt.text) if i is not None]
     url_i, id_i, handle_i, name_i = (
         col(fmt.url),
@@ -455,6 +609,7 @@ def row_mapper(
     key_damage = f"{key_name}: the post key was read from {name_of(fmt.key_fallback or key_name)}"
     id_damage = f"{name_of(fmt.author_id or '')}: stored as unknown, the handle or name still says who"
     tags_i, repost_i = col(fmt.hashtag_list), col(fmt.repost)
+    observed_i = col(fmt.observed)
 
     def metric(refs: tuple[Column, ...]) -> list[tuple[int, str]]:
         return [(i, name_of(r)) for r in refs if (i := col(r)) is not None]
@@ -492,7 +647,7 @@ def row_mapper(
 
     def summer(cells: list[tuple[int, str]]) -> Callable[[list[str]], int | None]:
         """`total` for these cells, with a fast path for bare counts (the common case: this runs for
-        every metric of every row). 18 digits in all cannot add up past MAX_COUNT."""
+        every metric of every row). 12 digits in all cannot add up to MAX_COUNT (10^12)."""
         if not cells:
             return lambda row: None
         if len(cells) == 1:
@@ -500,7 +655,7 @@ def row_mapper(
 
             def one(row: list[str]) -> int | None:
                 value = row[i]
-                return int(value) if value.isdigit() and len(value) <= 18 else total(cells, row)
+                return int(value) if value.isdigit() and len(value) <= 12 else total(cells, row)
 
             return one
         cell_values = itemgetter(*(i for i, _ in cells))
@@ -508,7 +663,7 @@ def row_mapper(
         def many(row: list[str]) -> int | None:
             values = cell_values(row)
             joined = "".join(values)
-            if joined.isdigit() and len(joined) <= 18:
+            if joined.isdigit() and len(joined) <= 12:
                 try:
                     return sum(map(int, values))
                 except ValueError:  # an empty cell among digits
@@ -542,8 +697,22 @@ def row_mapper(
             return read_key(row[fallback_i])
         raise RowError(mangled_message(key_name, raw_key))
 
+    def linked_key(row: list[str]) -> tuple[str, str]:
+        """(platform, key) from the row's link (platform = "from-link")."""
+        raw_key = row[key_i].strip()
+        if not raw_key:
+            raise RowError(f"{key_name} is empty")
+        if "/" not in raw_key and fallback_i is not None and row[fallback_i].strip():
+            raw_key = row[fallback_i].strip()  # a bare id: the link column says the platform
+        if is_mangled(raw_key):
+            raise RowError(mangled_message(key_name, raw_key))
+        return key_from_link(raw_key)
+
     def to_record(row: list[str]) -> PostRecord:
-        key = post_key(row)
+        if from_link:
+            row_platform, key = linked_key(row)
+        else:
+            row_platform, key = platform, post_key(row)
         raw_time = row[time_i]
         try:
             if time_format:
@@ -565,6 +734,15 @@ def row_mapper(
             handle = handle_in_permalink(url)
         if handle:
             handle = handle.lstrip("@")
+        if url is None:
+            cell = row[key_i].strip()
+            url = cell if cell.startswith(("https://", "http://")) else post_link(row_platform, key, handle)
+        observed = None
+        if observed_i is not None and row[observed_i].strip():
+            try:
+                observed = parse_time(row[observed_i], dt.UTC, order, zone_map)
+            except RowError as exc:
+                raise RowError(f"{header[observed_i]}: {exc}") from None
         author_id = opt(id_i, row)
         if author_id is not None and is_mangled(author_id):
             counts[id_damage] += 1  # unknown rather than wrong
@@ -573,7 +751,7 @@ def row_mapper(
         if tags_i is not None and row[tags_i].strip():
             extra = _tag_list(row[tags_i])
         return PostRecord(
-            platform=platform,
+            platform=row_platform,
             post_key=key,
             created_at=created,
             source=source,
@@ -588,6 +766,7 @@ def row_mapper(
             views=views_of(row),
             is_repost=repost_i is not None and bool(row[repost_i].strip()),
             hashtags=collect_hashtags(text, extra),
+            observed_at=observed,
         )
 
     return to_record

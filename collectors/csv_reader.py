@@ -35,6 +35,8 @@ from monitor.errors import ExportFormatError
 csv.field_size_limit(2**31 - 1)
 
 CHUNK = 1 << 20
+RUNAWAY_LINES = 1000  # a quoted field over more lines than this is a quote that never closed
+MAX_RECOVERIES = 20  # runaway quotes recovered from per file (each re-reads the file up to its line)
 DELIMITERS = (",", ";", "\t")
 # The bytes cp1252 leaves undefined: frequent inside UTF-8 emoji, so read with errors="replace".
 CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
@@ -83,36 +85,94 @@ class ExportFile:
                 return i
         raise ValueError(f"no column {name!r}")
 
-    def records(self, progress: Callable[[int], None] | None = None) -> Iterator[tuple[int, list[str]]]:
+    def records(
+        self,
+        progress: Callable[[int], None] | None = None,
+        on_runaway: Callable[[int, int, bool, list[str]], None] | None = None,
+    ) -> Iterator[tuple[int, list[str]]]:
         """(line, fields) for every non-blank record after the header, streaming.
 
         `line` is the physical line the record starts on, header = line 1. `progress`, when given, is
         called now and then with the number of bytes read since its last call. A record the csv module
         cannot parse (a NUL byte) raises ExportFormatError naming its line: the file is rejected whole.
+
+        A quote that opens a field and never closes where it should swallows the lines after it into
+        one field. Such a record (it runs over several lines and has another number of fields than the
+        header, or over more than RUNAWAY_LINES lines, or to the end of the file) is not yielded:
+        `on_runaway(line, lines_spanned, to_end_of_file, fields)` is called, and reading starts again
+        on the line after the one where the quote opened, so the good rows that follow are kept. After
+        MAX_RECOVERIES of them the file is hopeless: ExportFormatError, as for an unreadable line.
         """
-        with self.path.open("rb") as raw:
-            text = io.TextIOWrapper(raw, encoding=self.encoding, errors="replace", newline="")
-            reader = csv.reader(text, delimiter=self.delimiter)
-            try:
-                next(reader, None)  # the header, already read by open_export
-                last_line = reader.line_num
-                reported = 0
-                count = 0
-                for fields in reader:
-                    start = last_line + 1
+        width = len(self.header)
+        restart_at = 0  # physical line to start from again after a runaway quote (0: the first pass)
+        reported = recoveries = 0
+        while True:
+            with self.path.open("rb") as raw:
+                text = io.TextIOWrapper(raw, encoding=self.encoding, errors="replace", newline="")
+                if restart_at:
+                    for _ in range(restart_at - 1):
+                        if not text.readline():
+                            break
+                    offset = restart_at - 1
+                else:
+                    offset = 0
+                lines: list[str] = []  # the physical lines of the record being read
+                reader = csv.reader(_kept(text, lines), delimiter=self.delimiter)
+                runaway: tuple[int, int, bool, list[str]] | None = None
+                try:
+                    if not restart_at:
+                        next(reader, None)  # the header, already read by open_export
+                        lines.clear()
                     last_line = reader.line_num
-                    if not fields or (len(fields) == 1 and not fields[0].strip()):
-                        continue
-                    yield start, fields
-                    count += 1
-                    if progress is not None and count % 2000 == 0:
-                        pos = raw.tell()
-                        progress(pos - reported)
-                        reported = pos
-            except csv.Error as exc:
-                raise ExportFormatError(f"line {reader.line_num} cannot be read as CSV ({exc})") from None
-            if progress is not None:
-                progress(self.size - reported)
+                    count = 0
+                    for fields in reader:
+                        start = last_line + 1
+                        last_line = reader.line_num
+                        spanned = last_line - start + 1
+                        if spanned > 1 and (
+                            len(fields) != width or spanned > RUNAWAY_LINES or not self._sound(lines, fields)
+                        ):
+                            lines.clear()
+                            to_end = next(reader, None) is None
+                            runaway = (start + offset, spanned, to_end, fields)
+                            break
+                        lines.clear()
+                        if not fields or (len(fields) == 1 and not fields[0].strip()):
+                            continue
+                        yield start + offset, fields
+                        count += 1
+                        if progress is not None and not restart_at and count % 2000 == 0:
+                            pos = raw.tell()
+                            progress(pos - reported)
+                            reported = pos
+                except csv.Error as exc:
+                    raise ExportFormatError(
+                        f"line {reader.line_num + offset} cannot be read as CSV ({exc})"
+                    ) from None
+            if runaway is None:
+                break
+            recoveries += 1
+            if recoveries > MAX_RECOVERIES:
+                raise ExportFormatError(
+                    f"line {runaway[0]}: more than {MAX_RECOVERIES} quoted fields do not close where they "
+                    "should; fix the quotes in the file"
+                )
+            if on_runaway is not None:
+                on_runaway(*runaway)
+            restart_at = runaway[0] + 1
+        if progress is not None:
+            progress(self.size - reported)
+
+    def _sound(self, lines: list[str], fields: list[str]) -> bool:
+        """A record over several lines reads the same when its quotes are checked strictly: a quote
+        that opened a field and closed only at the next row's quote (`"post 6"` -> `..."p`) does not."""
+        try:
+            strict = list(
+                csv.reader(io.StringIO("".join(lines), newline=""), delimiter=self.delimiter, strict=True)
+            )
+        except csv.Error:
+            return False
+        return strict == [fields]
 
     def column(self, name: str) -> Generator[str, None, None]:
         """Every value of one column (for per-file checks such as the date order)."""
@@ -120,6 +180,13 @@ class ExportFile:
         for _line, fields in self.records():
             if len(fields) > index:
                 yield fields[index]
+
+
+def _kept(text: Iterable[str], lines: list[str]) -> Iterator[str]:
+    """The lines of `text`, each also appended to `lines` (the caller clears it per record)."""
+    for line in text:
+        lines.append(line)
+        yield line
 
 
 def open_export(path: Path) -> ExportFile:
@@ -226,14 +293,24 @@ _GROUPED_FLOAT = re.compile(r"(\d{1,3}(?:,\d{3})+)\.0+")  # 1,203.0
 _ABBREVIATED = re.compile(r"(\d+(?:[.,]\d+)?)\s*(k|rb|ribu|jt|juta)", re.IGNORECASE)
 _SCALE = {"k": 1000, "rb": 1000, "ribu": 1000, "jt": 1_000_000, "juta": 1_000_000}
 UNKNOWN = frozenset({"", "-", "n/a", "na", "none", "null", "nan", "--"})
-MAX_COUNT = 2**63 - 1  # the largest integer the database stores; a larger "count" is a reject
+# No post has a trillion likes: a larger "count" is a reject, and with every count below this bound no
+# sum over the posts of a campaign can overflow the database's 64-bit integers (docs/formats.md).
+MAX_COUNT = 10**12
 
 
 def parse_count(value: str) -> int | None:
-    """A count cell as an int; None when unknown (empty, `-`, `N/A`). Raises RowError otherwise.
+    """A count cell as an int; None when unknown (empty, `-`, `N/A`). Raises RowError otherwise,
+    also for a count above MAX_COUNT (negative ones are not counts either).
 
     `1.234` and `1,234` are thousands (a count has no fraction), `1203.0` is a pandas float.
     """
+    count = _parse_count(value)
+    if count is not None and count > MAX_COUNT:
+        raise RowError(f"{value.strip()[:30]} is too large for a count (more than 10^12)")
+    return count
+
+
+def _parse_count(value: str) -> int | None:
     if value.isdigit():  # the common case, first
         return int(value)
     text = value.strip().strip('"').strip()

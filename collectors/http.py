@@ -14,14 +14,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -31,32 +31,13 @@ from urllib3.util.retry import Retry
 from monitor import __version__
 from monitor.errors import SourceError
 from monitor.records import PostRecord
+from monitor.redaction import MIN_SECRET_LENGTH, REDACTED, redact  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"campaign-monitor/{__version__} (+https://github.com/diskominfo-probolinggo/campaign-monitor)"
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
 RETRY_STATUSES = (500, 502, 503, 504)
-REDACTED = "***"
-
-# access_token=..., in a query string or in text that quotes one (also URL-encoded `access_token%3D`).
-_TOKEN_PARAM = re.compile(r"(?i)(access_token(?:=|%3D))[^&\s\"'<>]+")
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/%=-]{16,}")  # a token, not the word "token"
-
-
-MIN_SECRET_LENGTH = 4  # shorter strings are not credentials, and replacing them would garble messages
-
-
-def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """`text` without the given secrets (raw or URL-encoded), `access_token=` values or bearer tokens."""
-    forms: set[str] = set()
-    for secret in secrets:
-        if secret and len(secret) >= MIN_SECRET_LENGTH:
-            forms.update({secret, quote(secret, safe=""), quote(secret, safe="/:"), quote_plus(secret)})
-    for form in sorted(forms, key=len, reverse=True):  # a whole URL before its path
-        text = text.replace(form, REDACTED)
-    text = _TOKEN_PARAM.sub(r"\1" + REDACTED, text)
-    return _BEARER.sub(r"\1" + REDACTED, text)
 
 
 class _RedactingFilter(logging.Filter):
@@ -192,6 +173,9 @@ class ApiPage:
     checkpoint: dict[str, Any] | None = None
     rejected: list[tuple[str, str]] = field(default_factory=list)
     of_posts: bool = True
+    # When the call answered: the observation time of its metrics (DESIGN 5). A page is built right
+    # after its response arrives, so the default is that moment.
+    fetched_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
 def page_field(

@@ -141,15 +141,26 @@ def secret_from_env(name: str, what: str) -> str:
 
 
 def url_secrets(url: str) -> list[str]:
-    """The parts of a URL that may carry a credential: all of it, its path and its query."""
-    parts = urlsplit(url)
-    secrets = [url]
-    if parts.path not in ("", "/"):
-        secrets.append(parts.path + (f"?{parts.query}" if parts.query else ""))
-        secrets.append(parts.path)
-    if parts.query:
-        secrets.append(parts.query)
-    return secrets
+    """The parts of a URL that may carry a credential: all of it, its path and its query, both as
+    written and as requests normalises it before sending (re-quoted path, lower-case host), since
+    that is the form urllib3's errors and debug lines quote. `redact` adds the encoded spellings."""
+    secrets: list[str] = []
+    forms = [url]
+    try:
+        prepared = requests.Request("POST", url).prepare().url
+    except (requests.RequestException, ValueError, UnicodeError):
+        prepared = None
+    if prepared and prepared != url:
+        forms.append(prepared)
+    for form in forms:
+        parts = urlsplit(form)
+        secrets.append(form)
+        if parts.path not in ("", "/"):
+            secrets.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+            secrets.append(parts.path)
+        if parts.query:
+            secrets.append(parts.query)
+    return list(dict.fromkeys(secrets))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from monitor.config import Config
 
 NOW_ENV = "CAMPAIGN_MONITOR_NOW"  # an ISO instant that replaces the clock (tests, rehearsals)
+NOW_YEARS = (1970, 2200)
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 
@@ -48,9 +49,10 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        from monitor.db import check_time_zone, open_engine
+        from monitor.db import check_time_zone
+        from monitor.failures import open_storage
 
-        engine = open_engine(self.config.storage.url)
+        engine = open_storage(self.config)
         check_time_zone(engine, self.config.path, self.config.campaign.timezone)
         return engine
 
@@ -66,6 +68,15 @@ class App:
                 raise UsageError(f"{NOW_ENV}={frozen!r} is not an ISO date-time") from None
             if instant.tzinfo is None:
                 instant = instant.replace(tzinfo=self.config.campaign.tz)
+            try:
+                in_range = NOW_YEARS[0] <= instant.astimezone(dt.UTC).year <= NOW_YEARS[1]
+            except OverflowError:
+                in_range = False
+            if not in_range:
+                raise UsageError(
+                    f"{NOW_ENV}={frozen!r} is out of range; give a date-time between "
+                    f"{NOW_YEARS[0]} and {NOW_YEARS[1]}, e.g. 2022-10-01T07:00:00+07:00"
+                )
             return CampaignCalendar(self.config.campaign, fixed_clock(instant))
         return CampaignCalendar(self.config.campaign, system_clock)
 
@@ -89,9 +100,40 @@ class MonitorGroup(click.Group):
             if isinstance(exc, AlreadyRunning):
                 code = EXIT_PARTIAL
             ctx.exit(code)
+        except Exception as exc:
+            # The machine around us failed (a full disk, a read-only database, a file where a folder
+            # belongs): one line with a fix, exit 1; what was committed before stays.
+            from monitor.failures import describe
+
+            line = describe(exc)
+            if line is None:
+                raise
+            app = ctx.obj
+            if isinstance(app, App) and app.verbose:
+                logging.getLogger("campaign_monitor").exception("details")
+            click.echo(f"error: {line}", err=True)
+            ctx.exit(EXIT_PARTIAL)
+
+
+class _LogFile(logging.FileHandler):
+    """The [logging] file: a write that fails (a full disk) says so in one line, once, instead of
+    printing a traceback for every record."""
+
+    failed = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            self.failed = True
+            err = sys.exc_info()[1]
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            sys.stderr.write(f"campaign-monitor: cannot write the log file {self.baseFilename} ({reason})\n")
 
 
 def setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> None:
+    """Log to stderr (and `log_file`); every record is redacted of the configured secrets. Raises
+    OSError when the log file cannot be opened."""
+    from monitor.redaction import RedactingLogFilter
+
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     root = logging.getLogger()
     root.setLevel(level)
@@ -99,13 +141,29 @@ def setup_logging(verbose: int, quiet: bool, log_file: Path | None = None) -> No
     if not any(getattr(h, "_campaign_monitor", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(fmt)
+        handler.addFilter(RedactingLogFilter())
         handler._campaign_monitor = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        file_handler = _LogFile(log_file, encoding="utf-8")
         file_handler.setFormatter(fmt)
+        file_handler.addFilter(RedactingLogFilter())
         root.addHandler(file_handler)
+
+
+def setup_log_file(app: App) -> None:
+    """setup_logging with the config's [logging] file; a file that cannot be opened is a ConfigError."""
+    log_file = app.config.logging.file
+    try:
+        setup_logging(app.verbose, app.quiet, log_file)
+    except OSError as exc:
+        raise ConfigError(
+            app.config.path,
+            "logging.file",
+            f"{log_file} cannot be opened for writing ({exc.strerror})",
+            'point it at a writable file, or set it to "" to log to the terminal only',
+        ) from None
 
 
 @click.group(cls=MonitorGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -187,7 +245,7 @@ def run(app: App, once: bool) -> None:
     the daily report, on the schedule in config.toml. Stops cleanly on SIGTERM or Ctrl-C."""
     from monitor.scheduler import Runner, run_once
 
-    setup_logging(app.verbose, app.quiet, app.config.logging.file)
+    setup_log_file(app)
     if once:
         code = run_once(app.config, app.engine, app.calendar)
         click.get_current_context().exit(code)
@@ -315,7 +373,13 @@ def collect(ctx: click.Context, source: str | None) -> None:
             app.say(
                 f"inbox: {len(inbox.imported)} files imported, {len(inbox.failed)} failed, "
                 f"{len(inbox.waiting)} still being written"
+                + (f", {len(inbox.skipped)} skipped (see the log)" if inbox.skipped else "")
+                + (f", {len(inbox.reimported)} imported again" if inbox.reimported else "")
             )
+            for outcome in inbox.outcomes:
+                app.say(f"  {outcome.path.name}: {outcome.counted or outcome.message}")
+                if outcome.warning:
+                    app.say(f"  warning: {outcome.warning}")
             problems = not inbox.clean
             if source == "inbox":
                 ctx.exit(EXIT_PARTIAL if problems else EXIT_OK)
@@ -331,6 +395,8 @@ def collect(ctx: click.Context, source: str | None) -> None:
         if r.rejected:
             line += f", {r.rejected} items rejected"
         app.say(line)
+        if r.tally.rows:
+            app.say(f"  counted: {r.counted}")
         if r.error:
             app.say(f"  {r.error}", err=True)
     if problems or any(not r.ok for r in results):
@@ -355,11 +421,13 @@ def collect(ctx: click.Context, source: str | None) -> None:
 def ingest(ctx: click.Context, paths: tuple[Path, ...], format_name: str | None) -> None:
     """Import export files (CSV) or folders of them, in the order given. The format of each file is
     detected from its header. Bad rows are rejected with their line number and the rest is kept;
-    exit 1 when anything was rejected. Importing a file again adds no duplicates.
+    exit 1 when anything was rejected (`campaign-monitor rejects` lists them). Importing a file again
+    adds no duplicates. Each file's summary says how many rows became campaign posts and why the
+    others did not.
 
-    Files are imported in the order given, a folder's files by name. When files share a post, the
-    file imported last sets its metrics: give the newest export last (Meta Business Suite file names
-    do not sort by date: "Oct-..." comes before "Sep-...")."""
+    When files share a post, the metrics of its latest observation win whatever the order: the time
+    an export says it was made (a column, or a timestamp in the file name), else the file's
+    modification time; equal times go to the file imported later."""
     from monitor.ingest import export_paths, ingest_paths, summary_lines
 
     app: App = ctx.obj
@@ -374,10 +442,55 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], format_name: str | None)
             results = ingest_paths(config, engine, files, format_name, progress=bar.update)
     else:
         results = ingest_paths(config, engine, files, format_name)
-    for line in summary_lines(results):
+    for line in summary_lines(results, config):
         app.say(line)
     if any(r.had_problems for r in results):
         ctx.exit(EXIT_PARTIAL)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# rejects, inspect
+
+
+@main.command()
+@click.option(
+    "--file",
+    "file_name",
+    metavar="NAME",
+    help="Only the rejects of this file (its path as imported, or its file name).",
+)
+@click.option(
+    "--csv",
+    "as_csv",
+    is_flag=True,
+    help="An Excel-safe CSV on stdout; with --file, in the file's own columns, to fix and import again.",
+)
+@click.pass_obj
+def rejects(app: App, file_name: str | None, as_csv: bool) -> None:
+    """The rejected rows still to fix: file, line, reason and the raw row. A reject is listed once
+    however often its file was imported, and no longer once its row imports cleanly."""
+    from monitor.rejects import format_table, open_rejects, write_csv
+
+    entries = open_rejects(app.engine, file_name)
+    if as_csv:
+        write_csv(entries, sys.stdout)
+    else:
+        app.say(format_table(entries))
+
+
+@main.command()
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.pass_obj
+def inspect(app: App, files: tuple[Path, ...]) -> None:
+    """What each export file is: its format, encoding, delimiter, date order and rows; for a file no
+    format matches, the nearest formats (most shared columns), the columns each lacks, and a
+    [[formats]] entry to paste into config.toml. Reads the files only; imports nothing."""
+    from monitor.inspection import describe, inspect_file
+
+    reports = [inspect_file(path, app.config.formats, app.config.campaign) for path in files]
+    app.say("\n\n".join(describe(r) for r in reports))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -35,8 +35,10 @@ from collectors import facebook, instagram, twitter
 from collectors.graph import TokenError
 from collectors.http import ApiPage, make_session, redact
 from monitor.campaign import CampaignCalendar
+from monitor.counting import CampaignRule, Tally
 from monitor.errors import RateLimited, SourceError, UsageError
 from monitor.models import Post
+from monitor.plausible import record_problem
 from monitor.store import Rejection, finish_run, load_checkpoint, start_run, write_batch
 from reports.queries import ReportScope, campaign_filter
 
@@ -69,6 +71,8 @@ class SourceResult:
     rejected: int = 0
     error: str | None = None  # redacted
     run_id: int | None = None
+    tally: Tally = field(default_factory=Tally)  # what counted (monitor/counting.py)
+    counted: str = ""
 
     @property
     def ok(self) -> bool:
@@ -239,6 +243,7 @@ class _PageStore:
         self.checkpoint_source = RUN_SOURCES[name]
         self.result = SourceResult(source=name, status="ok", run_id=run_id)
         self.errors: list[str] = []
+        self.rule = CampaignRule(ctx.config.campaign)
 
     def fail(self, exc: BaseException | str, context: str = "") -> None:
         """Note an error for the run. Collectors start their messages with the source name; the run
@@ -256,14 +261,41 @@ class _PageStore:
             Rejection(file=page.url, line=None, reason=reason, raw=redact(raw, [self.token]))
             for reason, raw in page.rejected
         ]
+        records = []
+        for record in page.records:
+            problem = record_problem(record)
+            if problem is None:
+                records.append(record)
+            else:  # one impossible item is one reject; the rest of the page is stored
+                rejections.append(
+                    Rejection(
+                        file=page.url,
+                        line=None,
+                        reason=problem,
+                        raw=redact(repr(record)[:1000], [self.token]),
+                    )
+                )
         counts = write_batch(
             self.ctx.engine,
             self.run_id,
-            page.records,
+            records,
             self.ctx.config.campaign.tz,
             rejections=rejections,
             checkpoint=(self.checkpoint_source, page.checkpoint) if page.checkpoint is not None else None,
+            observed=page.fetched_at,
         )
+        tally = self.result.tally
+        tally.rejected += counts.rejected
+        for rec in page.records:
+            why = self.rule.reason(rec)
+            if why is not None:
+                self.rule.count(tally, why)
+            elif (rec.platform, rec.post_key) in counts.unchanged_keys:
+                tally.known += 1
+            elif (rec.platform, rec.post_key) in counts.older_keys:
+                tally.older += 1
+            else:
+                tally.campaign += 1
         if page.of_posts:  # a hashtag look-up is stored for its checkpoint, not counted as a page
             self.result.pages += 1
         self.result.new += counts.new
@@ -313,10 +345,17 @@ def _api_pass(
         status = "partial" if result.pages else "failed"
     result.status = status
     result.error = redact("; ".join(store.errors), [token]) or None
-    finish_run(ctx.engine, run_id, status, result.error, pages=result.pages)
+    result.counted = store.rule.describe(result.tally, "retweet" if name == "twitter" else "repost")
+    finish_run(ctx.engine, run_id, status, result.error, pages=result.pages, counted=result.counted)
     if result.error:
         log.warning("%s: %s", run_source, result.error)
     log.info(
-        "%s: %s, %d pages, %d new, %d updated", run_source, status, result.pages, result.new, result.updated
+        "%s: %s, %d pages, %d new, %d updated; %s",
+        run_source,
+        status,
+        result.pages,
+        result.new,
+        result.updated,
+        result.counted,
     )
     return result

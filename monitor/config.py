@@ -8,6 +8,7 @@ folder of the config file, so the same config works whatever the current directo
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 import string
@@ -19,12 +20,20 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.errors import ConfigError
+from monitor.redaction import remember_secrets
 
 ENV_VAR = "CAMPAIGN_MONITOR_CONFIG"
 REMINDER_PLACEHOLDERS = frozenset({"day", "total_days", "days_left", "date", "city", "vote_url", "hashtags"})
 CHANNELS = ("log", "webhook", "telegram")
 PLATFORMS = ("facebook", "instagram", "twitter")
 LANGUAGES = ("id", "en")
+# Bounds of the numbers a config may hold: a schedule must be finite and sane (no inf, nan, 1e300 or
+# a poll every 6 ms), and a template field cannot ask for a width that fills the memory.
+MIN_INBOX_MINUTES = 0.01  # every 0.6 seconds (tests); 5 is the default
+MAX_MINUTES = 7 * 24 * 60  # a week
+MAX_SETTLE_SECONDS = 3600.0
+MAX_WAIT_SECONDS = 3600
+MAX_TEMPLATE_WIDTH = 200
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,7 @@ class RemindersConfig:
 class InboxConfig:
     path: Path
     every_minutes: float = 5  # fractions allowed: 0.5 checks every 30 seconds
+    settle_seconds: float = 60  # a file must be left alone this long before it is imported
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,13 @@ class CustomFormat:
     shares: str = ""
     views: str = ""
     url: str = ""
+    observed: str = ""  # a column saying when the row was read (its metrics' observation time)
+    base: str = ""  # a built-in format this entry extends; then `columns` renames its columns
+    columns: Mapping[str, str] = field(default_factory=dict)  # built-in name -> name in the file
+    date_order: str | None = None  # "dmy" or "mdy" when every date of a file reads both ways
+
+
+FROM_LINK = "from-link"  # [[formats]] platform: each row's link says it
 
 
 @dataclass(frozen=True)
@@ -230,13 +247,25 @@ def load_config(path: Path | str | None = None) -> Config:
         raise ConfigError(
             path, None, "file not found", "run `campaign-monitor init` to create one, or pass --config"
         )
+    if path.is_dir():
+        raise ConfigError(
+            path,
+            None,
+            "is a folder, not a config file",
+            f"point --config or ${ENV_VAR} at the config.toml file (e.g. {path / 'config.toml'})",
+        )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(path, None, f"cannot be read ({exc.strerror})", "check its permissions") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, None, f"not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(path, None, "not UTF-8 text", "save the file as UTF-8") from None
-    return parse_config(data, path.resolve())
+    config = parse_config(data, path.resolve())
+    # Every *_env value is now known to the redaction of logs, errors and stored text.
+    remember_secrets(secret_values(config))
+    return config
 
 
 def parse_config(data: Mapping[str, Any], path: Path) -> Config:
@@ -348,6 +377,7 @@ def _storage(r: _Reader, s: Mapping[str, Any]) -> StorageConfig:
         url.startswith(prefix)
         and not url.startswith(prefix + "/")
         and url[len(prefix) :] not in ("", ":memory:")
+        and not url[len(prefix) :].startswith("file:")  # a SQLite URI (?mode=ro&uri=true) stays as written
     ):
         url = prefix + str(r.resolve(url[len(prefix) :]))
     return StorageConfig(url=url)
@@ -472,6 +502,15 @@ def check_template(template: str, path: Path | None = None) -> None:
                 f"unknown placeholder {{{name}}}",
                 "use " + " ".join(f"{{{p}}}" for p in sorted(REMINDER_PLACEHOLDERS)),
             )
+    for _, field_name, spec, _ in string.Formatter().parse(template):
+        width = max((int(n) for n in re.findall(r"\d+", spec or "")), default=0)
+        if field_name is not None and width > MAX_TEMPLATE_WIDTH:
+            raise ConfigError(
+                path,
+                "reminders.template",
+                f"the width in {{{field_name}:{spec}}} is above {MAX_TEMPLATE_WIDTH}",
+                f"use a width of at most {MAX_TEMPLATE_WIDTH}, e.g. {{{field_name}:>3}}",
+            )
     # Fill it once with values of the real types, so a bad format spec ({day:%d}) fails now too.
     sample = {name: "text" for name in REMINDER_PLACEHOLDERS} | {"day": 1, "total_days": 43, "days_left": 42}
     try:
@@ -488,7 +527,7 @@ def check_template(template: str, path: Path | None = None) -> None:
 def _sources(r: _Reader, s: Mapping[str, Any]) -> SourcesConfig:
     r.allowed(s, "sources", {"inbox", "twitter", "instagram", "facebook"})
     inbox = r.section(s, "inbox", prefix="sources.")
-    r.allowed(inbox, "sources.inbox", {"path", "every_minutes"})
+    r.allowed(inbox, "sources.inbox", {"path", "every_minutes", "settle_seconds"})
     tw = r.section(s, "twitter", prefix="sources.")
     r.allowed(
         tw,
@@ -509,7 +548,7 @@ def _sources(r: _Reader, s: Mapping[str, Any]) -> SourcesConfig:
         user_id=str(ig.get("user_id", "")),
         token_env=r.string(ig, "sources.instagram.token_env", "META_ACCESS_TOKEN"),
         api_base=r.string(ig, "sources.instagram.api_base", "https://graph.facebook.com/v21.0").rstrip("/"),
-        every_minutes=r.positive(ig, "sources.instagram.every_minutes", 60),
+        every_minutes=r.positive(ig, "sources.instagram.every_minutes", 60, MAX_MINUTES),
     )
     if instagram.enabled and not instagram.user_id:
         raise ConfigError(
@@ -523,22 +562,23 @@ def _sources(r: _Reader, s: Mapping[str, Any]) -> SourcesConfig:
         pages=tuple(str(p) for p in pages),
         token_env=r.string(fb, "sources.facebook.token_env", "META_ACCESS_TOKEN"),
         api_base=r.string(fb, "sources.facebook.api_base", "https://graph.facebook.com/v21.0").rstrip("/"),
-        every_minutes=r.positive(fb, "sources.facebook.every_minutes", 60),
+        every_minutes=r.positive(fb, "sources.facebook.every_minutes", 60, MAX_MINUTES),
     )
     if facebook.enabled and not facebook.pages:
         raise ConfigError(r.path_, "sources.facebook.pages", "is empty", "list the page ids to collect")
     return SourcesConfig(
         inbox=InboxConfig(
             path=r.path(inbox, "sources.inbox.path", "data/inbox"),
-            every_minutes=r.positive_number(inbox, "sources.inbox.every_minutes", 5),
+            every_minutes=r.number(inbox, "sources.inbox.every_minutes", 5, MIN_INBOX_MINUTES, MAX_MINUTES),
+            settle_seconds=r.number(inbox, "sources.inbox.settle_seconds", 60, 0, MAX_SETTLE_SECONDS),
         ),
         twitter=TwitterConfig(
             enabled=r.boolean(tw, "sources.twitter.enabled", False),
             query=r.string(tw, "sources.twitter.query", "(#WeLoveProbolinggo OR #WeLoveCities)"),
             token_env=r.string(tw, "sources.twitter.token_env", "X_BEARER_TOKEN"),
             api_base=r.string(tw, "sources.twitter.api_base", "https://api.x.com").rstrip("/"),
-            every_minutes=r.positive(tw, "sources.twitter.every_minutes", 30),
-            max_wait_seconds=r.positive(tw, "sources.twitter.max_wait_seconds", 60),
+            every_minutes=r.positive(tw, "sources.twitter.every_minutes", 30, MAX_MINUTES),
+            max_wait_seconds=r.positive(tw, "sources.twitter.max_wait_seconds", 60, MAX_WAIT_SECONDS),
         ),
         instagram=instagram,
         facebook=facebook,
@@ -572,15 +612,25 @@ def _custom_format(r: _Reader, f: Any, i: int) -> CustomFormat:
     if not isinstance(f, Mapping):
         raise ConfigError(r.path_, key, "must be a table", "write it as [[formats]] with name = ...")
     names = {"name", "platform", "id", "time", "time_format", "author", "text", "likes", "comments", "shares"}
-    r.allowed(f, key, names | {"views", "url"})
-    for required in ("name", "platform", "id", "time"):
+    r.allowed(f, key, names | {"views", "url", "observed", "base", "columns", "date_order"})
+    if not f.get("name"):
+        raise ConfigError(r.path_, f"{key}.name", "missing", "give the format a name")
+    if f.get("base"):
+        return _based_format(r, f, key)
+    for required in ("platform", "id", "time"):
         if not f.get(required):
             raise ConfigError(r.path_, f"{key}.{required}", "missing", "name the column that holds it")
     platform = str(f["platform"])
-    if platform not in PLATFORMS:
+    if platform not in (*PLATFORMS, FROM_LINK):
         raise ConfigError(
-            r.path_, f"{key}.platform", f"unknown platform {platform!r}", f"use one of {PLATFORMS}"
+            r.path_,
+            f"{key}.platform",
+            f"unknown platform {platform!r}",
+            f"use one of {', '.join(PLATFORMS)}, or {FROM_LINK!r} when the id or url column holds links "
+            "of several platforms",
         )
+    if f.get("columns"):
+        raise ConfigError(r.path_, f"{key}.columns", "needs a base", 'add base = "<built-in format>"')
     if f.get("time_format"):
         _check_time_format(r, f"{key}.time_format", str(f["time_format"]))
     return CustomFormat(
@@ -596,7 +646,90 @@ def _custom_format(r: _Reader, f: Any, i: int) -> CustomFormat:
         shares=str(f.get("shares", "")),
         views=str(f.get("views", "")),
         url=str(f.get("url", "")),
+        observed=str(f.get("observed", "")),
+        date_order=_date_order(r, f, key),
     )
+
+
+def _based_format(r: _Reader, f: Mapping[str, Any], key: str) -> CustomFormat:
+    """`base = "mbs-facebook"` with `[formats.columns]` renaming its columns (a localized export)."""
+    from collectors.csv_formats import BUILTIN_FORMATS
+
+    base = str(f["base"])
+    builtin = {b.name: b for b in BUILTIN_FORMATS}
+    if base not in builtin:
+        raise ConfigError(
+            r.path_, f"{key}.base", f"{base!r} is not a built-in format", f"use one of {', '.join(builtin)}"
+        )
+    own = ("id", "time", "author", "text", "likes", "comments", "shares", "views", "url")
+    mapped = [k for k in own if f.get(k)]
+    if mapped:
+        raise ConfigError(
+            r.path_,
+            f"{key}.{mapped[0]}",
+            "is taken from the base format",
+            'rename the base\'s column under [formats.columns] instead, e.g. "Post ID" = "ID Postingan"',
+        )
+    if f.get("platform") and f["platform"] != builtin[base].platform:
+        raise ConfigError(
+            r.path_, f"{key}.platform", f"{base} is a {builtin[base].platform} format", "leave platform out"
+        )
+    columns = f.get("columns", {})
+    if not isinstance(columns, Mapping) or not all(isinstance(v, str) and v for v in columns.values()):
+        raise ConfigError(
+            r.path_,
+            f"{key}.columns",
+            "must be a table of column names",
+            'write [formats.columns] with lines like "Post ID" = "ID Postingan"',
+        )
+    known = {c.casefold() for c in _columns_of(builtin[base])}
+    unknown = [c for c in columns if c.casefold() not in known]
+    if unknown:
+        raise ConfigError(
+            r.path_,
+            f"{key}.columns",
+            f"{unknown[0]!r} is not a column of {base}",
+            f"name one of: {', '.join(sorted(_columns_of(builtin[base])))}",
+        )
+    if f.get("time_format"):
+        _check_time_format(r, f"{key}.time_format", str(f["time_format"]))
+    return CustomFormat(
+        name=str(f["name"]),
+        platform=builtin[base].platform,
+        id="",
+        time="",
+        time_format=str(f["time_format"]) if f.get("time_format") else None,
+        observed=str(f.get("observed", "")),
+        base=base,
+        columns={str(k): str(v) for k, v in columns.items()},
+        date_order=_date_order(r, f, key),
+    )
+
+
+def _columns_of(fmt: Any) -> set[str]:
+    """Every column name a built-in format reads or requires."""
+    names: set[str] = set(fmt.signature)
+    for group in fmt.one_of:
+        names.update(group)
+    refs = [fmt.key, fmt.time, fmt.key_fallback, fmt.url, fmt.author_id, fmt.author_handle, fmt.author_name]
+    refs += [*fmt.text, *fmt.likes, *fmt.comments, *fmt.shares, *fmt.views, fmt.hashtag_list, fmt.repost]
+    refs.append(fmt.observed)
+    for ref in refs:
+        if isinstance(ref, str):
+            names.add(ref)
+        elif isinstance(ref, tuple):
+            names.update(ref)
+    return names
+
+
+def _date_order(r: _Reader, f: Mapping[str, Any], key: str) -> str | None:
+    value = f.get("date_order")
+    if value is None:
+        return None
+    orders = {"day-first": "dmy", "month-first": "mdy"}
+    if value not in orders:
+        raise ConfigError(r.path_, f"{key}.date_order", f"is {value!r}", 'use "day-first" or "month-first"')
+    return orders[str(value)]
 
 
 def _check_time_format(r: _Reader, key: str, fmt: str) -> None:
@@ -688,16 +821,28 @@ class _Reader:
             raise ConfigError(self.path_, key, f"must be true or false, got {value!r}")
         return value
 
-    def positive(self, data: Mapping[str, Any], key: str, default: int) -> int:
+    def positive(self, data: Mapping[str, Any], key: str, default: int, maximum: int = 10**6) -> int:
         value = data.get(key.rsplit(".", 1)[-1], default)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(self.path_, key, f"must be a whole number of at least 1, got {value!r}")
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= maximum:
+            raise ConfigError(
+                self.path_, key, f"must be a whole number from 1 to {maximum}, got {_shown(value)}"
+            )
         return value
 
-    def positive_number(self, data: Mapping[str, Any], key: str, default: float) -> float:
+    def number(
+        self, data: Mapping[str, Any], key: str, default: float, minimum: float, maximum: float
+    ) -> float:
+        """A finite number within [minimum, maximum] (TOML also writes inf and nan)."""
         value = data.get(key.rsplit(".", 1)[-1], default)
-        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-            raise ConfigError(self.path_, key, f"must be a number above 0, got {value!r}")
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+            or not minimum <= value <= maximum
+        ):
+            raise ConfigError(
+                self.path_, key, f"must be a number from {minimum:g} to {maximum:g}, got {_shown(value)}"
+            )
         return float(value)
 
     def date(self, data: Mapping[str, Any], key: str) -> dt.date:
@@ -733,6 +878,12 @@ class _Reader:
 
     def path(self, data: Mapping[str, Any], key: str, default: str) -> Path:
         return self.resolve(self.string(data, key, default))
+
+
+def _shown(value: Any) -> str:
+    """A bad value for a message: short, whatever its type or size."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _distance(a: str, b: str) -> int:

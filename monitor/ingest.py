@@ -5,10 +5,12 @@ Library API (the CLI `ingest` command and the scheduler's inbox job call these):
     ingest_file(config, engine, path, format_name=None, skip_known=False, progress=None) -> FileResult
     ingest_paths(config, engine, paths, format_name=None, progress=None) -> list[FileResult]
 
-Files are imported in the order given (a folder: its CSV files by name); the latest import's metrics
-win, so the newest export goes last. Each batch of store.BATCH_SIZE rows is one transaction (its posts
-and its rejected rows together), so a kill loses nothing committed; posts are upserted by (platform,
-post_key), so running the same import again adds no duplicates. The file's sha256 goes to
+Files are imported in the order given (a folder: its CSV files by name); the metrics of a post are
+those of its latest observation (DESIGN 5: the export's own time from a column or its file name,
+else the file's modification time; ties go to the later import), whatever the order. Each batch of
+store.BATCH_SIZE rows is one transaction (its posts and its rejected rows together), so a kill loses
+nothing committed; posts are upserted by (platform, post_key), so running the same import again adds
+no duplicates. Every file's result says what counted (monitor/counting.py). The file's sha256 goes to
 `imported_files` in a final transaction, unless the file was rejected (then the inbox may retry it).
 """
 
@@ -31,6 +33,7 @@ from collectors.csv_formats import (
     detect_format,
     find_format,
     missing_columns,
+    row_key,
     row_mapper,
 )
 from collectors.csv_reader import (
@@ -40,17 +43,24 @@ from collectors.csv_reader import (
     has_slashed_dates,
     open_export,
     raw_record,
+    zone_table,
 )
+from collectors.export_times import export_time
 from monitor.config import Config
+from monitor.counting import CampaignRule, Tally
 from monitor.errors import ExportFormatError, UsageError
 from monitor.models import ImportedFile, Post
 from monitor.records import PostRecord
+from monitor.redaction import printable
 from monitor.store import BATCH_SIZE, BatchCounts, Rejection, finish_run, start_run, upsert_into, write_batch
 
 Progress = Callable[[int], None]  # called with the number of bytes read since the last call
 SHOWN_REJECTIONS = 10
 SHOWN_REPEATS = 3  # rows repeating a post are counted; the first few are named in the notes
 EXPORT_SUFFIXES = (".csv", ".tsv")
+# A `rejects --file NAME --csv` sheet carries the id of each reject: a fixed row that imports cleanly
+# resolves its reject (see monitor/rejects.py).
+REJECT_ID_COLUMN = "reject id"
 
 imported_t = cast(Table, ImportedFile.__table__)
 posts_t = cast(Table, Post.__table__)
@@ -71,6 +81,11 @@ class FileResult:
     run_id: int | None = None
     repeated: int = 0  # rows whose post an earlier row of the same file already had (the later wins)
     notes: list[str] = field(default_factory=list)  # encoding, date order, Excel damage, repeated posts
+    tally: Tally = field(default_factory=Tally)  # what counted: campaign posts and why not
+    counted: str = ""  # the tally in words: "12 campaign posts; not counted: 9 before 19 Sep, ..."
+    warning: str | None = None  # a file with no campaign post at all: why
+    observed_at: dt.datetime | None = None  # when the export was made (DESIGN 5), see observed_how
+    observed_how: str = ""  # "time in the file name", "file modified", "column __twarc.retrieved_at"
 
     @property
     def rows_read(self) -> int:
@@ -84,21 +99,22 @@ class FileResult:
 def export_paths(paths: Iterable[Path | str]) -> list[Path]:
     """Files in the order given; a folder stands for its CSV files sorted by name.
 
-    The order matters: the latest import's metrics win. Names need not sort by date (Meta Business
-    Suite's `Oct-01-2022_...` sorts before `Sep-...`), so give the newest export last.
+    The order only breaks ties: the latest observation's metrics win (see the module docstring).
     Raises UsageError when a path does not exist.
     """
     found: list[Path] = []
     for item in paths:
         path = Path(item)
         if path.is_dir():
+            # Every CSV-named entry but folders: a link that leads nowhere or a file that cannot be
+            # read is rejected with its reason (and the rest imported), not silently left out.
             found.extend(
                 sorted(
-                    (p for p in path.iterdir() if p.is_file() and p.suffix.lower() in EXPORT_SUFFIXES),
+                    (p for p in path.iterdir() if p.suffix.lower() in EXPORT_SUFFIXES and not p.is_dir()),
                     key=lambda p: p.name,
                 )
             )
-        elif path.exists():
+        elif path.exists() or path.is_symlink():
             found.append(path)
         else:
             raise UsageError(f"{path}: no such file or folder")
@@ -137,12 +153,15 @@ def ingest_file(
     path = Path(path)
     formats = all_formats(config.formats)
     forced = find_format(format_name, formats) if format_name else None
-    if not path.is_file():
-        raise UsageError(f"{path}: no such file")
+    unreadable = unreadable_reason(path)
+    if unreadable:
+        return _reject_file(engine, path, None, None, unreadable, progress, 0)
     try:
         export = open_export(path)
     except ExportFormatError as exc:
         return _reject_file(engine, path, None, None, str(exc), progress, path.stat().st_size)
+    except OSError as exc:  # vanished, or unreadable after all (the check above raced with it)
+        return _reject_file(engine, path, None, None, _os_reason(exc), progress, 0)
     if skip_known and _already_imported(engine, export.sha256):
         if progress:
             progress(export.size)
@@ -158,6 +177,32 @@ def ingest_file(
     except ExportFormatError as exc:
         return _reject_file(engine, path, None, export.sha256, str(exc), progress, export.size)
     return _import_rows(config, engine, export, fmt, progress)
+
+
+def unreadable_reason(path: Path) -> str:
+    """Why `path` cannot be imported as a file ('' when it can be opened for reading)."""
+    if path.is_symlink() and not path.exists():
+        return "is a symbolic link to nothing (its target is gone); import the file itself"
+    if not path.exists():
+        return "no such file (it went away)"
+    if path.is_dir():
+        return "is a folder; give its files, or the folder itself, to `ingest`"
+    if not path.is_file():
+        return "is not a regular file (a pipe or a device); nothing to import"
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        return _os_reason(exc)
+    return ""
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "no such file (it went away)"
+    if isinstance(exc, PermissionError):
+        return f"cannot be read ({exc.strerror}); give this user read access and import it again"
+    return f"cannot be read ({exc.strerror or exc})"
 
 
 def _import_rows(
@@ -176,11 +221,23 @@ def _import_rows(
         notes.append(order_note)
     damaged: Counter[str] = Counter()
     to_record = row_mapper(fmt, export.header, tz, order, zones=config.zones, damaged=damaged)
+    key_of = row_key(fmt, export.header)
+    observed, how = export_time(export.path, zone_table(config.zones))
+    result.observed_at, result.observed_how = observed, how
+    if fmt.observed:
+        result.observed_how = f"column {fmt.observed} where set, else {how}"
+    rule = CampaignRule(config.campaign)
+    window_first, window_after, tracked = rule.first, rule.after, rule.tags
+    tally = result.tally
+    header_line = raw_record(export.header, export.delimiter)
+    reject_ids = _reject_id_column(export.header)
     width = len(export.header)
     name = str(export.path)
     result.run_id = run_id = start_run(engine, fmt.name, name)
     records: list[PostRecord] = []
     rejections: list[Rejection] = []
+    resolved: list[int] = []  # rejects of a `rejects --csv` sheet whose fixed row imported
+    campaign_posts: list[PostRecord] = []  # this batch's campaign posts
     lines: dict[str, int] = {}  # post key -> its first line in the current batch
 
     def repeated(key: str, first: int | None, line: int) -> None:
@@ -190,24 +247,69 @@ def _import_rows(
             notes.append(f"post {key} appears {where}; the later row wins")
 
     def flush() -> None:
-        counts = write_batch(engine, run_id, records, tz, rejections)
+        counts = write_batch(
+            engine,
+            run_id,
+            records,
+            tz,
+            rejections,
+            observed=observed,
+            resolves=resolved,
+            sha256=export.sha256,
+        )
         for key in counts.stored_earlier_in_run:  # an earlier batch of this file had the post
             repeated(key, None, lines[key])
+        if counts.unchanged_keys or counts.older_keys:
+            for rec in campaign_posts:
+                pk = (rec.platform, rec.post_key)
+                if pk in counts.unchanged_keys:
+                    tally.known += 1
+                elif pk in counts.older_keys:
+                    tally.older += 1
+                else:
+                    tally.campaign += 1
+        else:  # all new or changed (a first import): no look-up per post
+            tally.campaign += len(campaign_posts)
         result.counts += counts
         records.clear()
         rejections.clear()
+        resolved.clear()
+        campaign_posts.clear()
         lines.clear()
 
     def reject(line: int, reason: str, fields: list[str]) -> None:
-        rejection = Rejection(name, line, reason, raw_record(fields, export.delimiter))
+        if not any(cell.strip() for cell in fields):
+            tally.blank += 1  # a blank row (Excel leaves them): skipped, not a reject
+            return
+        key = key_of(fields) if len(fields) == width else None
+        rejection = Rejection(
+            name,
+            line,
+            reason,
+            raw_record(fields, export.delimiter),
+            sha256=export.sha256,
+            header=header_line,
+            platform=key[0] if key else None,
+            post_key=key[1] if key else None,
+        )
         rejections.append(rejection)
+        tally.rejected += 1
         result.rejected_total += 1
         if len(result.rejections) < SHOWN_REJECTIONS:
             result.rejections.append(rejection)
 
+    def runaway(line: int, spanned: int, to_end: bool, fields: list[str]) -> None:
+        where = "to the end of the file" if to_end else f"over {spanned} lines"
+        reason = (
+            f"a quoted field opens on line {line} and does not close where it should (it runs {where}); "
+            f"this row is rejected and the rows after it were read again from line {line + 1}: "
+            "check the quotes on that line"
+        )
+        reject(line, reason, [f[:200] for f in fields[:width]])
+
     try:
         try:
-            for line, fields in export.records(progress):
+            for line, fields in export.records(progress, on_runaway=runaway):
                 if len(fields) != width:
                     reject(line, f"has {len(fields)} fields, the header has {width}", fields)
                 else:
@@ -220,6 +322,20 @@ def _import_rows(
                         first = lines.setdefault(record.post_key, line)
                         if first != line:
                             repeated(record.post_key, first, line)
+                            tally.repeated += 1
+                        # CampaignRule.reason, inlined: this runs for every row (DESIGN 7).
+                        elif record.is_repost:
+                            tally.reposts += 1
+                        elif record.created_at < window_first:
+                            tally.before += 1
+                        elif record.created_at >= window_after:
+                            tally.after += 1
+                        elif tracked.isdisjoint(record.hashtags):
+                            tally.untagged += 1
+                        else:
+                            campaign_posts.append(record)
+                        if reject_ids is not None and (rid := fields[reject_ids].strip()).isdigit():
+                            resolved.append(int(rid))
                 if len(records) + len(rejections) >= BATCH_SIZE:
                     flush()
         except ExportFormatError as exc:
@@ -239,8 +355,10 @@ def _import_rows(
         # Batches already committed stay; the run shows how far it got.
         finish_run(engine, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
         raise
+    result.counted = rule.describe(tally, "retweet" if fmt.platform == "twitter" else "repost")
+    result.warning = rule.warning(tally)
     if result.status == "rejected" and result.message:  # rejected at an unreadable line
-        finish_run(engine, run_id, "failed", error=result.message)
+        finish_run(engine, run_id, "failed", error=result.message, counted=result.counted)
         return result
     if result.repeated > SHOWN_REPEATS:
         notes.append(f"{result.repeated} rows in all repeat the post of an earlier row; the later row wins")
@@ -254,12 +372,18 @@ def _import_rows(
         )
     result.message = "; ".join(notes)
     run_status = "failed" if result.status == "rejected" else result.status
-    finish_run(engine, run_id, run_status, error=result.message or None)
+    finish_run(engine, run_id, run_status, error=result.message or None, counted=result.counted)
     return result
 
 
+def _reject_id_column(header: Sequence[str]) -> int | None:
+    folded = [h.casefold() for h in header]
+    return folded.index(REJECT_ID_COLUMN) if REJECT_ID_COLUMN in folded else None
+
+
 def _file_status(result: FileResult) -> str:
-    """ok; partial when some rows were rejected; rejected when rows were read and none was stored."""
+    """ok; partial when some rows were rejected; rejected when rows were read and none was stored
+    (blank rows are neither)."""
     if not result.rejected_total:
         return "ok"
     return "partial" if result.counts.read > result.rejected_total else "rejected"
@@ -334,34 +458,53 @@ def summarize(results: Sequence[FileResult]) -> BatchCounts:
     return total
 
 
-def summary_lines(results: Sequence[FileResult], shown: int = 5) -> list[str]:
-    """The import summary for people: one line per file (naming it once), its notes and first
-    rejects, then the totals."""
+def summary_lines(results: Sequence[FileResult], config: Config | None = None, shown: int = 5) -> list[str]:
+    """The import summary for people: one line per file (naming it once), what counted and when the
+    export was observed, a warning for a file with no campaign post, its notes and first rejects,
+    then the totals (with what counted in all when `config` is given)."""
     lines: list[str] = []
+    total_tally = Tally()
     for r in results:
         c = r.counts
+        name = printable(r.path)  # a name with a newline or an escape cannot forge a summary line
         if r.status == "already_imported":
-            lines.append(f"{r.path}: already imported, skipped")
+            lines.append(f"{name}: already imported, skipped")
             continue
+        total_tally += r.tally
         if r.status == "rejected":
-            lines.append(f"{r.path}: REJECTED: {r.message}")
+            lines.append(f"{name}: REJECTED: {r.message}")
         else:
             lines.append(
-                f"{r.path} [{r.format}]: {c.read} rows read, {c.new} new, {c.updated} updated, "
+                f"{name} [{r.format}]: {c.read} rows read, {c.new} new, {c.updated} updated, "
                 f"{c.unchanged} unchanged, {r.rejected_total} rejected"
+                + (f", {c.older} older than stored" if c.older else "")
                 + (f", {r.repeated} repeating an earlier row" if r.repeated else "")
             )
+        if r.status != "rejected":  # a file rejected whole says why in its first line
+            if r.counted:
+                lines.append(f"  counted: {r.counted}")
+            if r.observed_at is not None:
+                when = r.observed_at.astimezone(config.campaign.tz) if config else r.observed_at
+                lines.append(f"  observed: {when:%Y-%m-%d %H:%M %Z} ({r.observed_how})")
+            if r.warning:
+                lines.append(f"  warning: {r.warning}")
+        if r.status != "rejected":
             lines.extend(f"  note: {note}" for note in r.notes or ([r.message] if r.message else []))
         # A file rejected because no row could be stored names its first reject in the message already.
         for rej in r.rejections[1 if r.status == "rejected" else 0 : shown]:
             lines.append(f"  line {rej.line}: {rej.reason}")
         if r.rejected_total > shown:
-            lines.append(f"  ... and {r.rejected_total - shown} more rejected rows (kept in rejected_rows)")
+            lines.append(
+                f"  ... and {r.rejected_total - shown} more rejected rows "
+                "(`campaign-monitor rejects` lists them)"
+            )
     total = summarize(results)
     whole = sum(1 for r in results if r.status == "rejected")
     lines.append(
         f"total: {len(results)} file(s), {total.read} rows read, {total.new} new, {total.updated} updated, "
-        f"{total.unchanged} unchanged, {total.rejected} rejected"
+        f"{total.unchanged + total.older} unchanged, {total.rejected} rejected"
         + (f"; {whole} file(s) rejected whole" if whole else "")
     )
+    if config is not None and total_tally.rows:
+        lines.append(f"counted in all: {CampaignRule(config.campaign).describe(total_tally)}")
     return lines

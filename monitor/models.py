@@ -86,6 +86,9 @@ class Post(Base):
     first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_run_id: Mapped[int | None] = mapped_column(ForeignKey("collection_runs.id"))
+    # When the stored metrics were observed (DESIGN 5: the latest observation wins); NULL in rows
+    # written before this column existed, read as last_seen_at.
+    observed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class PostHashtag(Base):
@@ -132,10 +135,25 @@ class CollectionRun(Base):
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
     pages: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    counted: Mapped[str | None] = mapped_column(Text)  # what counted, for people (the import summary)
 
 
 class RejectedRow(Base):
+    """A row that could not be imported. One per file content and line (importing the same file again
+    adds none); `resolved_run_id` is set when the row's post later imports cleanly."""
+
     __tablename__ = "rejected_rows"
+    __table_args__ = (
+        Index(
+            "uq_rejected_rows_file_line",
+            "sha256",
+            "line",
+            unique=True,
+            sqlite_where=text("sha256 IS NOT NULL"),
+            postgresql_where=text("sha256 IS NOT NULL"),
+        ),
+        Index("ix_rejected_rows_post", "platform", "post_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("collection_runs.id", ondelete="CASCADE"), index=True)
@@ -143,6 +161,11 @@ class RejectedRow(Base):
     line: Mapped[int | None] = mapped_column(Integer)  # as a text editor numbers it; header is line 1
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))  # of the file's content; None for API items
+    header: Mapped[str | None] = mapped_column(Text)  # the file's header line, to write the row back
+    platform: Mapped[str | None] = mapped_column(String(16))  # the row's post, when its key was readable
+    post_key: Mapped[str | None] = mapped_column(String(64))
+    resolved_run_id: Mapped[int | None] = mapped_column(ForeignKey("collection_runs.id", ondelete="SET NULL"))
 
 
 class ImportedFile(Base):

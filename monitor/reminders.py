@@ -11,22 +11,34 @@ receiver may still see a repeat if a process dies between its POST and the recor
 3. record - `sent` or `failed`, only if our claim_token is still on the row.
 
 A `failed` row is claimed again by the next run (attempts counts the tries). A `sending` row older
-than LEASE belongs to a process that died mid-delivery and may be claimed again. A day that has
-passed is never sent late: its open rows become `missed`.
+than LEASE, or whose claim names a process of this machine that is gone (a `remind` killed
+mid-delivery: the claim token starts with `<pid>@<host>`), may be claimed again by the next `remind`
+of that day, so cron users need not wait for `run`. A day that has passed is never sent late: its
+open rows become `missed`.
+
+When the database is locked just after a channel took the message, the record is retried (for up
+to RECORD_RETRY_SECONDS, holding the claim) and never answered by sending again; if it still cannot
+be written, the fact is kept in `<database>.runs/unrecorded-reminders.jsonl` and recorded by the next
+`remind` before it claims anything.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
+import json
 import logging
+import os
+import socket
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, cast
 
 from sqlalchemy import Connection, Engine, Table, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from monitor.campaign import CampaignCalendar
 from monitor.channels import DeliveryFailed, Outgoing, deliver, new_session
@@ -34,11 +46,15 @@ from monitor.config import Config
 from monitor.db import readonly
 from monitor.errors import ConfigError, UsageError
 from monitor.models import VoteReminder
+from monitor.redaction import scrub
+from monitor.run_owners import owners_folder
 from reports.files import neutralize
 
 log = logging.getLogger("campaign_monitor.reminders")
 
 LEASE = dt.timedelta(minutes=10)  # far longer than one delivery can take with its timeouts
+RECORD_RETRY_SECONDS = 120.0  # how long a locked database is waited for after a delivery (read at call time)
+UNRECORDED = "unrecorded-reminders.jsonl"
 
 # Row statuses (vote_reminders.status) and the extra outcomes a Delivery can report.
 SENDING, SENT, FAILED, MISSED = "sending", "sent", "failed", "missed"
@@ -203,6 +219,7 @@ def send_reminders(
     if day < today:
         return _close_past_day(engine, calendar, day, message, channels)
 
+    _record_unrecorded(engine)
     deliveries = []
     with new_session() as session:
         for channel in channels:
@@ -238,7 +255,7 @@ def _send_one(
         log.exception("vote reminder via %s: unexpected error", channel)
         error = f"unexpected error: {type(exc).__name__}"
     status = SENT if error is None else FAILED
-    if not _record_outcome(engine, claim, status, error, calendar.now()):
+    if not _record_with_retries(engine, claim, status, error, calendar.now()):
         log.warning(
             "vote reminder for %s via %s: the claim was taken over; outcome not recorded", day, channel
         )
@@ -249,11 +266,34 @@ def _send_one(
     return Delivery(channel, status, message, error)
 
 
+def claim_token() -> str:
+    """A fresh claim token that names this process: `<pid>@<host>:<random>` (at most 64 characters)."""
+    return f"{os.getpid()}@{socket.gethostname()[:20]}:{uuid.uuid4().hex}"
+
+
+def _owner_gone(token: str | None) -> bool:
+    """True when a claim token names a process of this machine that no longer runs."""
+    owner, sep, _ = (token or "").partition(":")
+    pid_text, at, host = owner.partition("@")
+    if not sep or not at or not pid_text.isdigit() or host != socket.gethostname()[:20]:
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def _claim(
     engine: Engine, day: dt.date, campaign_day: int, channel: str, message: str, now: dt.datetime
 ) -> _Claim | Delivery:
     """Take the (day, channel) row for delivery, or say why not (already_sent / in_progress)."""
-    token = uuid.uuid4().hex
+    token = claim_token()
     try:
         with engine.begin() as conn:
             row = _row(conn, day, channel)
@@ -300,12 +340,69 @@ def _claim(
         return Delivery(channel, IN_PROGRESS, message)
 
 
+def _record_with_retries(
+    engine: Engine, claim: _Claim, status: str, error: str | None, now: dt.datetime
+) -> bool:
+    """Record the outcome; a locked database is waited for, never answered by sending again. If it
+    stays locked for RECORD_RETRY_SECONDS, a `sent` is kept in the unrecorded file for the next run."""
+    deadline = time.monotonic() + RECORD_RETRY_SECONDS
+    pause = 0.2
+    while True:
+        try:
+            return _record_outcome(engine, claim, status, error, now)
+        except OperationalError as exc:
+            if time.monotonic() + pause > deadline:
+                if status == SENT and _keep_unrecorded(engine, claim, now):
+                    log.error(
+                        "vote reminder was delivered but the database stayed locked; the next `remind` "
+                        "records it (it is not sent again)"
+                    )
+                    return True
+                raise
+            log.warning("vote reminder delivered; recording it waits for the database (%s)", exc.orig)
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+
+def _keep_unrecorded(engine: Engine, claim: _Claim, now: dt.datetime) -> bool:
+    folder = owners_folder(engine)
+    if folder is None:
+        return False
+    try:
+        folder.mkdir(exist_ok=True)
+        with (folder / UNRECORDED).open("a", encoding="utf-8") as f:
+            f.write(json.dumps({"id": claim.row_id, "token": claim.token, "sent_at": now.isoformat()}) + "\n")
+    except OSError:
+        return False
+    return True
+
+
+def _record_unrecorded(engine: Engine) -> None:
+    """Record the deliveries an earlier `remind` could not write down (see _record_with_retries)."""
+    folder = owners_folder(engine)
+    path = folder / UNRECORDED if folder is not None else None
+    if path is None or not path.is_file():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+            claim = _Claim(int(entry["id"]), str(entry["token"]))
+            sent_at = dt.datetime.fromisoformat(entry["sent_at"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        _record_outcome(engine, claim, SENT, None, sent_at)
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
 def _record_outcome(engine: Engine, claim: _Claim, status: str, error: str | None, now: dt.datetime) -> bool:
     with engine.begin() as conn:
         result = conn.execute(
             update(reminders_t)
             .where(reminders_t.c.id == claim.row_id, reminders_t.c.claim_token == claim.token)
-            .values(status=status, sent_at=now if status == SENT else None, error=error, claim_token=None)
+            .values(
+                status=status, sent_at=now if status == SENT else None, error=scrub(error), claim_token=None
+            )
         )
     return bool(result.rowcount == 1)
 
@@ -317,7 +414,14 @@ def _row(conn: Connection, day: dt.date, channel: str) -> Any:
 
 
 def _live_claim(row: Any, now: dt.datetime) -> bool:
-    return bool(row.status == SENDING and row.claimed_at is not None and row.claimed_at > now - LEASE)
+    """A `sending` row whose claimer may still be delivering: within the lease, and not a process of
+    this machine that is gone."""
+    return bool(
+        row.status == SENDING
+        and row.claimed_at is not None
+        and row.claimed_at > now - LEASE
+        and not _owner_gone(row.claim_token)
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -56,9 +56,20 @@ def describe(config: Config, engine: Engine, calendar: CampaignCalendar) -> str:
                 f"new {run.rows_new}, updated {run.rows_updated}, unchanged {run.rows_unchanged}, "
                 f"rejected {run.rows_rejected}" + (f" - {run.error}" if run.error else "")
             )
-        rejected = conn.execute(select(func.count()).select_from(RejectedRow)).scalar_one()
+            if run.counted:
+                lines.append(f"      counted: {run.counted}")
+        rejected = conn.execute(
+            select(func.count()).select_from(RejectedRow).where(RejectedRow.resolved_run_id.is_(None))
+        ).scalar_one()
         lines.append("")
-        lines.append(f"rejected rows kept for fixing: {rejected}")
+        lines.append(
+            f"rejected rows to fix: {rejected}"
+            + (
+                " (`campaign-monitor rejects` lists them; `--csv` to fix and import again)"
+                if rejected
+                else ""
+            )
+        )
         lines.extend(_submission_lines(conn))
     lines.append("")
     holder = RunLock(lock_path(config)).holder()

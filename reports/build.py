@@ -34,6 +34,7 @@ from reports.files import atomic_write_text, write_people_csv
 from reports.filters import ReportFilter
 from reports.html import local_time, render_report
 from reports.labels import labels_for
+from reports.leftovers import clean_leftovers, temp_tag
 from reports.queries import ALL, DAILY_COLUMNS, ReportScope
 from reports.summary import Headline, build_headline, reminder_runs
 
@@ -133,6 +134,7 @@ def build_report(
     scope = ReportScope(config.campaign, first, last, report_filter)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(out_dir)  # temporary files of a build that was killed here
     problems: list[str] = []
     notes: list[str] = []
     labels = labels_for(config.campaign.language)
@@ -203,8 +205,9 @@ def build_daily_report(
         raise UsageError(f"{day} is before the campaign starts ({config.campaign.start}); no daily report")
     root = Path(config.reports.out_dir)
     root.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(root)  # staging folders and swaps of a build that was killed
     final = root / day.isoformat()
-    staging = root / f".staging-{day.isoformat()}-{secrets.token_hex(4)}"
+    staging = root / f".staging-{day.isoformat()}-{temp_tag()}-{secrets.token_hex(4)}"
     try:
         result = build_report(config, engine, staging, config.campaign.start, day, calendar)
         publish(staging, final, root / LATEST)
@@ -224,9 +227,9 @@ def publish(staging: Path, final: Path, latest: Path) -> None:
     """
     if final.exists():
         _point(latest, staging)
-        copy = final.with_name(f".copy-{final.name}-{secrets.token_hex(4)}")
+        copy = final.with_name(f".copy-{final.name}-{temp_tag()}-{secrets.token_hex(4)}")
         shutil.copytree(staging, copy, copy_function=os.link)
-        trash = final.with_name(f".old-{final.name}-{secrets.token_hex(4)}")
+        trash = final.with_name(f".old-{final.name}-{temp_tag()}-{secrets.token_hex(4)}")
         final.rename(trash)
         copy.rename(final)
         _point(latest, final)
@@ -238,7 +241,7 @@ def publish(staging: Path, final: Path, latest: Path) -> None:
 
 def _point(link: Path, target: Path) -> None:
     """Atomically make `link` a relative symlink to `target` (a sibling folder)."""
-    tmp = link.with_name(f".{link.name}-{secrets.token_hex(4)}")
+    tmp = link.with_name(f".{link.name}-{temp_tag()}-{secrets.token_hex(4)}")
     os.symlink(target.name, tmp, target_is_directory=True)
     if link.is_dir() and not link.is_symlink():
         # A real folder named latest (copied by hand) cannot be replaced by a symlink in one step.

@@ -22,7 +22,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
     """Call write(file) on a temporary file next to `path`, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # The pid in the name lets the next build remove it if this process is killed (reports.leftovers).
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.p{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)

@@ -13,6 +13,7 @@ thousand aggregate rows (days x platforms, days x tags, UTC quarter-hours).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -248,6 +249,53 @@ def author_label(handle: str | None, name: str | None, author_id: str | None) ->
     return handle or name or author_id or "?"
 
 
+def post_link(platform: str, key: str, handle: str | None) -> str | None:
+    from collectors.csv_formats import post_link as link_of
+
+    return link_of(platform, key, handle)
+
+
+def _platform_sources() -> frozenset[str]:
+    """The sources that give an account's handle as the platform spells it (built-in exports, APIs),
+    as opposed to a sheet someone typed (a [[formats]] entry)."""
+    from collectors import facebook, instagram, twitter
+    from collectors.csv_formats import BUILTIN_FORMATS
+
+    return frozenset({f.name for f in BUILTIN_FORMATS} | {twitter.SOURCE, instagram.SOURCE, facebook.SOURCE})
+
+
+def account_spellings(engine: Engine, accounts: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """One spelling per account, (platform, author key) -> handle: `KIM_Mayangan` in one file and
+    `kim_mayangan` in another are one account, shown as the platform's own spelling when an export
+    or API gives it, else the most frequent one (ties: the first in sort order)."""
+    wanted = sorted(set(accounts))
+    if not wanted:
+        return {}
+    own = _platform_sources()
+    key = _author_key()
+    votes: dict[tuple[str, str], dict[str, tuple[int, int]]] = {}
+    for platform in sorted({p for p, _ in wanted}):
+        keys = [k for p, k in wanted if p == platform]
+        for start in range(0, len(keys), 900):
+            query = (
+                select(key, Post.author_handle, Post.source, func.count())
+                .where(
+                    Post.platform == platform,
+                    Post.author_handle.is_not(None),
+                    key.in_(keys[start : start + 900]),
+                )
+                .group_by(key, Post.author_handle, Post.source)
+            )
+            for author, handle, source, count in _rows(engine, query):
+                spelled = votes.setdefault((platform, author), {})
+                by_own, total = spelled.get(handle, (0, 0))
+                spelled[handle] = (by_own + (count if source in own else 0), total + count)
+    return {
+        account: min(spelled, key=lambda h: (-spelled[h][0], -spelled[h][1], h))
+        for account, spelled in votes.items()
+    }
+
+
 def top_posts(engine: Engine, scope: ReportScope, limit: int = 50) -> pd.DataFrame:
     """The campaign posts with the most interactions (ties: earlier post first).
 
@@ -273,25 +321,27 @@ def top_posts(engine: Engine, scope: ReportScope, limit: int = 50) -> pd.DataFra
             Post.shares,
             inter,
             Post.text,
-            Post.views,
+            _author_key(),
             Post.post_key,
+            Post.views,
         )
         .where(campaign_filter(scope))
         .order_by(inter.desc(), Post.created_at, Post.id)
         .limit(limit),
     )
+    spelled = account_spellings(engine, [(r[0], r[11]) for r in rows if r[11] is not None])
     records = [
         (
             rank,
             r[0],
             _as_date(r[1]),
-            author_label(r[2], r[3], r[4]),
+            author_label(spelled.get((r[0], r[11]), r[2]), r[3], r[4]),
             r[3] or "",
-            r[5] or "",
+            r[5] or post_link(r[0], r[12], r[2]) or "",  # posts stored before links were built
             *(None if v is None else int(v) for v in r[6:9]),
             int(r[9]),
             r[10] or "",
-            None if r[11] is None else int(r[11]),
+            None if r[13] is None else int(r[13]),
             r[12],
         )
         for rank, r in enumerate(rows, start=1)
@@ -327,8 +377,19 @@ def top_accounts(engine: Engine, scope: ReportScope, limit: int = 15) -> pd.Data
         .order_by(inter.desc(), func.count().desc(), _author_key())
         .limit(limit),
     )
+    spelled = account_spellings(engine, [(r[0], r[3]) for r in rows])
+    labels = [author_label(spelled.get((r[0], r[3]), r[1]), r[2], r[3]) for r in rows]
+    # The same name on two platforms: say which is which (the chart shows names only).
+    platforms_of: dict[str, set[str]] = {}
+    for r, label in zip(rows, labels, strict=True):
+        platforms_of.setdefault(label.casefold(), set()).add(r[0])
+    labels = [
+        f"{label} ({r[0]})" if len(platforms_of[label.casefold()]) > 1 else label
+        for r, label in zip(rows, labels, strict=True)
+    ]
     records = [
-        (r[0], author_label(r[1], r[2], r[3]), r[2] or "", int(r[4]), int(r[5] or 0), int(r[6])) for r in rows
+        (r[0], label, r[2] or "", int(r[4]), int(r[5] or 0), int(r[6]))
+        for r, label in zip(rows, labels, strict=True)
     ]
     return pd.DataFrame.from_records(
         records, columns=["platform", "author", "author_name", "posts", "interactions", "active_days"]

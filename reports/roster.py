@@ -142,7 +142,8 @@ def report_section(
     except OSError as exc:  # no permission, a disk error: say so on the page, not only in a log
         raise RosterFileError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     if roster.problems:
-        log.warning(
+        # The report's notes say it to the team (once); the log keeps the first bad row for -v.
+        log.debug(
             "roster %s has %d bad rows (first: %s); run `campaign-monitor roster check`",
             path,
             len(roster.problems),

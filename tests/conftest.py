@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -66,3 +66,13 @@ def calendar(config: Config) -> CampaignCalendar:
     return CampaignCalendar(
         config.campaign, fixed_clock(dt.datetime(2022, 10, 1, 12, 0, tzinfo=config.campaign.tz))
     )
+
+
+@pytest.fixture(autouse=True)
+def _forget_remembered_secrets() -> Iterator[None]:
+    """Loading a config remembers its *_env values for redaction (monitor.redaction); one test's
+    secrets must not change what the next test's messages say."""
+    from monitor.redaction import forget_secrets
+
+    yield
+    forget_secrets()

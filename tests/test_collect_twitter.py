@@ -469,3 +469,26 @@ def test_a_refresh_reads_at_most_ten_pages_of_a_hundred(httpserver: HTTPServer, 
     assert (
         rec.queries[0]["ids"].split(",") == ids[:100] and rec.queries[-1]["ids"].split(",") == ids[900:1000]
     )
+
+
+def test_an_api_observation_is_the_time_of_the_call(
+    x_config: Config, engine: Engine, calendar: CampaignCalendar, httpserver: HTTPServer
+) -> None:
+    """DESIGN 5: a post's metrics are those of its latest observation; for an API, the call's time.
+    An export observed later than the call (its file-name time) replaces them; one observed earlier
+    is kept as history only."""
+    rec = Recorder()
+    httpserver.expect_request(SEARCH).respond_with_handler(rec.handler(two_pages))
+    before = dt.datetime.now(dt.UTC)
+    result = run(x_config, engine, calendar, rec)
+    after = dt.datetime.now(dt.UTC)
+    with engine.connect() as conn:
+        seen = conn.execute(
+            select(Post.observed_at).where(Post.post_key == "1576100000000000003")
+        ).scalar_one()
+        run_row = conn.execute(
+            select(CollectionRun.counted).where(CollectionRun.id == result.run_id)
+        ).scalar_one()
+    assert before <= seen <= after
+    assert result.tally.campaign == 2 and result.tally.reposts == 1
+    assert run_row == result.counted and result.counted.startswith("2 campaign posts; not counted: 1 retweet")

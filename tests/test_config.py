@@ -68,7 +68,7 @@ def test_custom_format_section(write_config) -> None:
         (None, '[reminders]\ntemplate = "Hari {day} {kota}"\n', "[reminders] template", "{kota}"),
         (None, '[reminders]\ntemplate = "Hari {day:%d}"\n', "[reminders] template", "cannot be filled in"),
         (None, '[reminders]\ntemplate = "Hari {city:d}"\n', "[reminders] template", "cannot be filled in"),
-        (None, "[sources.inbox]\nevery_minutes = 0\n", "every_minutes", "above 0"),
+        (None, "[sources.inbox]\nevery_minutes = 0\n", "every_minutes", "from 0.01 to 10080"),
         (None, "[sources.facebook]\nenabled = true\n", "pages", "is empty"),
         (None, "[unknown]\n", "unknown", "unknown key"),
     ],

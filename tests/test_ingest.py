@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -193,10 +195,10 @@ def test_slashed_dates_are_read_once_more_not_three_times(
     records = ExportFile.records
 
     def counting(
-        self: ExportFile, progress: Callable[[int], None] | None = None
+        self: ExportFile, progress: Callable[[int], None] | None = None, on_runaway: Any = None
     ) -> Iterator[tuple[int, list[str]]]:
         reads.append(self.path)
-        return records(self, progress)
+        return records(self, progress, on_runaway)
 
     monkeypatch.setattr(ExportFile, "records", counting)
     ingest_file(config, engine, mbs_ig_with_dates(tmp_path, "10/01/2022 19:00"))
@@ -500,9 +502,11 @@ def test_folders_import_their_csv_files_by_name(config: Config, engine: Engine, 
     shutil.copy(EXPORTS / "socialstats_twotweets_updated.csv", folder / "b.csv")
     shutil.copy(EXPORTS / "socialstats_twotweets.csv", folder / "a.csv")
     (folder / "notes.txt").write_text("not an export")
+    os.utime(folder / "a.csv", (1_664_000_000, 1_664_000_000))
+    os.utime(folder / "b.csv", (1_664_100_000, 1_664_100_000))
     results = ingest_paths(config, engine, [folder])
     assert [r.path.name for r in results] == ["a.csv", "b.csv"]
-    # b is the later export: its metrics win
+    # b is the later export (its modification time): its metrics win
     assert scalar(engine, "select views from posts where post_key = '1225785799146430465'") == 332
 
 

@@ -568,3 +568,37 @@ def test_count_axes_have_whole_number_ticks(config: Config) -> None:
         labels = [t.get_text() for t in ax.get_yticklabels()]
     assert all(float(t).is_integer() for t in ticks), ticks
     assert len(labels) == len(set(labels)), labels  # never "0 0 0 1 1 1"
+
+
+def test_one_spelling_per_account_and_platform_beside_shared_names(engine, config) -> None:
+    """KIM_Mayangan (from twarc, the platform's own spelling) and kim_mayangan (typed in a sheet) are
+    one account shown one way; the same name on Instagram gets its platform beside it."""
+    from monitor.records import PostRecord, collect_hashtags
+    from monitor.store import start_run, write_batch
+    from reports.queries import ReportScope, top_accounts, top_posts
+
+    tz = config.campaign.tz
+    tags = collect_hashtags("#WeLoveProbolinggo")
+    when = dt.datetime(2022, 9, 20, 10, 0, tzinfo=tz)
+
+    def post(key: str, platform: str, handle: str, source: str, author_id: str | None = None) -> PostRecord:
+        return PostRecord(platform=platform, post_key=key, created_at=when, source=source, text="#Welove",
+                          author_handle=handle, author_id=author_id, likes=1, hashtags=tags)  # fmt: skip
+
+    run = start_run(engine, "test", None)
+    write_batch(engine, run, [
+        post("1", "twitter", "KIM_Mayangan", "twarc-csv"),
+        post("2", "twitter", "kim_mayangan", "kim-sheet"),
+        post("3", "twitter", "kim_mayangan", "kim-sheet"),
+        post("4", "instagram", "kim_mayangan", "kim-sheet"),
+        post("5", "instagram", "Kim_Mayangan", "kim-sheet"),
+        post("6", "instagram", "kim_mayangan", "kim-sheet"),
+    ], tz)  # fmt: skip
+    scope = ReportScope(config.campaign, config.campaign.start, config.campaign.end)
+    accounts = top_accounts(engine, scope)
+    assert sorted(accounts["author"]) == ["KIM_Mayangan (twitter)", "kim_mayangan (instagram)"]
+    assert set(top_posts(engine, scope)["author"]) == {"KIM_Mayangan", "kim_mayangan"}
+    twitter = top_posts(engine, scope)
+    assert set(twitter[twitter["platform"] == "twitter"]["author"]) == {"KIM_Mayangan"}
+    # Posts stored without a link get one built from their key.
+    assert set(twitter["url"]) >= {"https://x.com/KIM_Mayangan/status/1", "https://www.instagram.com/p/4/"}

@@ -99,20 +99,22 @@ def test_a_failing_job_is_recorded_and_does_not_raise(config, engine, calendar) 
 def test_inbox_imports_once_and_waits_for_writers(config, engine) -> None:
     inbox_dir = config.sources.inbox.path
     inbox_dir.mkdir(parents=True)
-    inbox = Inbox(config, engine, settle_seconds=3600)
+    now = [time.time()]
+    inbox = Inbox(config, engine, settle_seconds=60, clock=lambda: now[0])
     partial = inbox_dir / "export.csv"
     partial.write_bytes(EXPORT.read_bytes()[:900])
     first = inbox.run_pass()
     assert first.waiting == [partial] and not first.imported  # new and fresh: wait
+    now[0] += 120
     partial.write_bytes(EXPORT.read_bytes())
     assert inbox.run_pass().waiting == [partial]  # grew since the last pass: still being written
-    done = inbox.run_pass()  # unchanged since the last pass: take it
+    now[0] = time.time() + 120
+    done = inbox.run_pass()  # unchanged since the last pass, and quiet for the settle time: take it
     assert [p.name for p in done.imported] == ["export.csv"] and done.clean
     assert (inbox_dir / "processed" / "export.csv").exists() and not partial.exists()
     # The same content under another name is recognised by its hash and not imported again.
     shutil.copyfile(EXPORT, inbox_dir / "copy.csv")
-    old = time.time() - 7200
-    os.utime(inbox_dir / "copy.csv", (old, old))
+    now[0] = time.time() + 120
     again = inbox.run_pass()
     assert [p.name for p in again.imported] == ["copy.csv"]
     with engine.connect() as conn:
@@ -168,7 +170,10 @@ def test_run_once_refused_while_another_run_holds_the_lock(config_path, config) 
     assert result.exit_code == 1 and "holds" in result.output and "Traceback" not in result.output
 
 
-def test_run_once_imports_the_inbox(config_path, config, engine) -> None:
+def test_run_once_imports_the_inbox(write_config) -> None:
+    config_path = write_config("[sources.inbox]\nsettle_seconds = 0\n")
+    config = load_config(config_path)
+    engine = open_engine(config.storage.url)
     config.sources.inbox.path.mkdir(parents=True)
     target = config.sources.inbox.path / "ct.csv"
     shutil.copyfile(EXPORT, target)
@@ -210,7 +215,7 @@ def test_sigterm_lets_the_running_job_finish(config, engine, monkeypatch: pytest
 
 
 def test_run_as_a_real_process(write_config, tmp_path: Path) -> None:
-    path = write_config("[sources.inbox]\nevery_minutes = 0.02\n")  # a pass every 1.2 s
+    path = write_config("[sources.inbox]\nevery_minutes = 0.02\nsettle_seconds = 0.5\n")  # a pass every 1.2 s
     cfg = load_config(path)
     env = {**os.environ, "CAMPAIGN_MONITOR_NOW": "2022-11-05T08:00:00+07:00"}
     proc = subprocess.Popen(

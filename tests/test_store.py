@@ -104,3 +104,44 @@ def test_one_account_whatever_exported_it(engine, config, write_path) -> None:
         )
     assert authors["10"] == "111/Kim_Mayangan" and authors["12"] == "111/@KIM_MAYANGAN"
     assert authors["20"] == "100070000015838/kim_kedopok" and authors["21"] == "100070000015838/kim_kedopok"
+
+
+T1 = dt.datetime(2022, 9, 25, 10, 0, tzinfo=WIB)
+T2 = dt.datetime(2022, 10, 5, 10, 0, tzinfo=WIB)
+
+
+@pytest.mark.parametrize("order", ["old-first", "new-first"])
+def test_the_latest_observation_wins_whatever_the_order(engine, config, write_path, order) -> None:
+    """DESIGN 5: the metrics are those of the latest observation; every observation is a snapshot."""
+    tz = config.campaign.tz
+    run = start_run(engine, "test", None)
+    old = rec("1", likes=10, text="old text #WeLoveProbolinggo", observed_at=T1)
+    new = rec("1", likes=50, comments=None, text="new text #WeLoveProbolinggo", observed_at=T2)
+    batches = [[old], [new]] if order == "old-first" else [[new], [old]]
+    counts = [write_batch(engine, run, b, tz) for b in batches]
+    with engine.connect() as conn:
+        post = conn.execute(select(Post.likes, Post.comments, Post.text, Post.observed_at)).one()
+        snaps = conn.execute(
+            select(MetricSnapshot.observed_at, MetricSnapshot.likes).order_by(MetricSnapshot.observed_at)
+        ).all()
+    # The newer likes and text; its unknown comments filled in by the older observation's 1.
+    assert post == (50, 1, "new text #WeLoveProbolinggo", T2.astimezone(dt.UTC))
+    assert snaps == [(T1.astimezone(dt.UTC), 10), (T2.astimezone(dt.UTC), 50)]
+    if order == "new-first":
+        assert counts[1].older == 1 and counts[1].older_keys == {("facebook", "1")}
+        write_batch(engine, run, [old], tz)  # the same old observation again: no second snapshot
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(MetricSnapshot)).scalar() == 2
+
+
+def test_equal_times_and_batch_defaults(engine, config, write_path) -> None:
+    tz = config.campaign.tz
+    run = start_run(engine, "test", None)
+    write_batch(engine, run, [rec("1", likes=1)], tz, observed=T1)
+    write_batch(engine, run, [rec("1", likes=2)], tz, observed=T1)  # a tie: the later import wins
+    stale = write_batch(engine, run, [rec("1", likes=3)], tz, observed=T1 - dt.timedelta(hours=1))
+    assert stale.older == 1
+    # In one batch, the later observation wins even when it comes first.
+    write_batch(engine, run, [rec("2", likes=9, observed_at=T2), rec("2", likes=4, observed_at=T1)], tz)
+    with engine.connect() as conn:
+        assert dict(conn.execute(select(Post.post_key, Post.likes)).all()) == {"1": 2, "2": 9}
