@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
 import logging
 import textwrap
 import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reports.files import atomic_write
+from reports.files import atomic_write_bytes
 from reports.labels import (
     format_day,
     format_number,
@@ -107,7 +108,9 @@ def write_summary_pdf(
     ):
         fig = summary_figure(language, campaign_name, data, headline, generated)
         metadata = {"Title": printable(f"{headline.title}: {campaign_name}"), "Creator": "campaign-monitor"}
-        return atomic_write(path, lambda handle: fig.savefig(handle, format="pdf", metadata=metadata))
+        buffer = io.BytesIO()  # drawn in memory: a full disk fails the write alone, cleanly
+        fig.savefig(buffer, format="pdf", metadata=metadata)
+        return atomic_write_bytes(path, buffer.getvalue())
 
 
 def summary_figure(

@@ -14,12 +14,13 @@ A new section adds a `Sheet` in `sheets()`.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from reports.files import FORMULA_STARTS, atomic_write
+from reports.files import FORMULA_STARTS, atomic_write_bytes
 from reports.labels import labels_for
 from reports.palette import platform_name
 
@@ -204,7 +205,12 @@ def write_workbook(path: Path, language: str, data: ReportData, headline: Headli
         _write_sheet(book, sheet)
     book.properties.title = headline.title
     book.properties.creator = "campaign-monitor"
-    return atomic_write(path, book.save)
+    # Built in memory, then written: a failing disk is then one clean OSError, not a half-closed zip
+    # archive complaining again when it is garbage collected.
+    buffer = io.BytesIO()
+    book.save(buffer)
+    content = buffer.getvalue()
+    return atomic_write_bytes(path, content)
 
 
 def _write_sheet(book: Any, sheet: Sheet) -> None:
