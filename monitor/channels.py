@@ -1,4 +1,5 @@
-"""Where a vote reminder goes: the log, a chat webhook (Slack, Mattermost) or a Telegram chat.
+"""Where a message goes (the vote reminder, the digest, an alert): the log, a chat webhook (Slack,
+Mattermost) or a Telegram chat.
 
 Each channel is one function that delivers one message or raises `DeliveryFailed` with a reason
 that is safe to store and show. Webhook URLs and bot tokens are secrets (a Slack webhook URL *is*
@@ -18,7 +19,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -26,12 +27,14 @@ import requests
 from collectors.http import hidden_in_logs
 from collectors.http import redact as redact_secrets
 from monitor import __version__
-from monitor.config import RemindersConfig
+from monitor.config import TelegramConfig, WebhookConfig
 
 # Read at call time, so tests (and impatient users of the library) can shorten them.
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 20.0
 USER_AGENT = f"campaign-monitor/{__version__} (+vote reminder)"
+REMINDER = "reminder"
+TELEGRAM_LIMIT = 4096  # characters in one sendMessage text
 
 log = logging.getLogger("campaign_monitor.reminders")
 
@@ -42,14 +45,32 @@ class DeliveryFailed(Exception):
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One vote reminder on its way to a channel."""
+    """One message on its way to a channel.
+
+    kind: "reminder", "digest", "alert"; ref: what tells two messages of one kind and day apart (an
+    alert's kind and key), part of the webhook `id`. html: the same message in Telegram's HTML parse
+    mode (every piece of post text escaped), sent instead of `text` to Telegram when given.
+    """
 
     day: dt.date
     campaign_day: int
     text: str
+    kind: str = REMINDER
+    html: str | None = None
+    ref: str = ""
 
 
-Deliver = Callable[[Outgoing, RemindersConfig, requests.Session], None]
+class Route(Protocol):
+    """Where a kind of message goes: the webhook and Telegram settings ([reminders], [digest], ...)."""
+
+    @property
+    def webhook(self) -> WebhookConfig: ...
+
+    @property
+    def telegram(self) -> TelegramConfig: ...
+
+
+Deliver = Callable[[Outgoing, Route, requests.Session], None]
 
 
 def new_session() -> requests.Session:
@@ -59,7 +80,7 @@ def new_session() -> requests.Session:
     return session
 
 
-def deliver(channel: str, outgoing: Outgoing, cfg: RemindersConfig, session: requests.Session) -> None:
+def deliver(channel: str, outgoing: Outgoing, cfg: Route, session: requests.Session) -> None:
     """Deliver `outgoing` through `channel` ("log", "webhook" or "telegram"); raise DeliveryFailed."""
     try:
         send = DELIVERY[channel]
@@ -72,41 +93,58 @@ def deliver(channel: str, outgoing: Outgoing, cfg: RemindersConfig, session: req
 # The channels
 
 
-def deliver_log(outgoing: Outgoing, cfg: RemindersConfig, session: requests.Session) -> None:
-    """The log channel: the row in vote_reminders is the delivery; this only writes a log line."""
+def deliver_log(outgoing: Outgoing, cfg: Route, session: requests.Session) -> None:
+    """The log channel: the row in the outbox table is the delivery; this only writes a log line."""
     # The command prints the message and the row keeps it: only -v repeats it in the log.
-    log.debug(
-        "vote reminder for %s (campaign day %d):\n%s", outgoing.day, outgoing.campaign_day, outgoing.text
-    )
+    if outgoing.kind == REMINDER:
+        log.debug(
+            "vote reminder for %s (campaign day %d):\n%s", outgoing.day, outgoing.campaign_day, outgoing.text
+        )
+    elif outgoing.kind == "alert":  # an alert on the log channel is for whoever reads the log
+        log.warning("alert: %s", outgoing.text)
+    else:
+        log.debug("%s for %s:\n%s", outgoing.kind, outgoing.day, outgoing.text)
 
 
-def deliver_webhook(outgoing: Outgoing, cfg: RemindersConfig, session: requests.Session) -> None:
-    """POST {"text", "date", "campaign_day", "id"} as JSON to the URL in the configured env var.
+def deliver_webhook(outgoing: Outgoing, cfg: Route, session: requests.Session) -> None:
+    """POST {"text", "date", "campaign_day", "id"} as JSON to the URL in the configured env var
+    (other kinds than the reminder add "kind").
 
     Slack and Mattermost incoming webhooks show "text" and ignore the other fields. `id` is the same
-    for every try of one day's reminder: a receiver can drop the rare duplicate by it (a crash after
-    the server took the POST but before `sent` was recorded makes the next `remind` send it again).
+    for every try of one message: a receiver can drop the rare duplicate by it (a crash after the
+    server took the POST but before `sent` was recorded makes the next run send it again).
     """
     url = secret_from_env(cfg.webhook.url_env, "the webhook URL")
     redact = partial(redact_secrets, secrets=url_secrets(url))
     day = outgoing.day.isoformat()
-    payload = {
+    payload: dict[str, Any] = {
         "text": outgoing.text,
         "date": day,
         "campaign_day": outgoing.campaign_day,
         "id": f"{day}:webhook",
     }
+    if outgoing.kind != REMINDER:
+        ref = f"{outgoing.kind}:{outgoing.ref}" if outgoing.ref else outgoing.kind
+        payload |= {"kind": outgoing.kind, "id": f"{day}:{ref}:webhook"}
     response = _post(session, url, payload, redact)
     if not 200 <= response.status_code < 300:
         raise DeliveryFailed(redact(f"HTTP {response.status_code}: {_snippet(response.text)}"))
 
 
-def deliver_telegram(outgoing: Outgoing, cfg: RemindersConfig, session: requests.Session) -> None:
-    """Bot API sendMessage to the configured chat; success only when the answer says "ok": true."""
+def deliver_telegram(outgoing: Outgoing, cfg: Route, session: requests.Session) -> None:
+    """Bot API sendMessage to the configured chat; success only when the answer says "ok": true.
+
+    A message with an HTML form goes in parse mode HTML; a text over the API's 4096 characters is
+    refused here rather than by Telegram (the composers keep within it)."""
     token = secret_from_env(cfg.telegram.token_env, "the Telegram bot token")
     url = f"{cfg.telegram.api_base}/bot{token}/sendMessage"
     redact = partial(redact_secrets, secrets=[token, *url_secrets(url)])
-    payload = {"chat_id": cfg.telegram.chat_id, "text": outgoing.text}
+    payload: dict[str, Any] = {"chat_id": cfg.telegram.chat_id, "text": outgoing.text}
+    if outgoing.html is not None:
+        payload |= {"text": outgoing.html, "parse_mode": "HTML", "disable_web_page_preview": True}
+    if len(payload["text"]) > TELEGRAM_LIMIT:
+        size = len(payload["text"])
+        raise DeliveryFailed(f"the message has {size} characters; Telegram takes {TELEGRAM_LIMIT}")
     response = _post(session, url, payload, redact)
     try:
         body: Any = response.json()

@@ -241,8 +241,9 @@ def status(app: App) -> None:
 @click.option("--once", is_flag=True, help="Run every due job once and exit (for cron), without scheduling.")
 @click.pass_obj
 def run(app: App, once: bool) -> None:
-    """The background job: import the inbox, poll enabled APIs, send the daily vote reminder and rebuild
-    the daily report, on the schedule in config.toml. Stops cleanly on SIGTERM or Ctrl-C."""
+    """The background job: import the inbox, poll enabled APIs, send the daily vote reminder and the
+    morning digest, rebuild the daily report and send alerts, on the schedule in config.toml. Stops
+    cleanly on SIGTERM or Ctrl-C."""
     from monitor.scheduler import Runner, run_once
 
     setup_log_file(app)
@@ -325,7 +326,13 @@ def remind(ctx: click.Context, day_text: str | None, dry_run: bool) -> None:
             app.say(f"  {d.channel}: failed - {d.error} (the next remind retries it)", err=True)
         else:
             app.say(f"  {d.channel}: {notes.get(d.status, d.status)}")
-    if any(d.status == "failed" for d in deliveries):
+    failed = [d for d in deliveries if d.status == "failed"]
+    if failed:
+        from monitor.alerts import notify, reminder_alert
+
+        # Under cron as under `run`: a failed reminder is an alert (once per channel and day).
+        alerts = [reminder_alert(app.config, day, d.channel, d.error or "?") for d in failed]
+        notify(app.config, app.engine, app.calendar, alerts)
         ctx.exit(EXIT_PARTIAL)
 
 
@@ -382,14 +389,17 @@ def collect(ctx: click.Context, source: str | None) -> None:
                     app.say(f"  warning: {outcome.warning}")
             problems = not inbox.clean
             if source == "inbox":
+                _alert_after_collect(app, [], inbox.failed)
                 ctx.exit(EXIT_PARTIAL if problems else EXIT_OK)
         if source is None and not enabled_sources(app.config):
+            _alert_after_collect(app, [], inbox.failed)
             app.say(
                 "no API source is enabled: set `enabled = true` under [sources.twitter], "
                 "[sources.instagram] or [sources.facebook] (see docs/sources.md)"
             )
             ctx.exit(EXIT_PARTIAL if problems else EXIT_OK)
         results = collect_sources(app.config, app.engine, app.calendar, source=source)
+    _alert_after_collect(app, [r.source for r in results], inbox.failed if source in (None, "inbox") else [])
     for r in results:
         line = f"{r.source}: {r.status} - {r.pages} pages fetched, {r.new} new posts, {r.updated} updated"
         if r.rejected:
@@ -401,6 +411,109 @@ def collect(ctx: click.Context, source: str | None) -> None:
             app.say(f"  {r.error}", err=True)
     if problems or any(not r.ok for r in results):
         ctx.exit(EXIT_PARTIAL)
+
+
+def _alert_after_collect(app: App, sources: list[str], failed_files: list[Path]) -> None:
+    """A one-shot `collect` alerts like the scheduler does: refused files, failed or recovered sources."""
+    from monitor.alerts import inbox_alerts, notify, source_alerts
+
+    alerts = inbox_alerts(app.config, failed_files)
+    if sources:
+        alerts += source_alerts(app.config, app.engine, app.calendar, sources)
+    notify(app.config, app.engine, app.calendar, alerts)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# digest, alerts
+
+
+@main.command()
+@click.option(
+    "--date",
+    "day_text",
+    metavar="YYYY-MM-DD",
+    help="The day it is sent on (default: today in the campaign zone); it reports on the day before.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the message; send nothing and record nothing.")
+@click.pass_context
+def digest(ctx: click.Context, day_text: str | None, dry_run: bool) -> None:
+    """Send the morning digest (yesterday's posts, interactions, accounts, top post, members, sources)
+    on every [digest] channel, at most once per day and channel. Exit 1 if a channel failed (the next
+    `digest` that day retries it)."""
+    from monitor.digest import send_digest
+
+    app: App = ctx.obj
+    day = parse_day(day_text, "--date") or app.calendar.today()
+    result = send_digest(app.config, app.engine, app.calendar, day, dry_run=dry_run)
+    cal = app.calendar
+    if not cal.contains(result.about):
+        app.say(
+            f"the digest of {day} would report on {result.about}, outside the campaign "
+            f"({cal.start} to {cal.end}): no digest"
+        )
+        return
+    if not result.deliveries:
+        app.say("no digest channels configured ([digest] channels)")
+        return
+    app.say(f"digest of {day} (about {result.about}):")
+    if dry_run or any(d.status == "sent" for d in result.deliveries):
+        app.say(result.text)
+        app.say()
+    _say_deliveries(app, result.deliveries, "digest")
+    if any(d.status == "failed" for d in result.deliveries):
+        ctx.exit(EXIT_PARTIAL)
+
+
+def _say_deliveries(app: App, deliveries: Any, command: str) -> None:
+    notes = {
+        "sent": "sent",
+        "already_sent": "already sent earlier; not sent again",
+        "in_progress": "another process is sending it right now",
+        "missed": "missed - the day has passed and it is not sent late",
+        "dry_run": "dry run - nothing sent or recorded",
+    }
+    for d in deliveries:
+        if d.status == "failed":
+            app.say(f"  {d.channel}: failed - {d.error} (the next {command} retries it)", err=True)
+        else:
+            app.say(f"  {d.channel}: {notes.get(d.status, d.status)}")
+
+
+@main.command("alerts")
+@click.option("--check", "run_check", is_flag=True, help="Run the alert checks now and send what they find.")
+@click.option("--dry-run", is_flag=True, help="Run the checks and print what would be sent; send nothing.")
+@click.option("--csv", "as_csv", is_flag=True, help="The alert log as CSV on stdout instead of a table.")
+@click.pass_context
+def alerts_command(ctx: click.Context, run_check: bool, dry_run: bool, as_csv: bool) -> None:
+    """The alert log: each alert (kind, key, day, channel) and its status. With --check, first look
+    for collector failures and recoveries, a Meta token about to expire, silent sources and an
+    unusual day of posts, and send each new one once (`run` does this every 15 minutes)."""
+    from monitor.alerts import alert_log, check, format_log_table, retry_failed, send_alerts, write_log_csv
+
+    app: App = ctx.obj
+    config, engine, cal = app.config, app.engine, app.calendar
+    if run_check or dry_run:
+        if not dry_run:
+            retry_failed(config, engine, cal)
+        results = send_alerts(config, engine, cal, check(config, engine, cal), dry_run=dry_run)
+        if not results:
+            app.say("no alert now")
+        for r in results:
+            status = r.delivery.status
+            line = f"{r.alert.kind} ({r.alert.key}) via {r.delivery.channel}: {status}"
+            app.say(line, err=status == "failed")
+            if status in ("sent", "dry_run"):
+                app.say(f"  {r.alert.text}")
+        if dry_run:
+            return
+        if any(r.delivery.status == "failed" for r in results):
+            ctx.exit(EXIT_PARTIAL)
+        return
+    entries = alert_log(engine)
+    if as_csv:
+        write_log_csv(entries, sys.stdout, cal)
+    else:
+        app.say(format_log_table(entries, cal))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -312,7 +312,9 @@ def _api_pass(
 ) -> SourceResult:
     """Run `body` as one recorded pass: token from the environment, a fresh session, final status."""
     run_source = RUN_SOURCES[name]
-    run_id = start_run(ctx.engine, run_source, api_base)
+    # The run's times come from the calendar's clock (time is an input: silence alerts and the
+    # digest's per-source lines read them).
+    run_id = start_run(ctx.engine, run_source, api_base, now=ctx.calendar.now())
     token = os.environ.get(token_env, "").strip()
     store = _PageStore(ctx, name, run_id, token)
     status = "ok"
@@ -338,7 +340,8 @@ def _api_pass(
         log.debug("%s: unexpected error\n%s", run_source, trace)
     except BaseException as exc:
         # Ctrl-C or SIGTERM: the pages already stored stay; the run row must not stay "running".
-        finish_run(ctx.engine, run_id, "failed", redact(f"{type(exc).__name__}: {exc}", [token]))
+        error = redact(f"{type(exc).__name__}: {exc}", [token])
+        finish_run(ctx.engine, run_id, "failed", error, now=ctx.calendar.now())
         raise
     result = store.result
     if status == "ok" and store.errors:
@@ -346,7 +349,15 @@ def _api_pass(
     result.status = status
     result.error = redact("; ".join(store.errors), [token]) or None
     result.counted = store.rule.describe(result.tally, "retweet" if name == "twitter" else "repost")
-    finish_run(ctx.engine, run_id, status, result.error, pages=result.pages, counted=result.counted)
+    finish_run(
+        ctx.engine,
+        run_id,
+        status,
+        result.error,
+        pages=result.pages,
+        counted=result.counted,
+        now=ctx.calendar.now(),
+    )
     if result.error:
         log.warning("%s: %s", run_source, result.error)
     log.info(

@@ -90,6 +90,28 @@ class RemindersConfig:
 
 
 @dataclass(frozen=True)
+class DigestConfig:
+    """[digest]: the morning digest. Channels and their settings default to the reminder's."""
+
+    at: dt.time = dt.time(7, 30)
+    channels: tuple[str, ...] = ("log",)
+    report_url: str = ""  # where the team opens the latest report; empty: the path of latest/index.html
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """[alerts]: what breaks, said at once. Channels and their settings default to the reminder's."""
+
+    channels: tuple[str, ...] = ("log",)
+    silent_hours: float = 24  # a source that reported every day and has not for this long
+    min_posts: int = 20  # a day's campaign posts are judged only from this volume (no crying wolf)
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+
+
+@dataclass(frozen=True)
 class InboxConfig:
     path: Path
     every_minutes: float = 5  # fractions allowed: 0.5 checks every 30 seconds
@@ -212,6 +234,8 @@ class Config:
     logging: LoggingConfig
     formats: tuple[CustomFormat, ...] = ()
     zones: Mapping[str, dt.tzinfo] = field(default_factory=dict)  # [zones]: abbreviation -> zone
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     submissions: SubmissionsConfig = field(default_factory=SubmissionsConfig)
 
     @property
@@ -224,6 +248,10 @@ def secret_values(config: Config) -> list[str]:
     names = {
         config.reminders.webhook.url_env,
         config.reminders.telegram.token_env,
+        config.digest.webhook.url_env,
+        config.digest.telegram.token_env,
+        config.alerts.webhook.url_env,
+        config.alerts.telegram.token_env,
         config.sources.twitter.token_env,
         config.sources.instagram.token_env,
         config.sources.facebook.token_env,
@@ -284,6 +312,8 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
             "formats",
             "zones",
             "submissions",
+            "digest",
+            "alerts",
         },
     )
     campaign = _campaign(r, r.section(data, "campaign", required=True))
@@ -291,6 +321,8 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     reports = r.section(data, "reports")
     r.allowed(reports, "reports", {"out_dir", "daily_at"})
     reminders = _reminders(r, r.section(data, "reminders"))
+    digest = _digest(r, r.section(data, "digest"), reminders)
+    alerts = _alerts(r, r.section(data, "alerts"), reminders)
     sources = _sources(r, r.section(data, "sources"))
     roster = r.section(data, "roster")
     r.allowed(roster, "roster", {"path"})
@@ -314,6 +346,8 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         logging=LoggingConfig(file=r.resolve(log_file) if log_file else None),
         formats=_custom_formats(r, formats),
         zones=_zones(r, r.section(data, "zones")),
+        digest=digest,
+        alerts=alerts,
         submissions=_submissions(r, r.section(data, "submissions")),
     )
 
@@ -421,6 +455,67 @@ def _reminders(r: _Reader, m: Mapping[str, Any]) -> RemindersConfig:
         webhook=WebhookConfig(
             url_env=r.string(hook, "reminders.webhook.url_env", "CAMPAIGN_MONITOR_WEBHOOK_URL")
         ),
+        telegram=telegram,
+    )
+
+
+def _channels(r: _Reader, m: Mapping[str, Any], key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    channels = m.get("channels", list(default))
+    if not isinstance(channels, list) or not all(isinstance(ch, str) for ch in channels):
+        raise ConfigError(r.path_, key, "must be a list of strings", '["log", "telegram"]')
+    for ch in channels:
+        if ch not in CHANNELS:
+            raise ConfigError(r.path_, key, f"unknown channel {ch!r}", f"use any of {', '.join(CHANNELS)}")
+    return tuple(dict.fromkeys(channels))
+
+
+def _route(
+    r: _Reader, m: Mapping[str, Any], section: str, channels: tuple[str, ...], base: RemindersConfig
+) -> tuple[WebhookConfig, TelegramConfig]:
+    """[<section>.webhook] and [<section>.telegram]: each key defaults to the reminder's, so a second
+    chat for the digest or the alerts is one line (chat_id)."""
+    hook = r.section(m, "webhook", prefix=f"{section}.")
+    r.allowed(hook, f"{section}.webhook", {"url_env"})
+    tg = r.section(m, "telegram", prefix=f"{section}.")
+    r.allowed(tg, f"{section}.telegram", {"token_env", "chat_id", "api_base"})
+    webhook = WebhookConfig(url_env=r.string(hook, f"{section}.webhook.url_env", base.webhook.url_env))
+    telegram = TelegramConfig(
+        token_env=r.string(tg, f"{section}.telegram.token_env", base.telegram.token_env),
+        chat_id=str(tg.get("chat_id", base.telegram.chat_id)),
+        api_base=r.string(tg, f"{section}.telegram.api_base", base.telegram.api_base).rstrip("/"),
+    )
+    if "telegram" in channels and not telegram.chat_id:
+        raise ConfigError(
+            r.path_,
+            f"{section}.telegram.chat_id",
+            "is empty but the telegram channel is on",
+            "set the chat id",
+        )
+    return webhook, telegram
+
+
+def _digest(r: _Reader, m: Mapping[str, Any], reminders: RemindersConfig) -> DigestConfig:
+    r.allowed(m, "digest", {"at", "channels", "report_url", "webhook", "telegram"})
+    channels = _channels(r, m, "digest.channels", reminders.channels)
+    webhook, telegram = _route(r, m, "digest", channels, reminders)
+    return DigestConfig(
+        at=r.clock(m, "digest.at", "07:30"),
+        channels=channels,
+        report_url=r.string(m, "digest.report_url", "").strip(),
+        webhook=webhook,
+        telegram=telegram,
+    )
+
+
+def _alerts(r: _Reader, m: Mapping[str, Any], reminders: RemindersConfig) -> AlertsConfig:
+    r.allowed(m, "alerts", {"channels", "silent_hours", "min_posts", "webhook", "telegram"})
+    channels = _channels(r, m, "alerts.channels", reminders.channels)
+    webhook, telegram = _route(r, m, "alerts", channels, reminders)
+    return AlertsConfig(
+        channels=channels,
+        silent_hours=r.number(m, "alerts.silent_hours", 24, 1, 24 * 30),
+        min_posts=r.positive(m, "alerts.min_posts", 20),
+        webhook=webhook,
         telegram=telegram,
     )
 

@@ -196,6 +196,48 @@ class VoteReminder(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class DigestDelivery(Base):
+    """The morning digest: one row per local day it is sent on and channel (the outbox's rows)."""
+
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (UniqueConstraint("local_date", "channel", name="uq_digest_deliveries_day_channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    local_date: Mapped[dt.date] = mapped_column(Date)  # the day it is sent; it reports on the day before
+    channel: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # sending sent failed missed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Alert(Base):
+    """One alert on one channel: (kind, key, local day, channel) is sent at most once, so one cause
+    alerts once a day (kind: source_failed, source_recovered, inbox_failed, ...; key: what it is about)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("kind", "key", "local_date", "channel", name="uq_alerts_kind_key_day_channel"),
+        Index("ix_alerts_day", "local_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(255))
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # sending sent failed missed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 class Account(Base):
     """An account seen with both its handle and its id on a platform (e.g. by CrowdTangle or twarc), used
     to complete the posts of sources that give only one of the two (Twitter Analytics: the handle;

@@ -37,11 +37,13 @@ log = logging.getLogger(__name__)
 
 JOB_INBOX, JOB_REMINDER, JOB_REPORT = "inbox", "reminder", "daily-report"
 JOB_REMINDER_RETRY = "reminder-retry"
+JOB_DIGEST, JOB_DIGEST_RETRY, JOB_ALERTS = "digest", "digest-retry", "alerts"
 JOB_BOT = "telegram-bot"  # the link-submission bot (monitor.bot); records its own runs
 RETRY_MINUTES = 15  # a failed reminder is tried again this often, the same day
 STOP_GRACE_SECONDS = 120  # SIGTERM waits this long for a running job, then exits anyway
 REMINDER_GRACE_SECONDS = 3600  # a reminder run up to an hour late (e.g. after a suspend) still goes out
 REPORT_GRACE_SECONDS = 3600
+DIGEST_GRACE_SECONDS = 3600
 
 JobOutcome = str  # "ok" | "partial" | "failed" | "rate_limited" | "skipped"
 
@@ -67,6 +69,7 @@ class Jobs:
         self.calendar = calendar
         self.should_stop = should_stop  # a stop was asked for: end between steps
         self.inbox = Inbox(config, engine)
+        self._token_asked: dt.date | None = None  # the Graph API is asked about the token once a day
         self._running = 0
         self._idle = threading.Condition()
 
@@ -98,16 +101,28 @@ class Jobs:
         return self.run_job(JOB_INBOX, self._inbox)
 
     def _inbox(self) -> JobOutcome:
+        from monitor.alerts import inbox_alerts, notify
+
         result = self.inbox.run_pass(self.should_stop)
+        if result.failed:
+            notify(self.config, self.engine, self.calendar, inbox_alerts(self.config, result.failed))
         return "ok" if result.clean else "partial"
 
     def collect(self, source: str) -> JobOutcome:
         return self.run_job(f"collect-{source}", lambda: self._collect(source))
 
     def _collect(self, source: str) -> JobOutcome:
+        from monitor.alerts import notify, source_alerts
         from monitor.collect import collect_source
 
         result = collect_source(self.config, self.engine, source, calendar=self.calendar)
+        # A failure (or the recovery after one) is said at once, not at the next alerts check.
+        notify(
+            self.config,
+            self.engine,
+            self.calendar,
+            source_alerts(self.config, self.engine, self.calendar, [source]),
+        )
         status: str = result.status
         return status
 
@@ -138,8 +153,14 @@ class Jobs:
         today = self.calendar.today()
         if not self.calendar.contains(today):
             return "skipped"
+        from monitor.alerts import notify, reminder_alert
+
         deliveries = send_reminders(self.config, self.engine, self.calendar, today)
-        return "failed" if any(d.status == "failed" for d in deliveries) else "ok"
+        failed = [d for d in deliveries if d.status == "failed"]
+        if failed:
+            alerts = [reminder_alert(self.config, today, d.channel, d.error or "?") for d in failed]
+            notify(self.config, self.engine, self.calendar, alerts)
+        return "failed" if failed else "ok"
 
     def reminder_due(self) -> bool:
         """Today is a campaign day, its reminder time has passed, and some channel has not sent it."""
@@ -169,11 +190,63 @@ class Jobs:
         day = day or self.calendar.today()
         if not self.calendar.contains(day):
             return "skipped"
-        result = build_daily_report(self.config, self.engine, self.calendar, day)
+        from monitor.alerts import notify, report_alert
+
+        try:
+            result = build_daily_report(self.config, self.engine, self.calendar, day)
+        except Exception as exc:
+            detail = redact(f"{type(exc).__name__}: {exc}", secret_values(self.config))
+            notify(self.config, self.engine, self.calendar, [report_alert(self.config, day, detail)])
+            raise
         log.info("daily report for %s: %s", day, result.index)
         for problem in result.problems:
             log.warning("daily report for %s: %s", day, problem)
+        if result.problems:
+            alert = report_alert(self.config, day, "; ".join(result.problems))
+            notify(self.config, self.engine, self.calendar, [alert])
         return "partial" if result.problems else "ok"
+
+    def digest(self) -> JobOutcome:
+        return self.run_job(JOB_DIGEST, self._digest)
+
+    def _digest(self) -> JobOutcome:
+        from monitor.digest import send_digest
+
+        today = self.calendar.today()
+        if not self.calendar.contains(today - dt.timedelta(days=1)):
+            return "skipped"
+        result = send_digest(self.config, self.engine, self.calendar, today)
+        return "failed" if any(d.status == "failed" for d in result.deliveries) else "ok"
+
+    def digest_due(self) -> bool:
+        from monitor.digest import digest_due
+
+        return digest_due(self.config, self.engine, self.calendar)
+
+    def digest_retry(self) -> JobOutcome:
+        """Every RETRY_MINUTES: a failed digest is tried again the same day, never the next."""
+        from monitor.digest import close_past_digests
+
+        close_past_digests(self.engine, self.calendar)
+        return self.digest() if self.digest_due() else "skipped"
+
+    def alerts(self) -> JobOutcome:
+        return self.run_job(JOB_ALERTS, self._alerts)
+
+    def _alerts(self) -> JobOutcome:
+        """The checks that need no event (silence, volume, token expiry, collector state) and the
+        retry of today's failed alerts. Only while the campaign runs (and the day after its end)."""
+        from monitor.alerts import check, notify, retry_failed
+
+        today = self.calendar.today()
+        if not (self.calendar.start <= today <= self.calendar.end + dt.timedelta(days=1)):
+            return "skipped"
+        retry_failed(self.config, self.engine, self.calendar)
+        ask = self._token_asked != today
+        self._token_asked = today
+        found = check(self.config, self.engine, self.calendar, ask_token_expiry=ask)
+        notify(self.config, self.engine, self.calendar, found)
+        return "ok"
 
     # --- catch-up, from the database and the disk
     def report_missing(self, day: dt.date) -> bool:
@@ -195,6 +268,8 @@ class Jobs:
             log.warning("catch-up: %d reminder(s) of past days were never sent; recorded as missed", missed)
         if self.reminder_due() and not self.should_stop():
             outcomes.append(self.reminder())
+        if self.digest_due() and not self.should_stop():
+            outcomes.append(self.digest())
         yesterday = today - dt.timedelta(days=1)
         if self.report_missing(yesterday) and not self.should_stop():
             outcomes.append(self.daily_report(yesterday))
@@ -209,7 +284,7 @@ class Jobs:
             last = last_job_run(session, f"collect-{source}")
         every = dt.timedelta(minutes=api_every_minutes(self.config, source))
         # A minute's slack, so a cron line of the same period never skips every other pass.
-        return last is None or dt.datetime.now(dt.UTC) - last.started_at >= every - dt.timedelta(minutes=1)
+        return last is None or self.calendar.now() - last.started_at >= every - dt.timedelta(minutes=1)
 
 
 def build_scheduler(config: Config, jobs: Jobs) -> BlockingScheduler:
@@ -283,6 +358,36 @@ def build_scheduler(config: Config, jobs: Jobs) -> BlockingScheduler:
         id=JOB_REMINDER_RETRY,
         name="retry a failed vote reminder",
         **once,
+        misfire_grace_time=RETRY_MINUTES * 60,
+    )
+    digest_at = config.digest.at
+    scheduler.add_job(
+        jobs.digest,
+        "cron",
+        hour=digest_at.hour,
+        minute=digest_at.minute,
+        id=JOB_DIGEST,
+        name="send the morning digest",
+        **once,
+        misfire_grace_time=DIGEST_GRACE_SECONDS,
+    )
+    scheduler.add_job(
+        jobs.digest_retry,
+        "interval",
+        minutes=RETRY_MINUTES,
+        id=JOB_DIGEST_RETRY,
+        name="retry a failed morning digest",
+        **once,
+        misfire_grace_time=RETRY_MINUTES * 60,
+    )
+    scheduler.add_job(
+        jobs.alerts,
+        "interval",
+        minutes=RETRY_MINUTES,
+        id=JOB_ALERTS,
+        name="check for alerts and retry failed ones",
+        **once,
+        next_run_time=now,
         misfire_grace_time=RETRY_MINUTES * 60,
     )
     daily = config.reports.daily_at
@@ -372,6 +477,7 @@ def run_once(config: Config, engine: Engine, calendar: CampaignCalendar) -> int:
         if config.submissions.telegram.enabled:
             outcomes.append(jobs.telegram_bot(poll_seconds=0))  # what is queued, without waiting
         outcomes += jobs.catch_up()
+        outcomes.append(jobs.alerts())
     return 0 if all(o in ("ok", "skipped") for o in outcomes) else 1
 
 
@@ -398,7 +504,13 @@ def job_statuses(config: Config, engine: Engine, calendar: CampaignCalendar) -> 
     """The last run of each job and when it will next run (computed from config, as `run` would)."""
     tz = config.campaign.tz
     now = calendar.now().astimezone(tz)
-    names = [JOB_INBOX, *(f"collect-{s}" for s in enabled_sources(config)), JOB_REMINDER, JOB_REPORT]
+    names = [
+        JOB_INBOX,
+        *(f"collect-{s}" for s in enabled_sources(config)),
+        JOB_REMINDER,
+        JOB_DIGEST,
+        JOB_REPORT,
+    ]
     result = []
     with Session(readonly(engine)) as session:
         for name in names:
@@ -407,6 +519,8 @@ def job_statuses(config: Config, engine: Engine, calendar: CampaignCalendar) -> 
                 next_run = _next_campaign_time(calendar, config.reminders.at, now)
             elif name == JOB_REPORT:
                 next_run = _next_campaign_time(calendar, config.reports.daily_at, now)
+            elif name == JOB_DIGEST:
+                next_run = _next_campaign_time(calendar, config.digest.at, now, days_after=1)
             else:
                 minutes = (
                     config.sources.inbox.every_minutes
@@ -427,10 +541,15 @@ def job_statuses(config: Config, engine: Engine, calendar: CampaignCalendar) -> 
     return result
 
 
-def _next_campaign_time(calendar: CampaignCalendar, at: dt.time, now: dt.datetime) -> dt.datetime | None:
+def _next_campaign_time(
+    calendar: CampaignCalendar, at: dt.time, now: dt.datetime, days_after: int = 0
+) -> dt.datetime | None:
+    """The next `at` on a campaign day (days_after=1: the days after the campaign's days, as the
+    digest reports on the day before)."""
+    shift = dt.timedelta(days=days_after)
     trigger = CronTrigger(hour=at.hour, minute=at.minute, timezone=calendar.tz)
-    earliest = max(now, dt.datetime.combine(calendar.start, dt.time(0), calendar.tz))
+    earliest = max(now, dt.datetime.combine(calendar.start + shift, dt.time(0), calendar.tz))
     fire: dt.datetime | None = trigger.get_next_fire_time(None, earliest)
-    if fire is None or fire.date() > calendar.end:
+    if fire is None or fire.date() > calendar.end + shift:
         return None
     return fire

@@ -28,6 +28,9 @@ from monitor.inbox import Inbox
 from monitor.lock import RunLock, lock_path
 from monitor.models import CollectionRun, ImportedFile, Post, VoteReminder
 from monitor.scheduler import (
+    JOB_ALERTS,
+    JOB_DIGEST,
+    JOB_DIGEST_RETRY,
     JOB_INBOX,
     JOB_REMINDER,
     JOB_REMINDER_RETRY,
@@ -63,12 +66,26 @@ def test_jobs_come_from_config(write_config) -> None:
         write_config(
             '[reminders]\nat = "06:45"\n[reports]\ndaily_at = "22:00"\n[sources.inbox]\nevery_minutes = 2\n'
             "[sources.twitter]\nenabled = true\nevery_minutes = 15\n"
+            '[digest]\nat = "07:40"\n'
         )
     )
     engine = open_engine(cfg.storage.url)
     scheduler = build_scheduler(cfg, Jobs(cfg, engine, CampaignCalendar(cfg.campaign)))
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {JOB_INBOX, "collect-twitter", JOB_REMINDER, JOB_REMINDER_RETRY, JOB_REPORT}
+    assert set(jobs) == {
+        JOB_INBOX,
+        "collect-twitter",
+        JOB_REMINDER,
+        JOB_REMINDER_RETRY,
+        JOB_REPORT,
+        JOB_DIGEST,
+        JOB_DIGEST_RETRY,
+        JOB_ALERTS,
+    }
+    digest = jobs[JOB_DIGEST]
+    assert "hour='7'" in str(digest.trigger) and "minute='40'" in str(digest.trigger)
+    assert jobs[JOB_DIGEST_RETRY].trigger.interval == dt.timedelta(minutes=RETRY_MINUTES)
+    assert jobs[JOB_ALERTS].trigger.interval == dt.timedelta(minutes=RETRY_MINUTES)
     assert jobs[JOB_REMINDER_RETRY].trigger.interval == dt.timedelta(minutes=RETRY_MINUTES)
     assert str(scheduler.timezone) == "Asia/Jakarta"
     inbox = jobs[JOB_INBOX]
