@@ -42,6 +42,34 @@ MAX_REFRESH_CALLS = 10  # each refreshed tweet is a read on the X plan: bound wh
 MAX_REFRESH_TWEETS = LOOKUP_IDS * MAX_REFRESH_CALLS
 
 
+def build_query(
+    campaign_tags: Sequence[str], peer_tags: Sequence[Sequence[str]] = (), max_length: int = 512
+) -> tuple[str, list[str]]:
+    """The recent-search query for the campaign's tags and the peer cities' tags: `(#A OR #B OR ...)`.
+
+    The campaign's tags always go in (a query without them is refused); each peer's tags go in whole,
+    in config order, while the query stays within `max_length` characters (the X plan's limit).
+    Returns (query, the peer tags left out), so the caller can say what is not collected."""
+
+    def render(tags: list[str]) -> str:
+        return "(" + " OR ".join(f"#{tag}" for tag in tags) + ")"
+
+    tags = list(dict.fromkeys(t.lstrip("#") for t in campaign_tags))
+    if len(render(tags)) > max_length:
+        raise SourceError(
+            f"x_api: the campaign's hashtags alone make a query of {len(render(tags))} characters, more "
+            f"than {max_length}: set sources.twitter.query by hand or raise sources.twitter.max_query_length"
+        )
+    left_out: list[str] = []
+    for group in peer_tags:
+        extra = [t.lstrip("#") for t in group if t.lstrip("#") not in tags]
+        if len(render(tags + extra)) <= max_length:
+            tags += extra
+        else:
+            left_out += extra
+    return render(tags), left_out
+
+
 def search_params(query: str, since_id: str | None, next_token: str | None) -> dict[str, Any]:
     params: dict[str, Any] = {"query": query, "max_results": 100, **FIELD_PARAMS}
     if since_id:

@@ -695,6 +695,98 @@ def report(
 
 
 # ---------------------------------------------------------------------------------------------------------
+# votes: the vote and suggestion ledger
+
+
+@main.group(invoke_without_command=True)
+@click.option("--csv", "as_csv", is_flag=True, help="List the readings as CSV on stdout instead of a table.")
+@click.pass_context
+def votes(ctx: click.Context, as_csv: bool) -> None:
+    """The vote and suggestion ledger: what the team read on the campaign website. Without a
+    subcommand, lists every reading (corrected ones marked)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from monitor.votes import format_readings_table, readings, write_readings_csv
+
+    app: App = ctx.obj
+    entries = readings(app.engine)
+    if as_csv:
+        write_readings_csv(entries, sys.stdout, app.calendar)
+    else:
+        app.say(format_readings_table(entries, app.calendar))
+
+
+@votes.command("add")
+@click.option(
+    "--at", "when", metavar="WHEN", help="When it was read: YYYY-MM-DD HH:MM, campaign time (default: now)."
+)
+@click.option("--votes", "votes_text", required=True, metavar="N", help="The vote count the website shows.")
+@click.option("--suggestions", "suggestions_text", metavar="N", help="The suggestion count, if shown.")
+@click.option("--rank", type=click.IntRange(min=1), help="The city's rank, if shown.")
+@click.option("--note", help="A note to keep with the reading.")
+@click.option(
+    "--correct",
+    is_flag=True,
+    help="The earlier reading(s) this contradicts were wrong: keep them, marked corrected.",
+)
+@click.pass_obj
+def votes_add(
+    app: App,
+    when: str | None,
+    votes_text: str,
+    suggestions_text: str | None,
+    rank: int | None,
+    note: str | None,
+    correct: bool,
+) -> None:
+    """Record one reading of the vote count (several a day are fine). A count lower than an earlier
+    one is refused unless --correct (exit 2)."""
+    from monitor.votes import add_reading, parse_count, parse_when
+
+    cal = app.calendar
+    read_at = parse_when(when, cal) if when else cal.now()
+    count = parse_count(votes_text, "--votes", required=True)
+    assert count is not None
+    result = add_reading(
+        app.engine,
+        cal,
+        read_at,
+        count,
+        parse_count(suggestions_text, "--suggestions"),
+        rank,
+        note,
+        correct=correct,
+    )
+    stamp = read_at.astimezone(cal.tz).strftime("%Y-%m-%d %H:%M")
+    if result.reading is None:
+        app.say(f"already recorded: {count} votes at {stamp}; nothing added")
+        return
+    app.say(f"recorded: {count} votes at {stamp} ({cal.tz.key})")
+    for old in result.corrected:
+        app.say(f"  marked corrected: {old.votes} votes at {old.read_at.astimezone(cal.tz):%Y-%m-%d %H:%M}")
+
+
+@votes.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def votes_import(ctx: click.Context, file: Path) -> None:
+    """Import readings from a CSV sheet with the columns at, votes, suggestions, rank, note (and
+    optionally correct). Bad rows are listed and the others kept (exit 1)."""
+    from monitor.votes import import_readings
+
+    app: App = ctx.obj
+    result = import_readings(app.engine, app.calendar, file)
+    app.say(
+        f"{file.name}: {result.added} readings added, {result.unchanged} already recorded, "
+        f"{result.corrected} earlier readings marked corrected, {len(result.rejected)} rejected"
+    )
+    for line, reason in result.rejected:
+        app.say(f"  line {line}: {reason}", err=True)
+    if result.rejected:
+        ctx.exit(EXIT_PARTIAL)
+
+
+# ---------------------------------------------------------------------------------------------------------
 # submissions
 
 

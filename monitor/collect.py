@@ -26,10 +26,10 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from collectors import facebook, instagram, twitter
 from collectors.graph import TokenError
@@ -37,7 +37,7 @@ from collectors.http import ApiPage, make_session, redact
 from monitor.campaign import CampaignCalendar
 from monitor.counting import CampaignRule, Tally
 from monitor.errors import RateLimited, SourceError, UsageError
-from monitor.models import Post
+from monitor.models import Post, PostHashtag
 from monitor.plausible import record_problem
 from monitor.store import Rejection, finish_run, load_checkpoint, start_run, write_batch
 from reports.queries import ReportScope, campaign_filter
@@ -161,7 +161,10 @@ def _collect_twitter(ctx: SourceContext) -> SourceResult:
     def body(session: requests.Session, token: str, store: _PageStore) -> None:
         state = load_checkpoint(ctx.engine, twitter.SOURCE)
         clock = ctx.calendar.now
-        store.all(twitter.recent_search_pages(session, cfg, token, state, sleep=ctx.sleep, clock=clock))
+        search_cfg = replace(cfg, query=twitter_query(ctx.config))
+        store.all(
+            twitter.recent_search_pages(session, search_cfg, token, state, sleep=ctx.sleep, clock=clock)
+        )
         # Search only brings tweets newer than the last pass: refresh the metrics of the older ones.
         stale = tweets_to_refresh(ctx.engine, ctx.config.campaign, clock())
         if stale:
@@ -170,21 +173,45 @@ def _collect_twitter(ctx: SourceContext) -> SourceResult:
     return _api_pass(ctx, "twitter", cfg.api_base, cfg.token_env, body)
 
 
+def twitter_query(config: Config) -> str:
+    """sources.twitter.query when set; else built from the campaign's and the peers' hashtags within
+    sources.twitter.max_query_length (peers that do not fit are left out, with a warning)."""
+    cfg = config.sources.twitter
+    if cfg.query:
+        return cfg.query
+    peers = [peer.hashtags for peer in config.peers]
+    query, left_out = twitter.build_query(config.campaign.hashtags, peers, cfg.max_query_length)
+    if left_out:
+        log.warning(
+            "x_api: the query would pass %d characters with %s; those tags are not searched "
+            "(raise sources.twitter.max_query_length if the X plan allows longer queries)",
+            cfg.max_query_length,
+            " ".join("#" + tag for tag in left_out),
+        )
+    return query
+
+
 def tweets_to_refresh(engine: Engine, campaign: CampaignConfig, now: dt.datetime) -> list[str]:
-    """Ids of the campaign tweets (DESIGN 5: tracked tag, window, no retweet) posted in the last
-    REFRESH_DAYS and not seen by any source for REFRESH_AFTER, newest first, at most
-    twitter.MAX_REFRESH_TWEETS.
+    """Ids of the campaign tweets (DESIGN 5: tracked tag, window, no retweet) and of the [[peers]]'
+    tweets, posted in the last REFRESH_DAYS and not seen by any source for REFRESH_AFTER, newest
+    first, at most twitter.MAX_REFRESH_TWEETS.
 
     Engagement settles within days; REFRESH_AFTER keeps a tweet from being re-read (and paid for) on
     every pass: at most REFRESH_DAYS * 24 h / REFRESH_AFTER reads per tweet.
     """
     since = now - REFRESH_DAYS
     scope = ReportScope(campaign, since.astimezone(campaign.tz).date(), now.astimezone(campaign.tz).date())
+    tracked = campaign_filter(scope)
+    if campaign.peer_hashtags:
+        # The peers' tweets too: the share-of-voice section compares their interactions with ours.
+        peer = select(PostHashtag.post_id).where(PostHashtag.tag.in_(sorted(campaign.peer_hashtags)))
+        in_window = and_(Post.local_date >= scope.first, Post.local_date <= scope.last, ~Post.is_repost)
+        tracked = or_(tracked, and_(in_window, Post.id.in_(peer)))
     query = (
         select(Post.post_key)
         .where(
             Post.platform == "twitter",
-            campaign_filter(scope),
+            tracked,
             Post.created_at >= since,
             Post.last_seen_at < now - REFRESH_AFTER,
         )
@@ -200,7 +227,8 @@ def _collect_instagram(ctx: SourceContext) -> SourceResult:
 
     def body(session: requests.Session, token: str, store: _PageStore) -> None:
         state = load_checkpoint(ctx.engine, instagram.SOURCE)
-        tags = ctx.config.campaign.hashtags
+        # The peers' tags too, after the campaign's: the share-of-voice section needs their posts.
+        tags = tuple(ctx.config.campaign.hashtags) + tuple(t for p in ctx.config.peers for t in p.hashtags)
         store.all(instagram.hashtag_pages(session, cfg, token, tags, state, now=ctx.calendar.now()))
 
     return _api_pass(ctx, "instagram", cfg.api_base, cfg.token_env, body)

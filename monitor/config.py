@@ -14,7 +14,7 @@ import re
 import string
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,6 +46,9 @@ class CampaignConfig:
     hashtags: tuple[str, ...]  # as written by the user, without '#'
     vote_url: str = "https://www.welovecities.org"
     language: str = "id"
+    # The hashtags of the [[peers]] cities, case-folded: a post carrying one of them is that city's post
+    # and counts for the campaign only if it also carries one of own_hashtags (docs/peers.md).
+    peer_hashtags: frozenset[str] = frozenset()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -55,6 +58,15 @@ class CampaignConfig:
     def tracked_hashtags(self) -> frozenset[str]:
         """Case-folded tags without '#', the form stored in post_hashtags."""
         return frozenset(tag.casefold() for tag in self.hashtags)
+
+    @property
+    def own_hashtags(self) -> frozenset[str]:
+        """The tracked tags that name the city itself (`WeLoveProbolinggo` for city "Kota Probolinggo"),
+        as opposed to the shared ones every city uses (`WeLoveCities`). A word of the city name of 4 or
+        more letters inside the tag makes it the city's own; if no tag names the city, all are its own."""
+        words = [w for w in re.split(r"\W+", self.city.casefold()) if len(w) >= 4]
+        own = frozenset(tag for tag in self.tracked_hashtags if any(w in tag for w in words))
+        return own or self.tracked_hashtags
 
 
 @dataclass(frozen=True)
@@ -81,12 +93,32 @@ class TelegramConfig:
 
 
 @dataclass(frozen=True)
+class PeerCity:
+    """A city competing in the same campaign ([[peers]]), tracked for the share-of-voice section."""
+
+    name: str
+    hashtags: tuple[str, ...]  # as written, without '#'
+
+    @property
+    def tracked_hashtags(self) -> frozenset[str]:
+        return frozenset(tag.casefold() for tag in self.hashtags)
+
+
+@dataclass(frozen=True)
 class RemindersConfig:
-    at: dt.time = dt.time(7, 0)
+    at: dt.time = dt.time(7, 0)  # the first of `times`
     channels: tuple[str, ...] = ("log",)
     template: str | None = None  # None: the built-in template for campaign.language
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    # Several times: each day one is drawn at random (seeded by `seed` and the date, so every process
+    # draws the same) and recorded in vote_reminders.planned_at; one time: that time every day.
+    times: tuple[dt.time, ...] = ()
+    seed: str = ""
+
+    @property
+    def all_times(self) -> tuple[dt.time, ...]:
+        return self.times or (self.at,)
 
 
 @dataclass(frozen=True)
@@ -121,11 +153,12 @@ class InboxConfig:
 @dataclass(frozen=True)
 class TwitterConfig:
     enabled: bool = False
-    query: str = "(#WeLoveProbolinggo OR #WeLoveCities)"
+    query: str = ""  # "": built from the campaign's and the peers' hashtags (collectors.twitter.build_query)
     token_env: str = "X_BEARER_TOKEN"
     api_base: str = "https://api.x.com"
     every_minutes: int = 30
     max_wait_seconds: int = 60  # a rate-limit reset nearer than this is waited for; farther ends the run
+    max_query_length: int = 512  # the X plan's limit on a search query (512 Basic, 4096 Pro)
 
 
 @dataclass(frozen=True)
@@ -234,6 +267,7 @@ class Config:
     logging: LoggingConfig
     formats: tuple[CustomFormat, ...] = ()
     zones: Mapping[str, dt.tzinfo] = field(default_factory=dict)  # [zones]: abbreviation -> zone
+    peers: tuple[PeerCity, ...] = ()  # [[peers]]: the other cities, for share of voice
     digest: DigestConfig = field(default_factory=DigestConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     submissions: SubmissionsConfig = field(default_factory=SubmissionsConfig)
@@ -311,6 +345,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
             "logging",
             "formats",
             "zones",
+            "peers",
             "submissions",
             "digest",
             "alerts",
@@ -332,6 +367,10 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     formats = data.get("formats", [])
     if not isinstance(formats, list):
         raise ConfigError(path, "formats", "must be an array of tables", "write each one as [[formats]]")
+    peers = _peers(r, data.get("peers", []), campaign)
+    if peers:
+        peer_tags = frozenset().union(*(peer.tracked_hashtags for peer in peers))
+        campaign = replace(campaign, peer_hashtags=peer_tags)
     return Config(
         path=path,
         campaign=campaign,
@@ -346,10 +385,51 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         logging=LoggingConfig(file=r.resolve(log_file) if log_file else None),
         formats=_custom_formats(r, formats),
         zones=_zones(r, r.section(data, "zones")),
+        peers=peers,
         digest=digest,
         alerts=alerts,
         submissions=_submissions(r, r.section(data, "submissions")),
     )
+
+
+def _peers(r: _Reader, entries: Any, campaign: CampaignConfig) -> tuple[PeerCity, ...]:
+    """The [[peers]] entries: a name and the city's own hashtags, none shared with the campaign or
+    with another peer (a tag must say whose post it is)."""
+    if not isinstance(entries, list):
+        raise ConfigError(r.path_, "peers", "must be an array of tables", "write each one as [[peers]]")
+    owner = {tag: "campaign.hashtags" for tag in campaign.tracked_hashtags}
+    peers: list[PeerCity] = []
+    for i, entry in enumerate(entries):
+        key = f"peers[{i}]"
+        if not isinstance(entry, Mapping):
+            raise ConfigError(r.path_, key, "must be a table", 'write it as [[peers]] with name = "..."')
+        r.allowed(entry, key, {"name", "hashtags"})
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(r.path_, f"{key}.name", "missing", 'name the city, e.g. name = "DKI Jakarta"')
+        raw = entry.get("hashtags")
+        if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
+            raise ConfigError(r.path_, f"{key}.hashtags", "must be a list of strings", '["WeLoveJakarta"]')
+        tags = tuple(t.strip().lstrip("#") for t in raw if t.strip().lstrip("#"))
+        if not tags:
+            raise ConfigError(r.path_, f"{key}.hashtags", "is empty", "name the city's own hashtag")
+        for tag in tags:
+            if not all(ch.isalnum() or ch == "_" for ch in tag):
+                raise ConfigError(
+                    r.path_, f"{key}.hashtags", f"{tag!r} is not a hashtag", "use letters, digits and _ only"
+                )
+            if tag.casefold() in owner:
+                raise ConfigError(
+                    r.path_,
+                    f"{key}.hashtags",
+                    f"#{tag} is already in {owner[tag.casefold()]}",
+                    "list a city's own hashtag only; the shared ones (#WeLoveCities) belong to [campaign]",
+                )
+            owner[tag.casefold()] = f"{key}.hashtags"
+        if any(peer.name == name.strip() for peer in peers):
+            raise ConfigError(r.path_, f"{key}.name", f"{name!r} is listed twice", "merge the two entries")
+        peers.append(PeerCity(name=name.strip(), hashtags=tags))
+    return tuple(peers)
 
 
 def _campaign(r: _Reader, c: Mapping[str, Any]) -> CampaignConfig:
@@ -418,7 +498,7 @@ def _storage(r: _Reader, s: Mapping[str, Any]) -> StorageConfig:
 
 
 def _reminders(r: _Reader, m: Mapping[str, Any]) -> RemindersConfig:
-    r.allowed(m, "reminders", {"at", "channels", "template", "webhook", "telegram"})
+    r.allowed(m, "reminders", {"at", "channels", "template", "webhook", "telegram", "seed"})
     channels = m.get("channels", ["log"])
     if not isinstance(channels, list) or not all(isinstance(ch, str) for ch in channels):
         raise ConfigError(r.path_, "reminders.channels", "must be a list of strings", '["log", "webhook"]')
@@ -448,8 +528,14 @@ def _reminders(r: _Reader, m: Mapping[str, Any]) -> RemindersConfig:
             "is empty but the telegram channel is on",
             "set the chat id",
         )
+    times = _reminder_times(r, m)
+    seed = m.get("seed", "")
+    if not isinstance(seed, str | int) or isinstance(seed, bool):
+        raise ConfigError(r.path_, "reminders.seed", f"must be text or a whole number, got {seed!r}")
     return RemindersConfig(
-        at=r.clock(m, "reminders.at", "07:00"),
+        at=times[0],
+        times=times if len(times) > 1 else (),
+        seed=str(seed),
         channels=tuple(dict.fromkeys(channels)),
         template=template,
         webhook=WebhookConfig(
@@ -457,6 +543,23 @@ def _reminders(r: _Reader, m: Mapping[str, Any]) -> RemindersConfig:
         ),
         telegram=telegram,
     )
+
+
+def _reminder_times(r: _Reader, m: Mapping[str, Any]) -> tuple[dt.time, ...]:
+    """`at`: one time of day, or a list of them (one is drawn each day)."""
+    value = m.get("at", "07:00")
+    if not isinstance(value, list):
+        return (r.clock(m, "reminders.at", "07:00"),)
+    if not value:
+        raise ConfigError(
+            r.path_, "reminders.at", "is an empty list", 'give one time or several: ["07:00", "12:00"]'
+        )
+    if len(value) > 24:
+        raise ConfigError(r.path_, "reminders.at", f"lists {len(value)} times", "list at most 24")
+    times = [r.clock({f"at[{i}]": item}, f"reminders.at[{i}]", "07:00") for i, item in enumerate(value)]
+    if len(set(times)) != len(times):
+        raise ConfigError(r.path_, "reminders.at", "lists a time twice", "list each time once")
+    return tuple(times)
 
 
 def _channels(r: _Reader, m: Mapping[str, Any], key: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -627,7 +730,15 @@ def _sources(r: _Reader, s: Mapping[str, Any]) -> SourcesConfig:
     r.allowed(
         tw,
         "sources.twitter",
-        {"enabled", "query", "token_env", "api_base", "every_minutes", "max_wait_seconds"},
+        {
+            "enabled",
+            "query",
+            "token_env",
+            "api_base",
+            "every_minutes",
+            "max_wait_seconds",
+            "max_query_length",
+        },
     )
     ig = r.section(s, "instagram", prefix="sources.")
     r.allowed(ig, "sources.instagram", {"enabled", "user_id", "token_env", "api_base", "every_minutes"})
@@ -669,11 +780,13 @@ def _sources(r: _Reader, s: Mapping[str, Any]) -> SourcesConfig:
         ),
         twitter=TwitterConfig(
             enabled=r.boolean(tw, "sources.twitter.enabled", False),
-            query=r.string(tw, "sources.twitter.query", "(#WeLoveProbolinggo OR #WeLoveCities)"),
+            query=r.string(tw, "sources.twitter.query", "").strip(),
             token_env=r.string(tw, "sources.twitter.token_env", "X_BEARER_TOKEN"),
             api_base=r.string(tw, "sources.twitter.api_base", "https://api.x.com").rstrip("/"),
             every_minutes=r.positive(tw, "sources.twitter.every_minutes", 30, MAX_MINUTES),
             max_wait_seconds=r.positive(tw, "sources.twitter.max_wait_seconds", 60, MAX_WAIT_SECONDS),
+            # X allows 512 (Basic) to 4096 (Pro) characters; more is a typo.
+            max_query_length=r.positive(tw, "sources.twitter.max_query_length", 512, 4096),
         ),
         instagram=instagram,
         facebook=facebook,

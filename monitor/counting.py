@@ -15,7 +15,7 @@ from monitor.config import CampaignConfig
 from monitor.records import PostRecord
 
 # Reasons a row is not a campaign post, in the order the summary names them.
-REPOST, BEFORE, AFTER, UNTAGGED = "repost", "before", "after", "untagged"
+REPOST, BEFORE, AFTER, UNTAGGED, PEER = "repost", "before", "after", "untagged", "peer"
 
 
 @dataclass
@@ -26,6 +26,7 @@ class Tally:
     before: int = 0
     after: int = 0
     untagged: int = 0
+    peers: int = 0  # posts of a [[peers]] city (its tag, none of the campaign's own): kept, not counted
     reposts: int = 0
     known: int = 0  # campaign posts already stored with the same metrics
     older: int = 0  # campaign posts already stored from a later observation (kept as history)
@@ -55,6 +56,7 @@ class CampaignRule:
         day_after = campaign.end + dt.timedelta(days=1)
         self.after = dt.datetime.combine(day_after, dt.time(), tz).astimezone(dt.UTC)
         self.tags = campaign.tracked_hashtags
+        self.peer_tags, self.own_tags = campaign.peer_hashtags, campaign.own_hashtags
 
     def reason(self, rec: PostRecord) -> str | None:
         """Why this record is not a campaign post, or None when it is one."""
@@ -67,6 +69,12 @@ class CampaignRule:
             return AFTER
         if self.tags.isdisjoint(rec.hashtags):
             return UNTAGGED
+        if (
+            self.peer_tags
+            and not self.peer_tags.isdisjoint(rec.hashtags)
+            and self.own_tags.isdisjoint(rec.hashtags)
+        ):
+            return PEER
         return None
 
     def count(self, tally: Tally, reason: str) -> None:
@@ -76,6 +84,8 @@ class CampaignRule:
             tally.before += 1
         elif reason == AFTER:
             tally.after += 1
+        elif reason == PEER:
+            tally.peers += 1
         else:
             tally.untagged += 1
 
@@ -87,6 +97,7 @@ class CampaignRule:
             (tally.before, f"before {_day(c.start)}"),
             (tally.after, f"after {_day(c.end)}"),
             (tally.untagged, f"without {tags}"),
+            (tally.peers, "of peer cities"),
             (tally.reposts, _plural(tally.reposts, repost_word)),
             (tally.known, "already known and unchanged"),
             (tally.older, "older than the observation already stored (kept as history)"),
@@ -112,6 +123,7 @@ class CampaignRule:
             "before": tally.before,
             "after": tally.after,
             "untagged": tally.untagged,
+            "peers": tally.peers,
             "reposts": tally.reposts,
             "rejected": tally.rejected,
         }
@@ -120,6 +132,7 @@ class CampaignRule:
             "before": f"before the campaign starts ({_day(c.start)})",
             "after": f"after the campaign ends ({_day(c.end)})",
             "untagged": "without a tracked hashtag (" + ", ".join(f"#{t}" for t in c.hashtags) + ")",
+            "peers": "posts of peer cities ([[peers]]: kept for the share of voice)",
             "reposts": "reposts/retweets",
             "rejected": "rejected",
         }

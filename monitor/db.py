@@ -29,7 +29,10 @@ def open_engine(url: str, create: bool = True) -> Engine:
     if is_sqlite:
         _tune_sqlite(engine)
     if create:
+        from monitor.schema_patch import add_missing_columns
+
         Base.metadata.create_all(engine)
+        add_missing_columns(engine)
     return engine
 
 

@@ -225,9 +225,18 @@ def report_location(config: Config) -> str | None:
 
 FactFn = Callable[[Config, Engine, CampaignCalendar, dt.date], Any]
 
+
 # Facts that later sections need (e.g. "votes": yesterday's vote readings), each computed by its own
 # function for the day reported on; gather() puts each into DigestFacts.extra under its name.
-EXTRA_FACTS: dict[str, FactFn] = {}
+def scoreboard_facts(config: Config, engine: Engine, calendar: CampaignCalendar, day: dt.date) -> list[str]:
+    """The day's votes from the ledger and, once enough days exist, the reminder verdict
+    (reports.scoreboard.digest_lines takes the day the digest is for, the day after `day`)."""
+    from reports.scoreboard import digest_lines
+
+    return digest_lines(config, engine, calendar, day + dt.timedelta(days=1))
+
+
+EXTRA_FACTS: dict[str, FactFn] = {"scoreboard": scoreboard_facts}
 
 
 def gather(config: Config, engine: Engine, calendar: CampaignCalendar, day: dt.date) -> DigestFacts:
@@ -460,8 +469,14 @@ def report(c: Composing) -> Section | None:
     return Section("", (line(f"{c.words['report']}: ", Link("", where) if is_url else where),))
 
 
+def scoreboard(c: Composing) -> Section | None:
+    """Yesterday's votes and the reminder verdict (docs/scoreboard.md), when there is something to say."""
+    texts: list[str] = c.facts.extra.get("scoreboard") or []
+    return Section("", tuple(line(text) for text in texts)) if texts else None
+
+
 # The digest, top to bottom. A new section (e.g. yesterday's votes) is one function added here.
-SECTIONS: list[SectionFn] = [header, numbers, top, members, sources, report]
+SECTIONS: list[SectionFn] = [header, numbers, scoreboard, top, members, sources, report]
 
 
 @dataclass(frozen=True)

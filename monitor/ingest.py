@@ -228,6 +228,7 @@ def _import_rows(
         result.observed_how = f"column {fmt.observed} where set, else {how}"
     rule = CampaignRule(config.campaign)
     window_first, window_after, tracked = rule.first, rule.after, rule.tags
+    peer_tags, own_tags = rule.peer_tags, rule.own_tags
     tally = result.tally
     header_line = raw_record(export.header, export.delimiter)
     reject_ids = _reject_id_column(export.header)
@@ -332,6 +333,12 @@ def _import_rows(
                             tally.after += 1
                         elif tracked.isdisjoint(record.hashtags):
                             tally.untagged += 1
+                        elif (
+                            peer_tags
+                            and not peer_tags.isdisjoint(record.hashtags)
+                            and own_tags.isdisjoint(record.hashtags)
+                        ):
+                            tally.peers += 1  # a [[peers]] city's post (kept, not the campaign's)
                         else:
                             campaign_posts.append(record)
                         if reject_ids is not None and (rid := fields[reject_ids].strip()).isdigit():

@@ -194,6 +194,8 @@ class VoteReminder(Base):
     claim_token: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    # The time the day's reminder was due: the drawn one when [reminders] at lists several times.
+    planned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class DigestDelivery(Base):
@@ -267,6 +269,28 @@ class SourceCheckpoint(Base):
     source: Mapped[str] = mapped_column(String(64), primary_key=True)
     state: Mapped[str] = mapped_column(Text, default="{}")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class VoteReading(Base):
+    """What the team read on the campaign website at a moment: the city's votes, suggestions, rank.
+
+    Counts never go down: a lower reading is stored only as a correction, which marks the earlier
+    readings it contradicts `corrected` (kept, not deleted) and names itself in their corrected_by."""
+
+    __tablename__ = "vote_readings"
+    __table_args__ = (Index("ix_vote_readings_read_at", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    read_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    votes: Mapped[int] = mapped_column(Integer)
+    suggestions: Mapped[int | None] = mapped_column(Integer)
+    rank: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(64), default="cli")  # "cli" or "import:<file name>"
+    entered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    corrected: Mapped[bool] = mapped_column(Boolean, default=False)
+    corrected_by: Mapped[int | None] = mapped_column(ForeignKey("vote_readings.id"))
 
 
 class Submission(Base):

@@ -202,9 +202,13 @@ def send_reminders(
     if day < today:
         return _close_past_day(engine, calendar, day, message, channels)
 
+    from monitor.reminder_time import reminder_due_at
+
     deliveries = []
     campaign_day = calendar.day_number(day)
     outgoing = Outgoing(day, campaign_day, message)
+    # The time the reminder was due (the drawn one with several [reminders] at), for the analysis.
+    planned = reminder_due_at(config, calendar, day)
     with new_session() as session:
         for channel in channels:
             identity = {"local_date": day, "channel": channel}
@@ -216,7 +220,7 @@ def send_reminders(
                     config.reminders,
                     session,
                     calendar.now,
-                    extra={"campaign_day": campaign_day},
+                    extra={"campaign_day": campaign_day, "planned_at": planned},
                 )
             )
     return deliveries

@@ -425,6 +425,8 @@ FROM posts p
 WHERE p.local_date BETWEEN :start AND :end
   AND NOT p.is_repost
   AND EXISTS (SELECT 1 FROM post_hashtags h WHERE h.post_id = p.id AND h.tag IN :tags)
+  AND NOT (EXISTS (SELECT 1 FROM post_hashtags h WHERE h.post_id = p.id AND h.tag IN :peer_tags)
+           AND NOT EXISTS (SELECT 1 FROM post_hashtags h WHERE h.post_id = p.id AND h.tag IN :own_tags))
 """
 
 # The author of a post as roster accounts are written: lower-case handle without '@'.
@@ -467,8 +469,17 @@ def bind_campaign(
         bindparam("start", type_=Date()),
         bindparam("end", type_=Date()),
         bindparam("tags", expanding=True),
+        bindparam("peer_tags", expanding=True),
+        bindparam("own_tags", expanding=True),
     )
-    params: dict[str, object] = {"start": start, "end": end, "tags": sorted(campaign.tracked_hashtags)}
+    params: dict[str, object] = {
+        "start": start,
+        "end": end,
+        "tags": sorted(campaign.tracked_hashtags),
+        # A peer city's post is not the campaign's (docs/peers.md); no peers: an empty list, no effect.
+        "peer_tags": sorted(campaign.peer_hashtags),
+        "own_tags": sorted(campaign.own_hashtags),
+    }
     return (stmt.columns(*columns) if columns else stmt), params
 
 

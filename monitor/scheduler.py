@@ -148,6 +148,7 @@ class Jobs:
         return self.run_job(JOB_REMINDER, self._reminder)
 
     def _reminder(self) -> JobOutcome:
+        from monitor.reminder_time import is_drawn
         from monitor.reminders import send_reminders
 
         today = self.calendar.today()
@@ -155,6 +156,8 @@ class Jobs:
             return "skipped"
         from monitor.alerts import notify, reminder_alert
 
+        if is_drawn(self.config) and not self.reminder_due():
+            return "skipped"  # a job at one of the candidate times; today's drawn time is another
         deliveries = send_reminders(self.config, self.engine, self.calendar, today)
         failed = [d for d in deliveries if d.status == "failed"]
         if failed:
@@ -164,12 +167,13 @@ class Jobs:
 
     def reminder_due(self) -> bool:
         """Today is a campaign day, its reminder time has passed, and some channel has not sent it."""
+        from monitor.reminder_time import reminder_due_at
         from monitor.reminders import reminder_sent_for
 
         today = self.calendar.today()
         return (
             self.calendar.contains(today)
-            and self.calendar.now() >= self.calendar.at_local(today, self.config.reminders.at)
+            and self.calendar.now() >= reminder_due_at(self.config, self.calendar, today)
             and not reminder_sent_for(self.engine, today, self.config.reminders.channels)
         )
 
@@ -340,17 +344,18 @@ def build_scheduler(config: Config, jobs: Jobs) -> BlockingScheduler:
             next_run_time=now,
             misfire_grace_time=bot.every_seconds,
         )
-    at = config.reminders.at
-    scheduler.add_job(
-        jobs.reminder,
-        "cron",
-        hour=at.hour,
-        minute=at.minute,
-        id=JOB_REMINDER,
-        name="send the daily vote reminder",
-        **once,
-        misfire_grace_time=REMINDER_GRACE_SECONDS,
-    )
+    # One job per candidate time; with several, each checks whether today's drawn time is its own.
+    for i, at in enumerate(config.reminders.all_times):
+        scheduler.add_job(
+            jobs.reminder,
+            "cron",
+            hour=at.hour,
+            minute=at.minute,
+            id=JOB_REMINDER if i == 0 else f"{JOB_REMINDER}-{i + 1}",
+            name="send the daily vote reminder" + (f" (candidate time {at:%H:%M})" if i else ""),
+            **once,
+            misfire_grace_time=REMINDER_GRACE_SECONDS,
+        )
     scheduler.add_job(
         jobs.reminder_retry,
         "interval",
@@ -516,7 +521,7 @@ def job_statuses(config: Config, engine: Engine, calendar: CampaignCalendar) -> 
         for name in names:
             last = last_job_run(session, name)
             if name == JOB_REMINDER:
-                next_run = _next_campaign_time(calendar, config.reminders.at, now)
+                next_run = _next_reminder_time(config, calendar, now)
             elif name == JOB_REPORT:
                 next_run = _next_campaign_time(calendar, config.reports.daily_at, now)
             elif name == JOB_DIGEST:
@@ -539,6 +544,21 @@ def job_statuses(config: Config, engine: Engine, calendar: CampaignCalendar) -> 
                 )
             )
     return result
+
+
+def _next_reminder_time(config: Config, calendar: CampaignCalendar, now: dt.datetime) -> dt.datetime | None:
+    """The next reminder: at the configured time, or at the next drawn one (several times)."""
+    from monitor.reminder_time import is_drawn, reminder_due_at
+
+    if not is_drawn(config):
+        return _next_campaign_time(calendar, config.reminders.at, now)
+    day = max(now.astimezone(calendar.tz).date(), calendar.start)
+    while day <= calendar.end:
+        due = reminder_due_at(config, calendar, day)
+        if due >= now:
+            return due.astimezone(calendar.tz)
+        day += dt.timedelta(days=1)
+    return None
 
 
 def _next_campaign_time(

@@ -173,7 +173,8 @@ def _record(
 ) -> RecordSummary:
     book = SenderBook(roster)
     tracked = config.campaign.tracked_hashtags
-    others = set(config.submissions.other_campaign_tags)
+    # Another city's tags: those listed here and the [[peers]] cities' own (docs/scoreboard.md).
+    others = set(config.submissions.other_campaign_tags) | set(config.campaign.peer_hashtags)
     now = utcnow()
     summary = RecordSummary()
     for message in messages:

@@ -27,7 +27,7 @@ from monitor.campaign import CampaignCalendar
 from monitor.config import Config
 from monitor.errors import UsageError
 from monitor.roster import RosterFileError
-from reports import charts, queries, roster
+from reports import charts, queries, roster, scoreboard
 from reports.compare import Comparison, compare, report_kind
 from reports.drawing import ChartJob, draw_all
 from reports.files import atomic_write_text, write_people_csv
@@ -180,10 +180,13 @@ def build_report(
     # 3. the charts, the workbook and the one-page PDF, drawn in parallel processes
     documents = document_jobs(data, out_dir, language, config.campaign.name, headline, generated)
     *chart_files, workbook, pdf = draw_all([*chart_jobs(data, out_dir, ctx), *documents])
+    # 3b. votes, peer cities, the reminder effect: their own files, charts and HTML (reports/scoreboard.py)
+    board = scoreboard.build_sections(config, engine, calendar, scope, data.daily, out_dir, ctx)
+    csv_files += board.csv_files
     index = write_index(  # 4. the page
-        config, calendar, data, out_dir, chart_files, [*csv_files, workbook, pdf], headline
+        config, calendar, data, out_dir, chart_files, [*csv_files, workbook, pdf], headline, board.html
     )
-    files = [*csv_files, *chart_files, workbook, pdf, index]
+    files = [*csv_files, *chart_files, *board.charts, workbook, pdf, index]
     return ReportResult(out_dir, index, first, last, files, problems, notes)
 
 
@@ -364,6 +367,7 @@ def write_index(
     chart_files: list[Path],
     download_files: list[Path],
     headline: Headline,
+    scoreboard_html: str = "",
 ) -> Path:
     """index.html: headline figures, charts, tables; links are relative so the folder can move."""
     language = config.campaign.language
@@ -403,6 +407,7 @@ def write_index(
         "downloads": [path.name for path in download_files],
         "roster": roster.template_context(data.roster, out_dir) if data.roster is not None else None,
         "roster_error": data.roster_error,
+        "scoreboard": scoreboard_html,
     }
     return atomic_write_text(out_dir / "index.html", render_report(language, context))
 

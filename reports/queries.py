@@ -101,6 +101,13 @@ def campaign_filter(scope: ReportScope, tagged: bool = True) -> ColumnElement[bo
         Post.is_repost.is_(False),
         scope.filter.where_clause(),
     )
+    peer_tags = scope.campaign.peer_hashtags
+    if peer_tags:
+        # A post carrying a peer city's tag is that city's, unless it also carries one of the city's
+        # own tags (a shared tag like #WeLoveCities is not enough): peers never change our numbers.
+        peer = select(PostHashtag.post_id).where(PostHashtag.tag.in_(sorted(peer_tags)))
+        own = select(PostHashtag.post_id).where(PostHashtag.tag.in_(sorted(scope.campaign.own_hashtags)))
+        in_scope = and_(in_scope, ~and_(Post.id.in_(peer), Post.id.not_in(own)))
     if not tagged:
         return in_scope
     carrying = select(PostHashtag.post_id).where(PostHashtag.tag.in_(list(scope.tracked_tags)))

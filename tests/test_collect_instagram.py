@@ -281,3 +281,34 @@ def test_a_page_of_another_shape_is_a_source_error_not_a_crash(
     assert (result.status, result.pages) == ("failed", 0)
     assert "top_media answered an unexpected page" in (result.error or "")
     assert not (result.error or "").startswith("instagram_api")  # the run row names its source
+
+
+def test_peer_hashtags_are_searched_after_the_campaigns(
+    write_config: Callable[..., Path],
+    httpserver: HTTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+    calendar: CampaignCalendar,
+) -> None:
+    monkeypatch.setenv("META_ACCESS_TOKEN", TOKEN)
+    base = httpserver.url_for("/v21.0")
+    cfg = load_config(
+        write_config(
+            f'[sources.instagram]\nenabled = true\nuser_id = "{USER_ID}"\napi_base = "{base}"\n\n'
+            '[[peers]]\nname = "DKI Jakarta"\nhashtags = ["WeLoveJakarta"]\n'
+        )
+    )
+    from monitor.db import open_engine
+
+    engine = open_engine(cfg.storage.url)
+    monkeypatch.setitem(IDS, "WeLoveJakarta", "17841500000000001")
+    graph = GraphServer(httpserver).start()
+    graph.listings["/v21.0/17841500000000001/recent_media"] = [
+        {"data": [media("CjktPeer001", "Monas #WeLoveJakarta", 9, 1)]}
+    ]
+    result = run(cfg, engine, calendar)
+    assert result.status == "ok" and result.new == 1
+    lookups = [q["q"] for p, q in graph.requests if p.endswith("/ig_hashtag_search")]
+    assert lookups == [["WeLoveProbolinggo"], ["welovecities"], ["WeLoveJakarta"]]
+    with engine.connect() as conn:  # kept, though it is not a campaign post
+        assert conn.execute(select(Post.post_key)).scalars().all() == ["CjktPeer001"]
+    engine.dispose()

@@ -89,7 +89,9 @@ def test_a_pass_follows_next_token_and_maps_tweets(
 
     assert (result.status, result.pages, result.new, result.updated, result.error) == ("ok", 2, 3, 0, None)
     first = rec.queries[0]
-    assert first["query"] == "(#WeLoveProbolinggo OR #WeLoveCities)"
+    # Without sources.twitter.query, the query is built from the campaign's tags as config.toml spells
+    # them (X matches hashtags case-insensitively).
+    assert first["query"] == "(#WeLoveProbolinggo OR #welovecities)"
     assert first["max_results"] == "100" and first["expansions"] == "author_id"
     assert "referenced_tweets" in first["tweet.fields"] and "public_metrics" in first["tweet.fields"]
     assert first["user.fields"] == "username,name"

@@ -114,6 +114,7 @@ def test_report_in_chromium(config: Config, engine: Engine, tmp_path: Path) -> N
                     "posting_times.png",
                     "roster_heatmap.png",
                     "roster_share.png",
+                    "reminder_effect.png",  # the scoreboard: no vote readings, no peers in this config
                 ]
             )
             assert all(done and width > 0 for _, done, width in images), images

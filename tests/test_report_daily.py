@@ -26,6 +26,9 @@ REPORT_FILES = {
     "daily.csv",
     "top_posts.csv",
     "hashtags.csv",
+    "votes.csv",  # the scoreboard sections (tests/test_scoreboard_report.py)
+    "reminder_effect.csv",
+    "reminder_effect.png",
     "posts_per_day.png",
     "interactions_per_day.png",
     "hashtags.png",

@@ -323,6 +323,25 @@ def test_another_citys_campaign_is_refused(setup: tuple[Config, Engine], tmp_pat
     ]
 
 
+def test_a_peer_citys_tag_counts_as_another_campaign(
+    tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    peers = '\n[[peers]]\nname = "DKI Jakarta"\nhashtags = ["WeLoveJakarta"]\n'
+    config = load_config(write_config(SETTINGS.replace('other_campaign_tags = ["WeLoveMalang"]', "") + peers))
+    engine = open_engine(config.storage.url)
+    chat = tmp_path / "chat.txt"
+    chat.write_text(
+        "20/09/22 09.00 - Budi KIM Mayangan: #WeLoveJakarta https://www.instagram.com/p/CjakartaPo1/\n",
+        encoding="utf-8",
+    )
+    import_file(config, engine, load_roster(config.roster.path), chat)
+    assert [(r.post_key, r.state, r.reason) for r in list_submissions(engine)] == [
+        ("CjakartaPo1", "refused", "another city's campaign (#welovejakarta)")
+    ]
+    engine.dispose()
+
+
 def test_an_export_whose_dates_fit_both_orders_needs_the_order_stated(tmp_path: Path) -> None:
     chat = tmp_path / "chat.txt"
     shutil.copy(DATA / "android_id-ID_setor_link_SYNTHETIC.txt", chat)
