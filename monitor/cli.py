@@ -651,17 +651,40 @@ def roster_check(ctx: click.Context, min_posts: int) -> None:
 )
 @click.option("--from", "from_day", metavar="YYYY-MM-DD", help="First local day (default: campaign start).")
 @click.option("--to", "to_day", metavar="YYYY-MM-DD", help="Last local day (default: today or campaign end).")
+@click.option(
+    "--platform",
+    "platforms",
+    metavar="NAME",
+    multiple=True,
+    help="Only posts on this platform (facebook, instagram, x/twitter, ...); repeat for several.",
+)
+@click.option(
+    "--group",
+    metavar="NAME",
+    default=None,
+    help="Only posts by the roster members of this group or kecamatan (needs the roster file).",
+)
 @click.pass_obj
-def report(app: App, out_dir: Path | None, from_day: str | None, to_day: str | None) -> None:
-    """Build the campaign report (index.html, charts, daily.csv, top_posts.csv, hashtags.csv) for a
-    range of local days, cut to the campaign window, and print where index.html is."""
+def report(
+    app: App,
+    out_dir: Path | None,
+    from_day: str | None,
+    to_day: str | None,
+    platforms: tuple[str, ...],
+    group: str | None,
+) -> None:
+    """Build the campaign report (index.html, charts, daily.csv, top_posts.csv, hashtags.csv,
+    report.xlsx, summary.pdf) for a range of local days, cut to the campaign window, and print where
+    index.html is. --platform and --group narrow every number, chart and file."""
     from reports.build import build_report
+    from reports.filters import resolve_filter
 
     start, end = parse_day(from_day, "--from"), parse_day(to_day, "--to")
     if start is not None and end is not None and start > end:
         raise UsageError(f"--from {start} is after --to {end}; swap them")
+    report_filter = resolve_filter(app.config, platforms, group)
     result = build_report(
-        app.config, app.engine, out_dir or app.config.reports.out_dir, start, end, app.calendar
+        app.config, app.engine, out_dir or app.config.reports.out_dir, start, end, app.calendar, report_filter
     )
     for note in result.notes:
         app.say(f"note: {note}")

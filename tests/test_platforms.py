@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collectors.csv_formats import KEY_READERS
 from monitor import config, records, roster
-from reports.charts import OTHER_COLOUR, PLATFORM_COLOURS
+from reports.palette import OTHER_COLOUR, PLATFORM_COLOURS
 
 
 def test_the_five_platforms_are_known_everywhere() -> None:
