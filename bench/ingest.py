@@ -12,6 +12,11 @@ interactions against OUT.csv.expected.json.
 With --url (a PostgreSQL database the bench may empty: its tables are dropped before each run), the
 same import also runs on PostgreSQL, side by side with SQLite, and then `campaign-monitor report` on
 each database: it prints both ratios to SQLite (import and report; target: at most 1.5 each).
+
+The NDJSON case: the same posts written as a Zeeschuimer capture (Threads items, whose likes,
+replies and reposts are the export's reactions, comments and shares), imported the same way; it
+prints its time as a ratio to the CSV import, its peak memory (of that child alone), and checks the
+same campaign totals (DESIGN 7: NDJSON captures stream like CSV).
 """
 
 from __future__ import annotations
@@ -55,6 +60,65 @@ def timed(cmd: list[str], cwd: Path) -> float:
     start = time.perf_counter()
     subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
+
+
+def timed_peak(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """Time and peak memory (MB) of one command alone, measured in a wrapper process."""
+    wrapper = (
+        "import resource, subprocess, sys;"
+        " subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL);"
+        " print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", wrapper, *cmd], cwd=cwd, check=True, capture_output=True)
+    return time.perf_counter() - start, int(done.stdout.split()[-1]) / 1024
+
+
+def write_capture(export: Path, capture: Path) -> int:
+    """The export's posts as a Zeeschuimer NDJSON capture of Threads posts; returns the lines written."""
+    sys.path.insert(0, str(REPO))
+    from zoneinfo import ZoneInfo
+
+    from collectors.csv_reader import MONTH_FIRST, open_export, parse_time, zone_table
+
+    source = open_export(export)
+    col = {name: i for i, name in enumerate(source.header)}
+    zones, tz = zone_table(), ZoneInfo("Asia/Jakarta")
+    reactions = [col[c] for c in ("Likes", "Love", "Wow", "Haha", "Sad", "Angry", "Care")]
+    captured = 1_667_260_800_000  # 2022-11-01 00:00 UTC, in ms
+    lines = 0
+    with capture.open("w", encoding="utf-8") as out:
+        for n, (_line, row) in enumerate(source.records(), start=1):
+            created = parse_time(row[col["Post Created"]], tz, MONTH_FIRST, zones)
+            handle = row[col["User Name"]]
+            data = {
+                "pk": str(3_000_000_000_000_000_000 + n),
+                "id": f"{3_000_000_000_000_000_000 + n}_{row[col['Facebook Id']]}",
+                "code": f"B{n:010d}",
+                "taken_at": int(created.timestamp()),
+                "caption": {"text": row[col["Message"]]},
+                "user": {"pk": row[col["Facebook Id"]], "username": handle},
+                "like_count": sum(int(row[i] or 0) for i in reactions),
+                "text_post_app_info": {
+                    "direct_reply_count": int(row[col["Comments"]] or 0),
+                    "repost_count": int(row[col["Shares"]] or 0),
+                    "quote_count": 0,
+                },
+            }
+            envelope = {
+                "nav_index": "1:2:0",
+                "item_id": data["id"],
+                "timestamp_collected": captured + n,
+                "source_platform": "threads.net",
+                "source_platform_url": "https://www.threads.com/search?q=%23WeLoveProbolinggo",
+                "source_url": "https://www.threads.com/graphql/query",
+                "user_agent": "Mozilla/5.0 (bench)",
+                "data": data,
+                "id": n,
+            }
+            out.write(json.dumps(envelope, separators=(",", ":")) + "\n")
+            lines += 1
+    return lines
 
 
 def peak_children_mb() -> float:
@@ -117,7 +181,37 @@ def main() -> int:
             f"campaign interactions  {interactions:,} (expected {expected['campaign_interactions']:,})\n"
             f"correct                {'yes' if correct else 'NO'}"
         )
-    return 0 if correct and pg_correct else 1
+
+        capture = work / "capture.ndjson"
+        write_capture(export, capture)
+        csv_runs, ndjson_runs, peaks = [], [], []
+        for _ in range(args.repeat):
+            for leftover in work.glob("ours.db*"):
+                leftover.unlink()
+            csv_runs.append(timed([*ours_cmd, str(export)], work))
+            for leftover in work.glob("ours.db*"):
+                leftover.unlink()
+            took, peak = timed_peak([*ours_cmd, str(capture)], work)
+            ndjson_runs.append(took)
+            peaks.append(peak)
+        with sqlite3.connect(work / "ours.db") as con:
+            nd_posts, nd_interactions = con.execute(CAMPAIGN_TOTALS).fetchone()
+        nd_ratio = min(ndjson_runs) / min(csv_runs)
+        nd_correct = (nd_posts, nd_interactions) == (
+            expected["campaign_posts"],
+            expected["campaign_interactions"],
+        )
+        print("NDJSON capture (the same posts as Zeeschuimer Threads items)")
+        print(f"  file                 {capture.stat().st_size / 1e6:.0f} MB")
+        print("  runs (s)       csv   " + " ".join(f"{t:.2f}" for t in csv_runs))
+        print("                 ndjson " + " ".join(f"{t:.2f}" for t in ndjson_runs))
+        print(f"  ratio to the CSV     {nd_ratio:7.2f}x")
+        print(f"  peak memory          {min(peaks):7.0f} MB")
+        print(
+            f"  campaign totals      {nd_posts:,} posts, {nd_interactions:,} interactions: "
+            f"{'correct' if nd_correct else 'NOT the expected ones'}"
+        )
+    return 0 if correct and nd_correct and pg_correct else 1
 
 
 def reset_postgresql(url: str) -> None:

@@ -1,8 +1,11 @@
 """Report benchmark (DESIGN 7): build_report over 2k posts and over 200k posts, same process, warm.
 
-The aggregation happens in SQL, so the big report should cost at most 3x the small one (charts and
-the page cost the same at any size). Run by hand:  python bench/report.py [--small 2000] [--big 200000]
-It prints both timings (median of --repeat runs after one warm-up) and the ratio.
+The aggregation happens in SQL, so the big report should cost at most 2x the small one (charts, the
+workbook, the PDF and the page cost the same at any size), and the 2k report (every file) at most
+3.3 s, half of the 6.6 s it took before the charts were drawn in parallel processes.
+Run by hand:  python bench/report.py [--small 2000] [--big 200000]
+It prints both timings (median of --repeat runs after one warm-up)
+and the ratio. On a busy machine the wall times grow with the load; compare runs made together.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ hashtags = ["WeLoveProbolinggo", "WeLoveCities"]
 [storage]
 url = "sqlite:///monitor.db"
 """
-TARGET_RATIO = 3.0
+TARGET_RATIO = 2.0
+TARGET_SMALL_S = 3.3
 ROSTER_MEMBERS = 94  # the size of the Probolinggo KIM/LPM roster
 KECAMATAN = ["mayangan", "kanigaran", "kademangan", "wonoasih", "kedopok"]
 
@@ -91,6 +95,10 @@ def main() -> None:
     ratio = big / small
     verdict = "ok" if ratio <= TARGET_RATIO else "SLOWER than the target"
     print(f"ratio {ratio:.2f}x (target <= {TARGET_RATIO:.0f}x): {verdict}")
+    small_verdict = "ok" if small <= TARGET_SMALL_S else "SLOWER than the target"
+    print(
+        f"2k report {small:.2f} s (target <= {TARGET_SMALL_S} s on an idle 2-core machine): {small_verdict}"
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ unknown (counted for the summary); id columns that are not stored are not looked
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import json
 import re
@@ -70,7 +71,10 @@ class ExportFormat:
     comments: tuple[Column, ...] = ()
     shares: tuple[Column, ...] = ()  # summed (retweets + quotes)
     views: tuple[Column, ...] = ()
-    hashtag_list: str | None = None  # a JSON list column of tags (twarc entities.hashtags)
+    hashtag_list: str | None = None  # a list column of tags: JSON (twarc entities.hashtags) or Python
+    hashtag_columns: str | None = None  # a prefix of one column per tag (Apify's hashtags/0, hashtags/1)
+    key_prefix: str = ""  # the key is the source's own id, kept apart from the platform's keys ("mcl:")
+    negative_unknown: bool = False  # -1 means "hidden by the owner" (Apify), stored as unknown
     repost: str | None = None  # a column that, when set, marks the row as a repost/retweet
     escaped_newlines: bool = False  # twarc writes newlines as the two characters \n
     observed: str | None = None  # a column saying when the row's metrics were read (twarc retrieved_at)
@@ -228,6 +232,98 @@ TWITTER_ANALYTICS = ExportFormat(
     views=("impressions",),
 )
 
+# FORMATS-2026.md 2a: Apify's CSV download flattens nested keys with `/`, one column per array index.
+APIFY_INSTAGRAM_CSV = ExportFormat(
+    name="apify-instagram-csv",
+    platform="instagram",
+    title="Apify Instagram hashtag/post scraper (CSV download)",
+    signature=("shortCode", "ownerUsername", "timestamp", "likesCount", "commentsCount", "caption", "url"),
+    key="shortCode",
+    key_fallback="url",
+    time="timestamp",
+    text=("caption",),
+    url="url",
+    author_id="ownerId",
+    author_handle="ownerUsername",
+    author_name="ownerFullName",
+    likes=("likesCount",),
+    comments=("commentsCount",),
+    views=(("videoViewCount", "videoPlayCount"),),
+    hashtag_columns="hashtags/",
+    negative_unknown=True,
+    notes=("likesCount -1 (hidden by the owner) is stored as unknown",),
+)
+
+# FORMATS-2026.md 3a: the per-video file of TikTok Studio (the city's own account); the least certain
+# layout of all, and without hashtags unless the title carries them.
+TIKTOK_STUDIO = ExportFormat(
+    name="tiktok-studio",
+    platform="tiktok",
+    title="TikTok Studio per-video export (own account)",
+    signature=("Video title", "Video link", "Post time", "Total likes", "Total comments", "Total views"),
+    key="Video link",
+    time="Post time",  # local time without a zone: the campaign's zone
+    text=("Video title",),
+    url="Video link",
+    handle_from_url=True,
+    likes=("Total likes",),
+    comments=("Total comments",),
+    shares=("Total shares",),
+    views=("Total views",),
+)
+
+# FORMATS-2026.md 5: Meta Content Library CSV downloads (dotted names). The Facebook id is
+# `<page>_<post>` like the Graph API's, so it meets other sources' posts; the owner id is the
+# Library's encrypted one and is not stored (it would name a different account than Meta's page id).
+MCL_FACEBOOK = ExportFormat(
+    name="mcl-facebook",
+    platform="facebook",
+    title="Meta Content Library Facebook posts",
+    signature=(
+        "id",
+        "creation_time",
+        "statistics.reaction_count",
+        "statistics.comment_count",
+        "statistics.share_count",
+        "surface.id",
+    ),
+    key="id",
+    time="creation_time",
+    text=("text",),
+    author_handle="post_owner.username",
+    author_name=("post_owner.name", "surface.name"),
+    likes=("statistics.reaction_count",),
+    comments=("statistics.comment_count",),
+    shares=("statistics.share_count",),
+    views=("statistics.views",),
+)
+
+# The Instagram id is the Library's own (no shortcode, no permalink): kept under `mcl:<id>` so it never
+# claims another post's key (docs/formats.md says what this means for matching).
+MCL_INSTAGRAM = ExportFormat(
+    name="mcl-instagram",
+    platform="instagram",
+    title="Meta Content Library Instagram posts",
+    signature=(
+        "id",
+        "creation_time",
+        "hashtags",
+        "statistics.like_count",
+        "statistics.comment_count",
+        "post_owner.username",
+    ),
+    key="id",
+    key_prefix="mcl:",
+    time="creation_time",
+    text=("text",),
+    author_handle="post_owner.username",
+    author_name="post_owner.name",
+    likes=("statistics.like_count",),
+    comments=("statistics.comment_count",),
+    views=("statistics.views",),
+    hashtag_list="hashtags",
+)
+
 BUILTIN_FORMATS: tuple[ExportFormat, ...] = (
     CROWDTANGLE_FACEBOOK,
     CROWDTANGLE_INSTAGRAM,
@@ -235,6 +331,10 @@ BUILTIN_FORMATS: tuple[ExportFormat, ...] = (
     MBS_INSTAGRAM,
     TWARC_CSV,
     TWITTER_ANALYTICS,
+    APIFY_INSTAGRAM_CSV,
+    TIKTOK_STUDIO,
+    MCL_FACEBOOK,
+    MCL_INSTAGRAM,
 )
 
 
@@ -411,6 +511,10 @@ _IG_SHORTCODE = re.compile(r"/(?:p|reel|reels|tv)/([A-Za-z0-9_-]+)")
 _TWEET_URL = re.compile(r"/status(?:es)?/(\d+)")
 _TWEET_HANDLE = re.compile(r"(?:twitter|x)\.com/([A-Za-z0-9_]+)/status")
 _IG_CODE = re.compile(r"[A-Za-z0-9_-]{5,}")
+_TIKTOK_URL = re.compile(r"/(?:video|photo)/(\d+)")
+_TIKTOK_HANDLE = re.compile(r"tiktok\.com/@([\w.-]+)/(?:video|photo)/")
+_THREADS_URL = re.compile(r"/post/([A-Za-z0-9_-]+)")
+_THREADS_HANDLE = re.compile(r"threads\.(?:net|com)/@([\w.]+)/post/")
 
 
 def facebook_post_key(value: str) -> str:
@@ -465,27 +569,65 @@ def tweet_id(value: str) -> str:
     raise RowError(f"not a tweet id: {value!r}")
 
 
+def tiktok_video_id(value: str) -> str:
+    """A TikTok video id (19 digits), bare or from a `/@<user>/video/<id>` (or `/photo/<id>`) link.
+
+    Short links (`vt.tiktok.com/<code>/`) carry no id: they are a reject, not a guess.
+    """
+    text = value.strip()
+    if text.isdigit():
+        return text
+    match = _TIKTOK_URL.search(text)
+    if match:
+        return match.group(1)
+    raise RowError(f"no TikTok video id in {value!r} (need a /@<user>/video/<id> link)")
+
+
+def threads_post_code(value: str) -> str:
+    """A Threads post code, bare or from a `threads.com/@<user>/post/<code>` (or threads.net) link."""
+    text = value.strip()
+    match = _THREADS_URL.search(text)
+    if match:
+        return match.group(1)
+    if "/" not in text and _IG_CODE.fullmatch(text) and not text.isdigit():
+        return text
+    raise RowError(f"no Threads post code in {value!r} (need a /@<user>/post/<code> link)")
+
+
 KEY_READERS: dict[str, Callable[[str], str]] = {
     "facebook": facebook_post_key,
     "instagram": instagram_shortcode,
     "twitter": tweet_id,
+    "tiktok": tiktok_video_id,
+    "threads": threads_post_code,
 }
 
 
 def handle_in_permalink(url: str) -> str | None:
-    """The account in `https://twitter.com/<handle>/status/<id>`."""
-    match = _TWEET_HANDLE.search(url)
-    return match.group(1) if match else None
+    """The account in a post link: `twitter.com/<handle>/status/<id>`, `tiktok.com/@<handle>/video/<id>`,
+    `threads.com/@<handle>/post/<code>`."""
+    for pattern in (_TWEET_HANDLE, _TIKTOK_HANDLE, _THREADS_HANDLE):
+        match = pattern.search(url)
+        if match:
+            return match.group(1)
+    return None
 
 
 def post_link(platform: str, key: str, handle: str | None = None) -> str | None:
-    """A working link to a post from its key, for sources that give none (twarc rows, bare ids)."""
+    """A working link to a post from its key, for sources that give none (twarc rows, bare ids).
+    None for a source's own id (`mcl:<id>`), which no public link reaches."""
+    if ":" in key:
+        return None
     if platform == "twitter":
         return f"https://x.com/{handle or 'i/web'}/status/{key}"
     if platform == "facebook":
         return f"https://www.facebook.com/{key}"  # as Meta Business Suite writes its permalinks
     if platform == "instagram":
         return f"https://www.instagram.com/p/{key}/"
+    if platform == "tiktok":
+        return f"https://www.tiktok.com/@{handle or ''}/video/{key}"  # as collectors/links.py writes it
+    if platform == "threads" and handle:
+        return f"https://www.threads.com/@{handle}/post/{key}"
     return None
 
 
@@ -517,7 +659,9 @@ def key_from_link(link: str) -> tuple[str, str]:
     """(platform, post key) of a post link of any platform we read (RowError otherwise)."""
     platform = platform_of_link(link)
     if platform is None:
-        raise RowError(f"{link.strip()[:80]!r} is not a link to a Facebook, Instagram or X post")
+        raise RowError(
+            f"{link.strip()[:80]!r} is not a link to a Facebook, Instagram, X, TikTok or Threads post"
+        )
     reader = KEY_READERS.get(platform)
     if reader is None:
         raise RowError(f"{platform} links are not imported yet: {link.strip()[:80]!r}")
@@ -596,7 +740,9 @@ def row_mapper(
     key_name, time_name = header[key_i], header[time_i]
     fallback_i = col(fmt.key_fallback)
     from_link = fmt.platform == FROM_LINK
-    read_key = KEY_READERS.get(fmt.platform, instagram_shortcode)  # unused with from_link
+    read_key = (
+        _own_id(fmt.key_prefix) if fmt.key_prefix else KEY_READERS.get(fmt.platform, instagram_shortcode)
+    )  # unused with from_link
 
     text_is = [i for i in (col(c) for c in fmt.text) if i is not None]
     url_i, id_i, handle_i, name_i = (
@@ -609,6 +755,10 @@ def row_mapper(
     key_damage = f"{key_name}: the post key was read from {name_of(fmt.key_fallback or key_name)}"
     id_damage = f"{name_of(fmt.author_id or '')}: stored as unknown, the handle or name still says who"
     tags_i, repost_i = col(fmt.hashtag_list), col(fmt.repost)
+    tags_name = header[tags_i] if tags_i is not None else ""
+    prefix = fmt.hashtag_columns.casefold() if fmt.hashtag_columns else None
+    tag_columns = [i for i, h in enumerate(header) if prefix and h.casefold().startswith(prefix)]
+    negative_unknown = fmt.negative_unknown
     observed_i = col(fmt.observed)
 
     def metric(refs: tuple[Column, ...]) -> list[tuple[int, str]]:
@@ -632,6 +782,8 @@ def row_mapper(
         result: int | None = None
         for i, name in cells:
             value = row[i]
+            if negative_unknown and value.strip() == "-1":
+                continue  # hidden by the owner: unknown, not a count
             if value.isdigit():
                 n: int | None = int(value)
             else:
@@ -749,7 +901,9 @@ def row_mapper(
             author_id = None
         extra: list[str] = []
         if tags_i is not None and row[tags_i].strip():
-            extra = _tag_list(row[tags_i])
+            extra = _tag_list(row[tags_i], tags_name)
+        if tag_columns:
+            extra += [row[i] for i in tag_columns if row[i].strip()]
         return PostRecord(
             platform=row_platform,
             post_key=key,
@@ -772,14 +926,32 @@ def row_mapper(
     return to_record
 
 
-def _tag_list(cell: str) -> list[str]:
-    """twarc's `["#WeLoveCities", ...]`; a plain `#a #b` or `a, b` cell also works."""
+def _own_id(prefix: str) -> Callable[[str], str]:
+    """A key that is the source's own id (Meta Content Library's), kept apart by its prefix."""
+
+    def read(value: str) -> str:
+        text = value.strip()
+        if not re.fullmatch(r"[\w-]+", text):
+            raise RowError(f"not an id: {value!r}")
+        return prefix + text
+
+    return read
+
+
+def _tag_list(cell: str, column: str = "entities.hashtags") -> list[str]:
+    """twarc's `["#WeLoveCities", ...]`, the Content Library's `['WeLoveCities', ...]` (a Python
+    list as text); a plain `#a #b` or `a, b` cell also works."""
     text = cell.strip()
     if text.startswith("["):
         try:
             values = json.loads(text)
         except (ValueError, RecursionError):  # RecursionError: thousands of nested [ in one cell
-            raise RowError(f"entities.hashtags is not a JSON list: {cell[:60]!r}") from None
+            try:
+                values = ast.literal_eval(text) if len(text) < 10_000 else None
+            except (ValueError, SyntaxError, RecursionError, MemoryError):
+                values = None
+            if not isinstance(values, list):
+                raise RowError(f"{column} is not a JSON list: {cell[:60]!r}") from None
         return [str(v) for v in values if isinstance(v, str)]
     found = hashtags_in(text)
     return list(found) if found else [t for t in re.split(r"[\s,;]+", text) if t]

@@ -391,13 +391,13 @@ def reminders_log(app: App, as_csv: bool) -> None:
 @click.option(
     "--source",
     "source",
-    type=click.Choice(["inbox", "twitter", "instagram", "facebook"]),
+    type=click.Choice(["inbox", "twitter", "instagram", "facebook", "threads"]),
     default=None,
     help="Only this source (an API source must be enabled in config.toml).",
 )
 @click.pass_context
 def collect(ctx: click.Context, source: str | None) -> None:
-    """One pass of the inbox folder and the enabled API collectors (X, Instagram, Facebook); tokens
+    """One pass of the inbox folder and the enabled API collectors (X, Instagram, Facebook, Threads); tokens
     come from the environment variables named in config.toml."""
     from monitor.collect import collect as collect_sources
     from monitor.collect import enabled_sources
@@ -428,7 +428,7 @@ def collect(ctx: click.Context, source: str | None) -> None:
             _alert_after_collect(app, [], inbox.failed)
             app.say(
                 "no API source is enabled: set `enabled = true` under [sources.twitter], "
-                "[sources.instagram] or [sources.facebook] (see docs/sources.md)"
+                "[sources.instagram], [sources.facebook] or [sources.threads] (see docs/sources.md)"
             )
             ctx.exit(EXIT_PARTIAL if problems else EXIT_OK)
         results = collect_sources(app.config, app.engine, app.calendar, source=source)
@@ -559,17 +559,18 @@ def alerts_command(ctx: click.Context, run_check: bool, dry_run: bool, as_csv: b
     "--format",
     "format_name",
     metavar="NAME",
-    help="Read every file as this format instead of detecting it from the header: crowdtangle-facebook, "
-    "crowdtangle-instagram, mbs-facebook, mbs-instagram, twarc-csv, twitter-analytics, or the name of "
-    "a [[formats]] entry in config.toml.",
+    help="Read every file as this format instead of detecting it from its content: crowdtangle-facebook, "
+    "crowdtangle-instagram, mbs-facebook, mbs-instagram, twarc-csv, twitter-analytics, apify-instagram-csv, "
+    "tiktok-studio, mcl-facebook, mcl-instagram, or the name of a [[formats]] entry in config.toml; for "
+    "JSON files: zeeschuimer, apify-instagram, apify-tiktok, instaloader.",
 )
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[Path, ...], format_name: str | None) -> None:
-    """Import export files (CSV) or folders of them, in the order given. The format of each file is
-    detected from its header. Bad rows are rejected with their line number and the rest is kept;
-    exit 1 when anything was rejected (`campaign-monitor rejects` lists them). Importing a file again
-    adds no duplicates. Each file's summary says how many rows became campaign posts and why the
-    others did not.
+    """Import export files (CSV), browser captures and scraper datasets (JSON/NDJSON, .json.xz) or
+    folders of them, in the order given. The format of each file is detected from its content. Bad
+    rows (items) are rejected with their line number and the rest is kept; exit 1 when anything was
+    rejected (`campaign-monitor rejects` lists them). Importing a file again adds no duplicates. Each
+    file's summary says how many rows became campaign posts and why the others did not.
 
     When files share a post, the metrics of its latest observation win whatever the order: the time
     an export says it was made (a column, or a timestamp in the file name), else the file's
@@ -683,17 +684,40 @@ def roster_check(ctx: click.Context, min_posts: int) -> None:
 )
 @click.option("--from", "from_day", metavar="YYYY-MM-DD", help="First local day (default: campaign start).")
 @click.option("--to", "to_day", metavar="YYYY-MM-DD", help="Last local day (default: today or campaign end).")
+@click.option(
+    "--platform",
+    "platforms",
+    metavar="NAME",
+    multiple=True,
+    help="Only posts on this platform (facebook, instagram, x/twitter, ...); repeat for several.",
+)
+@click.option(
+    "--group",
+    metavar="NAME",
+    default=None,
+    help="Only posts by the roster members of this group or kecamatan (needs the roster file).",
+)
 @click.pass_obj
-def report(app: App, out_dir: Path | None, from_day: str | None, to_day: str | None) -> None:
-    """Build the campaign report (index.html, charts, daily.csv, top_posts.csv, hashtags.csv) for a
-    range of local days, cut to the campaign window, and print where index.html is."""
+def report(
+    app: App,
+    out_dir: Path | None,
+    from_day: str | None,
+    to_day: str | None,
+    platforms: tuple[str, ...],
+    group: str | None,
+) -> None:
+    """Build the campaign report (index.html, charts, daily.csv, top_posts.csv, hashtags.csv,
+    report.xlsx, summary.pdf) for a range of local days, cut to the campaign window, and print where
+    index.html is. --platform and --group narrow every number, chart and file."""
     from reports.build import build_report
+    from reports.filters import resolve_filter
 
     start, end = parse_day(from_day, "--from"), parse_day(to_day, "--to")
     if start is not None and end is not None and start > end:
         raise UsageError(f"--from {start} is after --to {end}; swap them")
+    report_filter = resolve_filter(app.config, platforms, group)
     result = build_report(
-        app.config, app.engine, out_dir or app.config.reports.out_dir, start, end, app.calendar
+        app.config, app.engine, out_dir or app.config.reports.out_dir, start, end, app.calendar, report_filter
     )
     for note in result.notes:
         app.say(f"note: {note}")

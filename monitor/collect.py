@@ -1,10 +1,10 @@
 """One pass of the collectors: fetch pages from a source and store each page in one transaction.
 
-Each source pass is one `collection_runs` row (`x_api`, `instagram_api`, `facebook_api`; target = the
-API base, never a token). A page's posts and the collector's checkpoint commit together, so a kill or
-a rate limit loses nothing committed and the next run continues from the last stored page. HTTP
-calls happen between transactions, never inside one (the page generators are advanced outside
-`write_batch`).
+Each source pass is one `collection_runs` row (`x_api`, `instagram_api`, `facebook_api`,
+`threads_api`; target = the API base, never a token). A page's posts and the collector's checkpoint
+commit together, so a kill or a rate limit loses nothing committed and the next run continues from
+the last stored page. HTTP calls happen between transactions, never inside one (the page generators
+are advanced outside `write_batch`).
 
 Statuses: ok; partial (some pages stored, then an error, or one Facebook page failed); failed
 (nothing stored, or an unexpected exception: recorded, never raised into the caller, so the next
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, or_, select
 
-from collectors import facebook, instagram, twitter
+from collectors import facebook, instagram, threads, twitter
 from collectors.graph import TokenError
 from collectors.http import ApiPage, make_session, redact
 from monitor.campaign import CampaignCalendar
@@ -50,8 +50,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-API_SOURCES = ["twitter", "instagram", "facebook"]
-RUN_SOURCES = {"twitter": twitter.SOURCE, "instagram": instagram.SOURCE, "facebook": facebook.SOURCE}
+API_SOURCES = ["twitter", "instagram", "facebook", "threads"]
+RUN_SOURCES = {
+    "twitter": twitter.SOURCE,
+    "instagram": instagram.SOURCE,
+    "facebook": facebook.SOURCE,
+    "threads": threads.SOURCE,
+}
 PROBLEM_STATUSES = frozenset({"partial", "failed", "rate_limited"})
 REFRESH_DAYS = dt.timedelta(days=7)  # X metrics are refreshed for tweets this young
 REFRESH_AFTER = dt.timedelta(hours=6)  # ... and not seen by any source for this long
@@ -256,10 +261,27 @@ def _collect_facebook(ctx: SourceContext) -> SourceResult:
     return _api_pass(ctx, "facebook", cfg.api_base, cfg.token_env, body)
 
 
+def _collect_threads(ctx: SourceContext) -> SourceResult:
+    cfg = ctx.config.sources.threads
+    campaign = ctx.config.campaign
+    since = ctx.calendar.local_midnight(campaign.start)
+    until = ctx.calendar.local_midnight(campaign.end + dt.timedelta(days=1))
+
+    def body(session: requests.Session, token: str, store: _PageStore) -> None:
+        state = load_checkpoint(ctx.engine, threads.SOURCE)
+        pages = threads.keyword_pages(
+            session, cfg, token, campaign.hashtags, state, now=ctx.calendar.now(), since=since, until=until
+        )
+        store.all(pages)
+
+    return _api_pass(ctx, "threads", cfg.api_base, cfg.token_env, body)
+
+
 COLLECTORS: dict[str, CollectorFn] = {
     "twitter": _collect_twitter,
     "instagram": _collect_instagram,
     "facebook": _collect_facebook,
+    "threads": _collect_threads,
 }
 
 

@@ -25,7 +25,7 @@ from monitor.redaction import remember_secrets
 ENV_VAR = "CAMPAIGN_MONITOR_CONFIG"
 REMINDER_PLACEHOLDERS = frozenset({"day", "total_days", "days_left", "date", "city", "vote_url", "hashtags"})
 CHANNELS = ("log", "webhook", "telegram")
-PLATFORMS = ("facebook", "instagram", "twitter")
+PLATFORMS = ("facebook", "instagram", "twitter", "tiktok", "threads")
 LANGUAGES = ("id", "en")
 # Bounds of the numbers a config may hold: a schedule must be finite and sane (no inf, nan, 1e300 or
 # a poll every 6 ms), and a template field cannot ask for a width that fills the memory.
@@ -180,11 +180,24 @@ class FacebookConfig:
 
 
 @dataclass(frozen=True)
+class ThreadsConfig:
+    """[sources.threads]: the Threads API keyword search (topic tags by default)."""
+
+    enabled: bool = False
+    token_env: str = "THREADS_ACCESS_TOKEN"
+    api_base: str = "https://graph.threads.net/v1.0"
+    search_mode: str = "TAG"  # TAG: the post's topic tag; KEYWORD: words in the text
+    daily_queries: int = 2200  # Meta's limit per user per rolling 24 hours
+    every_minutes: int = 60
+
+
+@dataclass(frozen=True)
 class SourcesConfig:
     inbox: InboxConfig
     twitter: TwitterConfig = field(default_factory=TwitterConfig)
     instagram: InstagramConfig = field(default_factory=InstagramConfig)
     facebook: FacebookConfig = field(default_factory=FacebookConfig)
+    threads: ThreadsConfig = field(default_factory=ThreadsConfig)
 
 
 @dataclass(frozen=True)
@@ -289,6 +302,7 @@ def secret_values(config: Config) -> list[str]:
         config.sources.twitter.token_env,
         config.sources.instagram.token_env,
         config.sources.facebook.token_env,
+        config.sources.threads.token_env,
         config.submissions.telegram.token_env,
     }
     return [value for name in sorted(names) if (value := os.environ.get(name, "").strip())]
@@ -723,7 +737,7 @@ def check_template(template: str, path: Path | None = None) -> None:
 
 
 def _sources(r: _Reader, s: Mapping[str, Any]) -> SourcesConfig:
-    r.allowed(s, "sources", {"inbox", "twitter", "instagram", "facebook"})
+    r.allowed(s, "sources", {"inbox", "twitter", "instagram", "facebook", "threads"})
     inbox = r.section(s, "inbox", prefix="sources.")
     r.allowed(inbox, "sources.inbox", {"path", "every_minutes", "settle_seconds"})
     tw = r.section(s, "twitter", prefix="sources.")
@@ -772,6 +786,25 @@ def _sources(r: _Reader, s: Mapping[str, Any]) -> SourcesConfig:
     )
     if facebook.enabled and not facebook.pages:
         raise ConfigError(r.path_, "sources.facebook.pages", "is empty", "list the page ids to collect")
+    th = r.section(s, "threads", prefix="sources.")
+    r.allowed(
+        th,
+        "sources.threads",
+        {"enabled", "token_env", "api_base", "search_mode", "daily_queries", "every_minutes"},
+    )
+    mode = r.string(th, "sources.threads.search_mode", "TAG").upper()
+    if mode not in ("TAG", "KEYWORD"):
+        raise ConfigError(
+            r.path_, "sources.threads.search_mode", f"unknown mode {mode!r}", 'use "TAG" or "KEYWORD"'
+        )
+    threads = ThreadsConfig(
+        enabled=r.boolean(th, "sources.threads.enabled", False),
+        token_env=r.string(th, "sources.threads.token_env", "THREADS_ACCESS_TOKEN"),
+        api_base=r.string(th, "sources.threads.api_base", "https://graph.threads.net/v1.0").rstrip("/"),
+        search_mode=mode,
+        daily_queries=r.positive(th, "sources.threads.daily_queries", 2200),
+        every_minutes=r.positive(th, "sources.threads.every_minutes", 60),
+    )
     return SourcesConfig(
         inbox=InboxConfig(
             path=r.path(inbox, "sources.inbox.path", "data/inbox"),
@@ -790,6 +823,7 @@ def _sources(r: _Reader, s: Mapping[str, Any]) -> SourcesConfig:
         ),
         instagram=instagram,
         facebook=facebook,
+        threads=threads,
     )
 
 
@@ -798,8 +832,10 @@ def _custom_formats(r: _Reader, entries: list[Any]) -> tuple[CustomFormat, ...]:
     if not entries:
         return ()
     from collectors.csv_formats import BUILTIN_FORMATS  # only for a config that has [[formats]]
+    from collectors.item_formats import FAMILIES
 
     taken = {f.name: "a built-in format" for f in BUILTIN_FORMATS}
+    taken.update((name, "a built-in JSON format") for name in FAMILIES)
     formats: list[CustomFormat] = []
     for i, entry in enumerate(entries):
         spec = _custom_format(r, entry, i)

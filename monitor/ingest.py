@@ -46,6 +46,8 @@ from collectors.csv_reader import (
     zone_table,
 )
 from collectors.export_times import export_time
+from collectors.item_formats import FAMILIES
+from collectors.json_reader import ItemFile, is_item_file
 from monitor.config import Config
 from monitor.counting import CampaignRule, Tally
 from monitor.errors import ExportFormatError, UsageError
@@ -59,7 +61,9 @@ Progress = Callable[[int], None]  # called with the number of bytes read since t
 SHOWN_REJECTIONS = 10
 SHOWN_REPEATS = 3  # rows repeating a post are counted; the first few are named in the notes
 LARGE_IMPORT = 10_000  # new posts after which a file refreshes the database's statistics (PostgreSQL)
-EXPORT_SUFFIXES = (".csv", ".tsv")
+# What a folder stands for; the format itself is told by content (an instaloader folder holds
+# `<date>_UTC.json.xz` files beside its pictures).
+EXPORT_SUFFIXES = (".csv", ".tsv", ".json", ".ndjson", ".jsonl", ".xz")
 # A `rejects --file NAME --csv` sheet carries the id of each reject: a fixed row that imports cleanly
 # resolves its reject (see monitor/rejects.py).
 REJECT_ID_COLUMN = "reject id"
@@ -132,7 +136,7 @@ def ingest_paths(
 ) -> list[FileResult]:
     """Import files and folders in the order given (see `export_paths`)."""
     files = export_paths(paths)
-    if format_name is not None:
+    if format_name is not None and format_name not in FAMILIES:
         find_format(format_name, all_formats(config.formats))  # a bad name fails before any import
     return [ingest_file(config, engine, path, format_name, progress=progress) for path in files]
 
@@ -154,10 +158,21 @@ def ingest_file(
     """
     path = Path(path)
     formats = all_formats(config.formats)
-    forced = find_format(format_name, formats) if format_name else None
+    json_family = format_name if format_name in FAMILIES else None
+    forced = find_format(format_name, formats) if format_name and not json_family else None
     unreadable = unreadable_reason(path)
     if unreadable:
         return _reject_file(engine, path, None, None, unreadable, progress, 0)
+    if is_item_file(path):  # by content: a capture or a scraper's dataset (monitor.item_import)
+        if forced is not None:
+            reason = f"this is a JSON file, not a {forced.title} export"
+            return _reject_file(engine, path, None, None, reason, progress, path.stat().st_size)
+        from monitor.item_import import ingest_items
+
+        return ingest_items(config, engine, path, json_family, skip_known, progress)
+    if json_family is not None:
+        reason = f"not a {FAMILIES[json_family]} file: its content is not JSON"
+        return _reject_file(engine, path, None, None, reason, progress, path.stat().st_size)
     try:
         export = open_export(path)
     except ExportFormatError as exc:
@@ -439,7 +454,7 @@ def _already_imported(engine: Engine, sha256: str) -> bool:
         return conn.execute(select(imported_t.c.id).where(imported_t.c.sha256 == sha256)).first() is not None
 
 
-def _record_import(engine: Engine, export: ExportFile, fmt: str, run_id: int) -> None:
+def _record_import(engine: Engine, export: ExportFile | ItemFile, fmt: str, run_id: int) -> None:
     with engine.begin() as conn:
         stmt = upsert_into(conn, imported_t).values(
             sha256=export.sha256,

@@ -27,7 +27,9 @@ from collectors.csv_formats import (
     nearest_formats,
     platform_of_link,
 )
-from collectors.csv_reader import ORDER_NAMES, ExportFile, open_export
+from collectors.csv_reader import ORDER_NAMES, ExportFile, RowError, open_export
+from collectors.item_formats import FAMILIES, detect_family, match_item, to_record
+from collectors.json_reader import ItemError, is_item_file, open_items
 from monitor.config import CampaignConfig, CustomFormat
 from monitor.errors import ExportFormatError
 
@@ -94,6 +96,11 @@ class Inspection:
     blank_rows: int = 0
     nearest: list[Nearby] = field(default_factory=list)
     entry: str = ""  # a [[formats]] entry to paste, for an unknown file
+    json_family: str = ""  # a JSON input (capture, dataset): its family (collectors/item_formats.py)
+    json_layout: str = ""  # ndjson, list or document
+    platforms: dict[str, int] = field(default_factory=dict)  # JSON items by platform
+    bad_items: int = 0  # JSON items that would be rejected
+    first_bad: str = ""
 
 
 def inspect_file(
@@ -101,6 +108,8 @@ def inspect_file(
 ) -> Inspection:
     """Everything `inspect` says about one file (reads it; stores nothing)."""
     result = Inspection(path)
+    if is_item_file(path):
+        return _inspect_items(path, result)
     try:
         export = open_export(path)
     except ExportFormatError as exc:
@@ -124,6 +133,33 @@ def inspect_file(
         result.entry = suggest_entry(export, campaign)
         return result
     result.date_order = _date_order_text(export, result.format, campaign)
+    return result
+
+
+def _inspect_items(path: Path, result: Inspection) -> Inspection:
+    """A JSON input: its layout and family, its items by platform, and how many would be rejected."""
+    try:
+        items = open_items(path)
+        result.json_layout = items.layout
+        for number, obj, _raw in items.items():
+            result.rows += 1
+            try:
+                if isinstance(obj, ItemError):
+                    raise RowError(obj.reason)
+                if not result.json_family:
+                    result.json_family = detect_family(obj)
+                fmt, item, seen = match_item(result.json_family, obj)
+                record = to_record(fmt, item, seen)
+            except (RowError, ValueError) as exc:
+                result.bad_items += 1
+                result.first_bad = result.first_bad or f"{items.number_word} {number}: {exc}"
+            except ExportFormatError as exc:  # no family yet: this item shows none
+                result.bad_items += 1
+                result.first_bad = result.first_bad or f"{items.number_word} {number}: {exc}"
+            else:
+                result.platforms[record.platform] = result.platforms.get(record.platform, 0) + 1
+    except ExportFormatError as exc:
+        result.error = str(exc)
     return result
 
 
@@ -211,6 +247,19 @@ def _platform_guess(export: ExportFile, id_column: str | None) -> str:
 def describe(result: Inspection) -> str:
     """The inspection of one file, for people."""
     lines = [f"{result.path}:"]
+    if result.json_layout:
+        lines.append(f"  JSON ({result.json_layout}); items: {result.rows}")
+        if result.json_family:
+            lines.append(f"  format: {result.json_family} ({FAMILIES[result.json_family]})")
+            platforms = ", ".join(f"{p} {n}" for p, n in sorted(result.platforms.items())) or "none"
+            lines.append(f"  posts by platform: {platforms}")
+        else:
+            lines.append(f"  format: none of the JSON formats ({'; '.join(FAMILIES.values())})")
+        if result.bad_items:
+            lines.append(f"  {result.bad_items} item(s) would be rejected, the first: {result.first_bad}")
+        if result.error:
+            lines.append(f"  problem: {result.error}")
+        return "\n".join(lines)
     if result.error and not result.header:
         lines.append(f"  cannot be read: {result.error}")
         return "\n".join(lines)

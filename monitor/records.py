@@ -38,7 +38,8 @@ class PostRecord:
     """One observation of a post by one source.
 
     `post_key` is the platform's native key (DESIGN 5): Facebook post id without the page prefix,
-    Instagram shortcode, X tweet id. Metrics are None where the source did not say (unknown, not 0).
+    Instagram shortcode, X tweet id, TikTok video id, Threads post code. Metrics are None where the
+    source did not say (unknown, not 0).
     `created_at` is an aware datetime; the store converts it to UTC and the campaign's local day.
     """
 

@@ -1,10 +1,12 @@
 """The community roster: which KIM and LPM accounts carry the campaign (issue 7).
 
-The roster is a CSV the office keeps (`name,group,kelurahan,kecamatan,facebook,instagram,twitter`);
+The roster is a CSV the office keeps (`name,group,kelurahan,kecamatan,facebook,instagram,twitter,tiktok,
+threads`; the last two may be left out);
 an account cell holds a handle, `@handle`, a profile link or a Facebook page id. This module reads it
 (bad rows are reported with their line, the rest load) and is the ONE place that says which posts
 belong to which member: the roster's accounts go into a temporary table and SQL joins posts to it on
-platform and author (Facebook: page id or handle; Instagram and X: username; case-insensitive), so
+platform and author (Facebook: page id or handle; Instagram, X, TikTok, Threads: username;
+case-insensitive), so
 reports aggregate in the database instead of loading posts into Python.
 """
 
@@ -39,9 +41,15 @@ from monitor.config import CampaignConfig
 from monitor.db import readonly
 from monitor.errors import UsageError
 
-PLATFORMS = ("facebook", "instagram", "twitter")
-PLATFORM_TITLES = {"facebook": "Facebook", "instagram": "Instagram", "twitter": "X/Twitter"}
-HEADER = "name,group,kelurahan,kecamatan,facebook,instagram,twitter"
+PLATFORMS = ("facebook", "instagram", "twitter", "tiktok", "threads")
+PLATFORM_TITLES = {
+    "facebook": "Facebook",
+    "instagram": "Instagram",
+    "twitter": "X/Twitter",
+    "tiktok": "TikTok",
+    "threads": "Threads",
+}
+HEADER = "name,group,kelurahan,kecamatan,facebook,instagram,twitter,tiktok,threads"
 
 # Header names the office may write instead of ours (Indonesian sheets, short forms), case-insensitive.
 COLUMN_ALIASES = {
@@ -52,6 +60,8 @@ COLUMN_ALIASES = {
     "facebook": ("facebook", "fb"),
     "instagram": ("instagram", "ig"),
     "twitter": ("twitter", "x", "twitter/x", "x/twitter"),
+    "tiktok": ("tiktok", "tik tok", "tt"),
+    "threads": ("threads",),
     # Who the member is in the link-submission channels (docs/roster.md "Setor link").
     "whatsapp": ("whatsapp", "wa", "no wa", "no. wa", "nomor wa", "nomor whatsapp"),
     "telegram": ("telegram", "tg", "akun telegram"),
@@ -65,6 +75,8 @@ HANDLE_PATTERNS = {
     "facebook": re.compile(r"[a-z0-9._-]{1,80}"),
     "instagram": re.compile(r"[a-z0-9._]{1,64}"),
     "twitter": re.compile(r"[a-z0-9_]{1,64}"),
+    "tiktok": re.compile(r"[a-z0-9._]{1,64}"),
+    "threads": re.compile(r"[a-z0-9._]{1,64}"),  # the Instagram username
 }
 HOST_PLATFORMS = {
     "facebook.com": "facebook",
@@ -73,6 +85,9 @@ HOST_PLATFORMS = {
     "instagr.am": "instagram",
     "twitter.com": "twitter",
     "x.com": "twitter",
+    "tiktok.com": "tiktok",
+    "threads.net": "threads",
+    "threads.com": "threads",
 }
 HOST_PREFIXES = ("www.", "m.", "mobile.", "web.", "mbasic.", "touch.")
 # First path segments that are pages of the site, not accounts.
@@ -85,6 +100,8 @@ NOT_ACCOUNTS = {
     "instagram": {"p", "reel", "reels", "tv", "explore", "accounts", "direct", "about", "legal"},
     "twitter": {"i", "intent", "home", "search", "hashtag", "share", "explore", "settings", "messages",
                 "notifications", "login"},
+    "tiktok": {"tag", "discover", "search", "foryou", "explore", "live", "music", "t", "video", "login"},
+    "threads": {"search", "t", "post", "login", "settings", "activity"},
 }  # fmt: skip
 URL_LIKE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|(?:[a-z0-9-]+\.)+[a-z]{2,}/)", re.IGNORECASE)
 # What people type for "no account"; such a cell is empty, not a handle named "none".
@@ -254,6 +271,8 @@ def _account_from_link(platform: str, value: str) -> str:
             return named.group(1)
     elif platform == "instagram" and first == "stories" and len(segments) > 1:
         first = segments[1].lower()
+    elif platform in ("tiktok", "threads") and first.startswith("@"):
+        first = first[1:]  # tiktok.com/@<user>, threads.com/@<user> (also before /video/<id>, /post/<code>)
     if first in NOT_ACCOUNTS[platform]:
         raise AccountError(f"{value!r} is a {title} post, group or other page, not an account")
     return _handle(platform, first, value)
@@ -410,7 +429,8 @@ def _columns(path: Path, header: Sequence[str]) -> dict[str, int]:
         raise RosterFileError(f"{path}: line 1 has no `name` column (the header should be `{HEADER}`)")
     if not any(p in columns for p in PLATFORMS):
         raise RosterFileError(
-            f"{path}: line 1 has no facebook, instagram or twitter column (the header should be `{HEADER}`)"
+            f"{path}: line 1 has no facebook, instagram or twitter column, nor tiktok or threads "
+            f"(the header should be `{HEADER}`)"
         )
     return columns
 

@@ -1,10 +1,13 @@
-"""Build the report folder: query -> CSV files -> charts -> index.html, in that order.
+"""Build the report folder: query -> CSV files -> charts -> workbook -> PDF -> index.html.
 
 `build_report` writes one folder for a range (the `report` command). `build_daily_report` writes
 `<out_dir>/<YYYY-MM-DD>/` for the campaign so far and then points `<out_dir>/latest` at it by
 replacing a symlink atomically, so whoever opens `latest/index.html` always gets one whole report
-(see docs/report.md). To add a section, add a step below (query in `gather`, a file writer, a
-template block) and keep the sequence readable.
+(see docs/report.md).
+
+To add a section: its query in `gather` (a field of ReportData), its charts as ChartJobs in
+`chart_jobs` (they are drawn in parallel processes), its sheet in `reports.workbook.sheets`, and a
+template block; the CSV files are the stable interface and only grow by a new file.
 """
 
 from __future__ import annotations
@@ -25,11 +28,15 @@ from monitor.config import Config
 from monitor.errors import UsageError
 from monitor.roster import RosterFileError
 from reports import charts, queries, roster, scoreboard
+from reports.compare import Comparison, compare, report_kind
+from reports.drawing import ChartJob, draw_all
 from reports.files import atomic_write_text, write_people_csv
+from reports.filters import ReportFilter
 from reports.html import local_time, render_report
 from reports.labels import labels_for
 from reports.leftovers import clean_leftovers, temp_tag
 from reports.queries import ALL, DAILY_COLUMNS, ReportScope
+from reports.summary import Headline, build_headline, reminder_runs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,6 +84,7 @@ class ReportData:
     reminders: pd.DataFrame
     roster: RosterReport | None = None  # the community roster section; None without a roster file
     roster_error: str = ""  # why a roster file that is there could not be read ('' when it could)
+    comparison: Comparison | None = None  # the headline numbers against the period before
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -114,23 +122,36 @@ def build_report(
     start: dt.date | None = None,
     end: dt.date | None = None,
     calendar: CampaignCalendar | None = None,
+    report_filter: ReportFilter | None = None,
 ) -> ReportResult:
-    """Write the report for start..end (default: the campaign so far) into out_dir (created)."""
+    """Write the report for start..end (default: the campaign so far) into out_dir (created).
+
+    `report_filter` (reports.filters.resolve_filter: `--platform`, `--group`) narrows every number,
+    chart and file to those posts."""
     calendar = calendar or CampaignCalendar(config.campaign)
     first, last = report_range(calendar, start, end)
-    scope = ReportScope(config.campaign, first, last)
+    report_filter = report_filter or ReportFilter()
+    scope = ReportScope(config.campaign, first, last, report_filter)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     clean_leftovers(out_dir)  # temporary files of a build that was killed here
     problems: list[str] = []
     notes: list[str] = []
+    labels = labels_for(config.campaign.language)
+    page_notes: list[str] = []
+    asked = f"{start or first}..{end or last}"
+    if (start is not None and start < calendar.start) or (end is not None and end > calendar.end):
+        notes.append(f"the range {asked} is cut to the campaign {calendar.start}..{calendar.end}")
+        page_notes.append(labels["range_cut_window"].replace("{asked}", asked))
     cut_at_today = end is not None and min(end, calendar.end) > last
     if cut_at_today:
         notes.append(f"the range ends today ({last}), not {end}: later days have no data yet")
+        page_notes.append(labels["range_cut"])
 
     data = gather(engine, scope)  # 1. every number, from SQL
+    data.comparison = compare(engine, scope, data.totals)
     try:  # 1b. the roster, when there is one
-        data.roster = roster.report_section(config, engine, first, last)
+        data.roster = roster.report_section(config, engine, first, last, report_filter, _daily_posts(data))
     except RosterFileError as exc:
         data.roster_error = str(exc)
         problems.append(f"the roster is left out of the report: {exc}")
@@ -139,16 +160,40 @@ def build_report(
             f"{data.roster.bad_rows} roster rows have problems ({data.roster.skipped_rows} skipped); "
             "run `campaign-monitor roster check` to see them"
         )
-    csv_files = write_csvs(data, out_dir)  # 2. the CSV exports
-    ctx = chart_context(data, config.campaign.language)
-    chart_files = draw_charts(data, out_dir, ctx)  # 3. the charts
-    roster_charts = roster.write_roster_charts(data.roster, out_dir, ctx) if data.roster else []
+    headline = build_headline(
+        labels,
+        config.campaign.language,
+        report_kind(scope),
+        first,
+        last,
+        calendar.start,
+        calendar.total_days,
+        data.totals,
+        data.comparison,
+        report_filter,
+        page_notes,
+    )
+    csv_files = write_csvs(data, out_dir)  # 2. the CSV exports (the stable interface)
+    language = config.campaign.language
+    ctx = chart_context(data, language)
+    generated = local_time(calendar.now(), config.campaign.tz) + f" ({config.campaign.timezone})"
+    # 3. the charts, the workbook and the one-page PDF, drawn in parallel processes
+    documents = document_jobs(data, out_dir, language, config.campaign.name, headline, generated)
+    *chart_files, workbook, pdf = draw_all([*chart_jobs(data, out_dir, ctx), *documents])
     # 3b. votes, peer cities, the reminder effect: their own files, charts and HTML (reports/scoreboard.py)
     board = scoreboard.build_sections(config, engine, calendar, scope, data.daily, out_dir, ctx)
     csv_files += board.csv_files
-    index = write_index(config, calendar, data, out_dir, chart_files, csv_files, cut_at_today, board.html)
-    files = [*csv_files, *chart_files, *roster_charts, *board.charts, index]
+    index = write_index(  # 4. the page
+        config, calendar, data, out_dir, chart_files, [*csv_files, workbook, pdf], headline, board.html
+    )
+    files = [*csv_files, *chart_files, *board.charts, workbook, pdf, index]
     return ReportResult(out_dir, index, first, last, files, problems, notes)
+
+
+def _daily_posts(data: ReportData) -> dict[dt.date, int]:
+    """Campaign posts per day (all platforms), as the report counts them (with its filter)."""
+    totals = data.daily[data.daily.platform == ALL]
+    return {day: int(n) for day, n in zip(totals["date"], totals["posts"], strict=True)}
 
 
 def build_daily_report(
@@ -218,9 +263,7 @@ def gather(engine: Engine, scope: ReportScope) -> ReportData:
     if scope.start < last:
         pair_daily = daily
     else:  # a one-day report still compares with the day before
-        pair_daily = queries.daily_by_platform(
-            engine, ReportScope(scope.campaign, last - dt.timedelta(days=1), last)
-        )
+        pair_daily = queries.daily_by_platform(engine, replace(scope, start=last - dt.timedelta(days=1)))
     pair_totals = pair_daily[pair_daily.platform == ALL].set_index("date")
     tag_sets = queries.tag_sets(engine, scope)  # one pass for both tag tables
     return ReportData(
@@ -278,14 +321,32 @@ def chart_context(data: ReportData, language: str) -> charts.ChartContext:
     return charts.ChartContext(data.scope, language, frozenset(sent))
 
 
-def draw_charts(data: ReportData, out_dir: Path, ctx: charts.ChartContext) -> list[Path]:
-    """The PNG charts, in the order the page shows them."""
+def chart_jobs(data: ReportData, out_dir: Path, ctx: charts.ChartContext) -> list[ChartJob]:
+    """The PNG charts, in the order the page shows them (the roster's last, when there is a roster)."""
+    jobs = [
+        ChartJob(charts.posts_per_day, (ctx, data.daily, out_dir / "posts_per_day.png")),
+        ChartJob(charts.interactions_per_day, (ctx, data.daily, out_dir / "interactions_per_day.png")),
+        ChartJob(charts.hashtags, (ctx, data.hashtags, data.all_tags, out_dir / "hashtags.png")),
+        ChartJob(charts.top_accounts, (ctx, data.top_accounts, out_dir / "top_accounts.png")),
+        ChartJob(charts.posting_times, (ctx, data.posting_times, out_dir / "posting_times.png")),
+    ]
+    if data.roster is not None:
+        jobs += roster.chart_jobs(data.roster, out_dir, ctx)
+    return jobs
+
+
+def document_jobs(
+    data: ReportData, out_dir: Path, language: str, campaign_name: str, headline: Headline, generated: str
+) -> list[ChartJob]:
+    """report.xlsx and summary.pdf, as jobs drawn beside the charts."""
+    from reports.pdf import write_summary_pdf
+    from reports.workbook import write_workbook
+
     return [
-        charts.posts_per_day(ctx, data.daily, out_dir / "posts_per_day.png"),
-        charts.interactions_per_day(ctx, data.daily, out_dir / "interactions_per_day.png"),
-        charts.hashtags(ctx, data.hashtags, data.all_tags, out_dir / "hashtags.png"),
-        charts.top_accounts(ctx, data.top_accounts, out_dir / "top_accounts.png"),
-        charts.posting_times(ctx, data.posting_times, out_dir / "posting_times.png"),
+        ChartJob(write_workbook, (out_dir / "report.xlsx", language, data, headline, generated)),
+        ChartJob(
+            write_summary_pdf, (out_dir / "summary.pdf", language, campaign_name, data, headline, generated)
+        ),
     ]
 
 
@@ -304,13 +365,11 @@ def write_index(
     data: ReportData,
     out_dir: Path,
     chart_files: list[Path],
-    csv_files: list[Path],
-    cut_at_today: bool = False,
+    download_files: list[Path],
+    headline: Headline,
     scoreboard_html: str = "",
 ) -> Path:
-    """index.html: headline figures, charts, tables; links are relative so the folder can move.
-
-    `cut_at_today`: the asked range went past today and was cut (the page says so)."""
+    """index.html: headline figures, charts, tables; links are relative so the folder can move."""
     language = config.campaign.language
     labels = labels_for(language)
     scope = data.scope
@@ -329,24 +388,23 @@ def write_index(
         # Counted from today, whatever the range: a report on a past range must not promise days.
         "days_left": calendar.days_left(today),
         "generated_at": local_time(now, tz) + f" ({config.campaign.timezone})",
-        "cut_at_today": cut_at_today,
+        "headline": headline,
         # The last day is today and not over: its cards count only the hours so far.
         "so_far_until": now.astimezone(tz).strftime("%H:%M") if scope.end == today else "",
         "totals": data.totals,
         "last_day": data.last_day,
         "day_before": data.day_before,
         "charts": [
-            _chart_entry(path, labels.get(CHART_TITLES.get(path.name, ""), path.stem)) for path in chart_files
+            _chart_entry(path, labels.get(CHART_TITLES.get(path.name, ""), path.stem))
+            for path in chart_files
+            if path.name in CHART_TITLES
         ],
         "top_posts": data.top_posts.head(TOP_POSTS_PAGE).to_dict("records"),
         "top_accounts": data.top_accounts.to_dict("records"),
         "coverage": coverage,
         "coverage_gaps": [day for day in coverage if day["posts"] == 0],
-        "reminders": [
-            {**r, "sent_at": local_time(_or_none(r["sent_at"]), tz)}
-            for r in data.reminders.to_dict("records")
-        ],
-        "csv_files": [path.name for path in csv_files],
+        "reminders": reminder_runs(data.reminders, tz),
+        "downloads": [path.name for path in download_files],
         "roster": roster.template_context(data.roster, out_dir) if data.roster is not None else None,
         "roster_error": data.roster_error,
         "scoreboard": scoreboard_html,
@@ -358,7 +416,8 @@ def _chart_entry(path: Path, title: str) -> dict[str, Any]:
     # The PNG header holds the size; width/height on <img> keep the page from jumping while it loads.
     with path.open("rb") as handle:
         width, height = struct.unpack(">II", handle.read(24)[16:24])
-    return {"file": path.name, "title": title, "width": width, "height": height}
+    text_px = charts.min_text_px(path) or 0.0
+    return {"file": path.name, "title": title, "width": width, "height": height, "text_px": text_px}
 
 
 def _coverage_days(data: ReportData) -> list[dict[str, Any]]:
@@ -389,9 +448,3 @@ def _coverage_days(data: ReportData) -> list[dict[str, Any]]:
 def _target_name(target: str) -> str:
     # A file path shows its name (the folder is the same inbox every time); an API base stays whole.
     return target if "://" in target else Path(target).name
-
-
-def _or_none(value: Any) -> Any:
-    import pandas as pd
-
-    return None if value is None or pd.isna(value) else value

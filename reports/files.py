@@ -35,13 +35,15 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
     return path
 
 
-def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> Path:
-    data = text.encode(encoding)
-
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
     def write(handle: BinaryIO) -> None:
         handle.write(data)
 
     return atomic_write(path, write)
+
+
+def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    return atomic_write_bytes(path, text.encode(encoding))
 
 
 def neutralize(value: Any) -> Any:

@@ -10,7 +10,15 @@ import datetime as dt
 import re
 from typing import Any
 
-from reports.labels import format_day, format_number, format_short_day, format_signed, labels_for
+from reports.labels import (
+    format_day,
+    format_number,
+    format_percent,
+    format_short_day,
+    format_signed,
+    labels_for,
+)
+from reports.palette import platform_name
 
 # No whitespace or control characters anywhere: browsers strip them from a scheme ("java\tscript:").
 _WEB_URL = re.compile(r"^https?://[^\s\x00-\x1f\x7f]+$", re.IGNORECASE)
@@ -41,6 +49,8 @@ def environment(language: str) -> Any:
     env.filters["weekday_day"] = lambda value: format_day(value, language, year=False)
     env.filters["short_day"] = lambda value: format_short_day(value, language)
     env.filters["web_url"] = web_url
+    env.filters["platform"] = platform_name
+    env.filters["pct"] = lambda value: format_percent(value, language)
     return env
 
 

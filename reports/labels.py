@@ -11,6 +11,53 @@ import datetime as dt
 LABELS: dict[str, dict[str, str]] = {
     "id": {
         "title": "Laporan harian kampanye",
+        "title_day": "Laporan harian kampanye",
+        "title_week": "Laporan mingguan kampanye",
+        "title_campaign": "Laporan seluruh masa kampanye",
+        "title_campaign_so_far": "Laporan kampanye sejak hari pertama",
+        "title_range": "Laporan kampanye untuk rentang tanggal",
+        "filter_group": "Kelompok/kecamatan",
+        "filtered": "Laporan ini disaring, semua angka, grafik dan berkas hanya menghitung: {filter}.",
+        "range_cut_window": (
+            "Periode yang diminta ({asked}) melewati masa kampanye, jadi dipotong ke masa kampanye."
+        ),
+        "vs_previous_day": "dibanding hari sebelumnya",
+        "vs_previous_week": "dibanding minggu sebelumnya",
+        "vs_previous_days": "dibanding {days} hari sebelumnya",
+        "last7": "7 hari terakhir",
+        "vs_7_before": "dibanding 7 hari sebelumnya",
+        "no_previous": "tidak ada periode sebelumnya untuk dibandingkan",
+        "views": "Tayangan",
+        "views_coverage": "mencakup {n} dari {m} postingan (sumber yang mencatat tayangan)",
+        "views_none": "tidak ada sumber yang mencatat tayangan",
+        "sheet_summary": "Ringkasan",
+        "sheet_daily": "Harian",
+        "sheet_top": "Postingan teratas",
+        "sheet_hashtags": "Tagar",
+        "sheet_roster": "Roster",
+        "measure": "Ukuran",
+        "value": "Nilai",
+        "previous_value": "Periode pembanding",
+        "change": "Perubahan",
+        "change_pct": "Perubahan (%)",
+        "compared_period": "Periode yang dibandingkan",
+        "previous_period": "Periode pembanding",
+        "post_id": "ID postingan",
+        "filter": "Saringan",
+        "no_filter": "tidak ada (semua postingan kampanye)",
+        "pdf_top5": "5 postingan teratas",
+        "pdf_reminder": "Pengingat vote {day}",
+        "pdf_roster": "Partisipasi roster",
+        "pdf_roster_line": (
+            "{active} dari {members} anggota aktif; {today} sudah posting pada {day}; "
+            "{share}% postingan dari roster."
+        ),
+        "reminder_days": "{n} hari",
+        "all_platforms": "Semua",
+        "pdf_footer": (
+            "Dibuat oleh campaign-monitor. Angka lengkap: report.xlsx dan index.html di folder yang sama."
+        ),
+        "previous_short": "sebelumnya",
         "range": "Periode",
         "generated": "Dibuat",
         "campaign_day": "Hari kampanye",
@@ -46,6 +93,7 @@ LABELS: dict[str, dict[str, str]] = {
         "all_tags_share": "Memuat semua tagar (%)",
         "campaign_window": "Masa kampanye",
         "reminder_sent": "Pengingat vote terkirim",
+        "chart_key": "▲ di dasar grafik: hari pengingat vote terkirim. H1, H12 …: hari kampanye.",
         "hour": "Jam",
         "no_data": "Belum ada data",
         "top_posts": "Postingan teratas",
@@ -71,7 +119,7 @@ LABELS: dict[str, dict[str, str]] = {
         "roster": "Roster komunitas (KIM dan LPM)",
         "roster_note": (
             "Postingan kampanye dari akun anggota roster (berkas roster: nama, kelompok, kelurahan, "
-            "kecamatan dan akun Facebook/Instagram/X). "
+            "kecamatan dan akun Facebook/Instagram/X/TikTok/Threads). "
             "Cek akun yang salah tulis dengan `campaign-monitor roster check`."
         ),
         "so_far": "sejauh ini (sampai {time})",
@@ -88,7 +136,7 @@ LABELS: dict[str, dict[str, str]] = {
         "roster_error": "Berkas roster tidak dapat dibaca, jadi bagian roster tidak ada di laporan ini.",
         "roster_error_fix": (
             "Perbaiki berkas roster (baris pertama: name,group,kelurahan,kecamatan,facebook,instagram,"
-            "twitter; simpan sebagai CSV), lalu buat laporan lagi. "
+            "twitter,tiktok,threads; simpan sebagai CSV), lalu buat laporan lagi. "
             "`campaign-monitor roster check` menjelaskan masalahnya."
         ),
         "roster_bad_rows": (
@@ -113,6 +161,7 @@ LABELS: dict[str, dict[str, str]] = {
         "roster_all_posted": "Semua anggota sudah posting pada {day}.",
         "roster_none_quiet": "Tidak ada anggota yang diam.",
         "roster_waiting_links": "{n} link menunggu",
+        "roster_waiting": "Link menunggu",
         "roster_waiting_note": (
             "{n} link yang disetor anggota belum ada di data (belum ada ekspor, tangkapan atau API yang "
             "memuat postingannya). Daftarnya: `campaign-monitor submissions --state waiting`."
@@ -127,6 +176,53 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "en": {
         "title": "Daily campaign report",
+        "title_day": "Daily campaign report",
+        "title_week": "Weekly campaign report",
+        "title_campaign": "Whole-campaign report",
+        "title_campaign_so_far": "Campaign report since day 1",
+        "title_range": "Campaign report for a date range",
+        "filter_group": "Group/kecamatan",
+        "filtered": "This report is filtered: every number, chart and file counts only {filter}.",
+        "range_cut_window": (
+            "The asked range ({asked}) reaches outside the campaign, so it was cut to the campaign."
+        ),
+        "vs_previous_day": "vs the day before",
+        "vs_previous_week": "vs the week before",
+        "vs_previous_days": "vs the {days} days before",
+        "last7": "Last 7 days",
+        "vs_7_before": "vs the 7 days before",
+        "no_previous": "no earlier period to compare with",
+        "views": "Views",
+        "views_coverage": "covering {n} of {m} posts (sources that report views)",
+        "views_none": "no source reported views",
+        "sheet_summary": "Summary",
+        "sheet_daily": "Daily",
+        "sheet_top": "Top posts",
+        "sheet_hashtags": "Hashtags",
+        "sheet_roster": "Roster",
+        "measure": "Measure",
+        "value": "Value",
+        "previous_value": "Compared period",
+        "change": "Change",
+        "change_pct": "Change (%)",
+        "compared_period": "Period compared",
+        "previous_period": "Compared with",
+        "post_id": "Post id",
+        "filter": "Filter",
+        "no_filter": "none (every campaign post)",
+        "pdf_top5": "Top 5 posts",
+        "pdf_reminder": "Vote reminder {day}",
+        "pdf_roster": "Roster participation",
+        "pdf_roster_line": (
+            "{active} of {members} members active; {today} posted on {day}; "
+            "{share}% of posts from the roster."
+        ),
+        "reminder_days": "{n} days",
+        "all_platforms": "All",
+        "pdf_footer": (
+            "Made by campaign-monitor. Every number: report.xlsx and index.html in the same folder."
+        ),
+        "previous_short": "before",
         "range": "Period",
         "generated": "Generated",
         "campaign_day": "Campaign day",
@@ -162,6 +258,7 @@ LABELS: dict[str, dict[str, str]] = {
         "all_tags_share": "Carrying all tags (%)",
         "campaign_window": "Campaign window",
         "reminder_sent": "Vote reminder sent",
+        "chart_key": "▲ at the foot of a chart: a day the vote reminder was sent. D1, D12 …: campaign day.",
         "hour": "Hour",
         "no_data": "No data yet",
         "top_posts": "Top posts",
@@ -186,7 +283,7 @@ LABELS: dict[str, dict[str, str]] = {
         "roster": "Community roster (KIM and LPM)",
         "roster_note": (
             "Campaign posts from the roster members' accounts (roster file: name, group, kelurahan, "
-            "kecamatan and Facebook/Instagram/X accounts). "
+            "kecamatan and Facebook/Instagram/X/TikTok/Threads accounts). "
             "Find mistyped accounts with `campaign-monitor roster check`."
         ),
         "so_far": "so far (until {time})",
@@ -202,8 +299,8 @@ LABELS: dict[str, dict[str, str]] = {
         "unknown": "unknown",
         "roster_error": "The roster file could not be read, so this report has no roster section.",
         "roster_error_fix": (
-            "Fix the roster file (first line: name,group,kelurahan,kecamatan,facebook,instagram,twitter; "
-            "save it as CSV) and build the report again. "
+            "Fix the roster file (first line: name,group,kelurahan,kecamatan,facebook,instagram,twitter,"
+            "tiktok,threads; save it as CSV) and build the report again. "
             "`campaign-monitor roster check` explains the problem."
         ),
         "roster_bad_rows": (
@@ -228,6 +325,7 @@ LABELS: dict[str, dict[str, str]] = {
         "roster_all_posted": "Every member posted on {day}.",
         "roster_none_quiet": "No member has gone quiet.",
         "roster_waiting_links": "{n} links waiting",
+        "roster_waiting": "Links waiting",
         "roster_waiting_note": (
             "{n} links that members submitted are not in the data yet (no export, capture or API has "
             "brought their post). The list: `campaign-monitor submissions --state waiting`."
@@ -263,6 +361,12 @@ def format_signed(value: float, language: str) -> str:
     if value == 0:
         return "±0"
     return ("+" if value > 0 else "-") + format_number(abs(value), language)
+
+
+def format_percent(value: float, language: str) -> str:
+    """A signed change in percent with one decimal: +12,5% (id) / +12.5% (en)."""
+    sign = "+" if value > 0 else "-" if value < 0 else "±"
+    return f"{sign}{format_number(abs(value), language, decimals=1)}%"
 
 
 def format_day(day: dt.date, language: str, year: bool = True) -> str:

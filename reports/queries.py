@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, Engine, Integer, and_, case, cast, func, l
 from monitor.config import CampaignConfig
 from monitor.db import readonly
 from monitor.models import CollectionRun, Post, PostHashtag, VoteReminder
+from reports.filters import ReportFilter
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,6 +50,7 @@ class ReportScope:
     campaign: CampaignConfig
     start: dt.date
     end: dt.date
+    filter: ReportFilter = field(default_factory=ReportFilter)  # --platform / --group (empty: every post)
 
     @property
     def first(self) -> dt.date:
@@ -93,7 +95,12 @@ def campaign_filter(scope: ReportScope, tagged: bool = True) -> ColumnElement[bo
 
     tagged=False leaves the tag test out, for queries that join post_hashtags on tracked tags anyway.
     """
-    in_scope = and_(Post.local_date >= scope.first, Post.local_date <= scope.last, Post.is_repost.is_(False))
+    in_scope = and_(
+        Post.local_date >= scope.first,
+        Post.local_date <= scope.last,
+        Post.is_repost.is_(False),
+        scope.filter.where_clause(),
+    )
     peer_tags = scope.campaign.peer_hashtags
     if peer_tags:
         # A post carrying a peer city's tag is that city's, unless it also carries one of the city's
@@ -159,7 +166,9 @@ def daily_by_platform(engine: Engine, scope: ReportScope) -> pd.DataFrame:
 
 
 def range_totals(engine: Engine, scope: ReportScope) -> dict[str, int]:
-    """Totals over the whole range: posts, authors (distinct platform+author), likes ... interactions."""
+    """Totals over the whole range: posts, authors (distinct platform+author), likes ... interactions,
+    views (impressions or plays, where the source gave them) and views_posts (how many posts those
+    views cover: a view count the source did not give is unknown, not 0)."""
     pair = Post.platform + literal(":") + _author_key()
     row = _rows(
         engine,
@@ -170,9 +179,11 @@ def range_totals(engine: Engine, scope: ReportScope) -> dict[str, int]:
             func.sum(func.coalesce(Post.comments, 0)),
             func.sum(func.coalesce(Post.shares, 0)),
             func.sum(_interactions()),
+            func.sum(Post.views),
+            func.count(Post.views),
         ).where(campaign_filter(scope)),
     )[0]
-    names = ("posts", "authors", "likes", "comments", "shares", "interactions")
+    names = ("posts", "authors", "likes", "comments", "shares", "interactions", "views", "views_posts")
     return {name: int(value or 0) for name, value in zip(names, row, strict=True)}
 
 
@@ -295,7 +306,8 @@ def account_spellings(engine: Engine, accounts: Iterable[tuple[str, str]]) -> di
 def top_posts(engine: Engine, scope: ReportScope, limit: int = 50) -> pd.DataFrame:
     """The campaign posts with the most interactions (ties: earlier post first).
 
-    Columns: rank, platform, date, author, author_name, url, likes, comments, shares, interactions, text.
+    Columns: rank, platform, date, author, author_name, url, likes, comments, shares, interactions, text,
+    views (None: unknown), post_key (the platform's id of the post).
     An unknown metric stays None in likes/comments/shares (shown as unknown, not as 0) and counts as 0
     in interactions.
     """
@@ -318,6 +330,7 @@ def top_posts(engine: Engine, scope: ReportScope, limit: int = 50) -> pd.DataFra
             Post.text,
             _author_key(),
             Post.post_key,
+            Post.views,
         )
         .where(campaign_filter(scope))
         .order_by(inter.desc(), Post.created_at, Post.id)
@@ -335,12 +348,14 @@ def top_posts(engine: Engine, scope: ReportScope, limit: int = 50) -> pd.DataFra
             *(None if v is None else int(v) for v in r[6:9]),
             int(r[9]),
             r[10] or "",
+            None if r[13] is None else int(r[13]),
+            r[12],
         )
         for rank, r in enumerate(rows, start=1)
     ]
     columns = ["rank", "platform", "date", "author", "author_name", "url"]
     # dtype=object keeps None for an unknown metric (pandas would make the column floats with NaN).
-    frame = pd.DataFrame(records, columns=[*columns, *METRICS, "text"], dtype=object)
+    frame = pd.DataFrame(records, columns=[*columns, *METRICS, "text", "views", "post_key"], dtype=object)
     return frame.astype({"rank": "int64", "interactions": "int64"})
 
 

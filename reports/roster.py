@@ -34,7 +34,9 @@ from monitor.roster import (
 )
 from monitor.submissions import waiting_by_member
 from reports import charts
+from reports.drawing import ChartJob
 from reports.files import write_people_csv
+from reports.filters import ReportFilter
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,8 +87,12 @@ def roster_report(
     start: dt.date,
     end: dt.date,
     quiet_days: int = QUIET_DAYS,
+    campaign_posts: dict[dt.date, int] | None = None,
 ) -> RosterReport:
-    """All roster tables for the report range [start, end] (cut to the campaign window)."""
+    """All roster tables for the report range [start, end] (cut to the campaign window).
+
+    `campaign_posts`: the campaign posts per day as the report counts them, when it is narrowed by a
+    filter (the roster's share is then a share of those); default: every campaign post."""
     start, end = max(start, campaign.start), min(end, campaign.end)
     with matching(engine, roster) as conn:
         counts = posts_by_member(conn, campaign, end)  # the one pass over the posts
@@ -102,7 +108,7 @@ def roster_report(
         not_posted_today=not_posted_on(roster, counts, end, waiting),
         quiet=quiet_members(roster, counts, end, quiet_days, waiting),
         kecamatan=kecamatan_leaderboard(table),
-        share=roster_share(counts, start, end),
+        share=roster_share(counts, start, end, campaign_posts),
         quiet_days=quiet_days,
         bad_rows=len(bad_lines),
         skipped_rows=len(bad_lines - member_lines),
@@ -113,11 +119,21 @@ def roster_report(
 # The report's use of it: section data, roster.csv, template context
 
 
-def report_section(config: Config, engine: Engine, start: dt.date, end: dt.date) -> RosterReport | None:
+def report_section(
+    config: Config,
+    engine: Engine,
+    start: dt.date,
+    end: dt.date,
+    report_filter: ReportFilter | None = None,
+    campaign_posts: dict[dt.date, int] | None = None,
+) -> RosterReport | None:
     """The roster section of a report for [start, end], or None when there is no roster file (the
     roster is optional). Raises RosterFileError when the file is there but cannot be read as a roster
     (the report shows that instead of the section). Bad rows are logged and counted in `bad_rows`
-    (`campaign-monitor roster check` lists them); the good rows are reported."""
+    (`campaign-monitor roster check` lists them); the good rows are reported.
+
+    With a `report_filter` (--platform, --group) only the group's members and their accounts on
+    those platforms count, and the roster share is a share of `campaign_posts` (the report's)."""
     path = config.roster.path
     if not path.is_file():
         return None
@@ -133,6 +149,9 @@ def report_section(config: Config, engine: Engine, start: dt.date, end: dt.date)
             len(roster.problems),
             roster.problems[0],
         )
+    if report_filter is not None and report_filter.active:
+        roster = report_filter.narrow_roster(roster)
+        return roster_report(engine, roster, config.campaign, start, end, campaign_posts=campaign_posts)
     return roster_report(engine, roster, config.campaign, start, end)
 
 
@@ -180,7 +199,12 @@ def _image(path: Path) -> dict[str, Any]:
     # The PNG header holds the size; width/height on <img> keep the page from jumping while it loads.
     with path.open("rb") as handle:
         head = handle.read(24)
-    return {"file": path.name, "width": int.from_bytes(head[16:20]), "height": int.from_bytes(head[20:24])}
+    return {
+        "file": path.name,
+        "width": int.from_bytes(head[16:20]),
+        "height": int.from_bytes(head[20:24]),
+        "text_px": charts.min_text_px(path) or 0.0,
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -344,8 +368,11 @@ def kecamatan_leaderboard(member_stats: pd.DataFrame) -> pd.DataFrame:
     return board[columns].reset_index(drop=True)
 
 
-def roster_share(counts: MemberDays, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Per day of the range: campaign_posts, roster_posts (campaign posts by any member) and share_pct."""
+def roster_share(
+    counts: MemberDays, start: dt.date, end: dt.date, campaign_posts: dict[dt.date, int] | None = None
+) -> pd.DataFrame:
+    """Per day of the range: campaign_posts, roster_posts (campaign posts by any member) and share_pct.
+    `campaign_posts`: the day's campaign posts when the report counts fewer than all (a filter)."""
     import pandas as pd
 
     ours, everyone = Counter[dt.date](), Counter[dt.date]()
@@ -353,6 +380,8 @@ def roster_share(counts: MemberDays, start: dt.date, end: dt.date) -> pd.DataFra
         everyone[day] += n
         if m is not None:
             ours[day] += n
+    if campaign_posts is not None:
+        everyone = Counter(campaign_posts)
     rows = []
     for day in _days(start, end):
         total = everyone[day]
@@ -408,6 +437,14 @@ def _days(start: dt.date, end: dt.date) -> Iterable[dt.date]:
 # Charts: matplotlib Figure() with Agg (no pyplot state), written to a temporary name and renamed.
 
 
+def chart_jobs(report: RosterReport, out_dir: Path, ctx: ChartContext) -> list[ChartJob]:
+    """The roster's charts as jobs for reports.drawing (drawn in parallel with the others)."""
+    return [
+        ChartJob(heatmap_chart, (report, out_dir / "roster_heatmap.png", ctx)),
+        ChartJob(share_chart, (report, out_dir / "roster_share.png", ctx)),
+    ]
+
+
 def write_roster_charts(report: RosterReport, out_dir: Path, ctx: ChartContext) -> list[Path]:
     """roster_heatmap.png and roster_share.png in out_dir, in the report's chart style."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -417,8 +454,9 @@ def write_roster_charts(report: RosterReport, out_dir: Path, ctx: ChartContext) 
     ]
 
 
-ROW_IN = 0.25  # heatmap row height: 27 px at 110 dpi, room for 11 pt names; 94 members ~ 2,900 px
-NAME_FONT = 11
+ROW_IN = 0.3  # heatmap row height: room for names at the charts' text size; 94 members ~ 3,700 px
+NAME_FONT = charts.TEXT_PT
+NAME_CHARS = 20
 
 
 def heatmap_chart(report: RosterReport, path: Path, ctx: ChartContext) -> Path:
@@ -443,7 +481,7 @@ def heatmap_figure(report: RosterReport, ctx: ChartContext) -> Figure:
     labels = ctx.labels
     grid = report.participation
     members = grid.shape[0]
-    height = max(3.5, ROW_IN * members + 2.8)
+    height = max(3.8, ROW_IN * members + 3.2)
     fig = charts.new_figure(height=height)
     ax = fig.add_subplot()
     charts.figure_title(fig, labels["chart_roster_heatmap"])
@@ -464,14 +502,14 @@ def heatmap_figure(report: RosterReport, ctx: ChartContext) -> Figure:
         extent=(first - 0.5, last + 0.5, members - 0.5, -0.5),
     )
     ax.set_yticks(
-        range(members), [charts.shorten(str(label), 24) for label in grid.index], fontsize=NAME_FONT
+        range(members), [charts.shorten(str(label), NAME_CHARS) for label in grid.index], fontsize=NAME_FONT
     )
     ax.grid(False)
     charts.day_axis(ax, ctx, marks=False, dates_on_top=True)
     # The scale stays about 3.5 inches long at the top, however tall the roster makes the chart.
-    bar = fig.colorbar(image, ax=ax, shrink=min(0.9, 3.5 / height), anchor=(0.0, 1.0), pad=0.02)
+    bar = fig.colorbar(image, ax=ax, shrink=min(0.9, 3.2 / height), anchor=(0.0, 1.0), pad=0.02)
     bar.set_label(labels["posts"])
-    bar.locator = MaxNLocator(integer=True)
+    bar.locator = MaxNLocator(integer=True, nbins=4)
     bar.update_ticks()
     return fig
 
@@ -504,6 +542,6 @@ def share_chart(report: RosterReport, path: Path, ctx: ChartContext) -> Path:
         right.grid(False)
         right.spines["right"].set_visible(True)
         right.set_ylabel("%")
-        charts.day_axis(ax, ctx)
+        charts.day_axis(ax, ctx, max_ticks=3)
         charts.legend_below(fig, ctx, ax, right)
         return charts.save_figure(fig, path)

@@ -73,6 +73,14 @@ def test_custom_format_section(write_config) -> None:
         (None, '[reminders]\ntemplate = "Hari {city:d}"\n', "[reminders] template", "cannot be filled in"),
         (None, "[sources.inbox]\nevery_minutes = 0\n", "every_minutes", "from 0.01 to 10080"),
         (None, "[sources.facebook]\nenabled = true\n", "pages", "is empty"),
+        (None, '[sources.threads]\nsearch_mode = "HASHTAG"\n', "[sources.threads] search_mode", "TAG"),
+        (None, "[sources.threads]\ndaily_queries = 0\n", "daily_queries", "from 1 to"),
+        (
+            None,
+            '[[formats]]\nname = "zeeschuimer"\nplatform = "tiktok"\nid = "a"\ntime = "b"\n',
+            "name",
+            "a built-in JSON format",
+        ),
         (None, "[unknown]\n", "unknown", "unknown key"),
     ],
 )

@@ -35,7 +35,7 @@ def test_demo_builds_the_whole_pipeline(tmp_path: Path) -> None:
     days = {r["date"] for r in rows}
     assert len(days) == 43 and min(days) == "2022-09-19" and max(days) == "2022-10-31"
     platforms = {r["platform"] for r in rows}
-    assert platforms == {"all", "facebook", "instagram", "twitter"}
+    assert platforms == {"all", "facebook", "instagram", "twitter", "tiktok", "threads"}
     engine = open_engine(f"sqlite:///{out / 'demo.db'}")
     with engine.connect() as conn:
         posts = conn.execute(select(func.count()).select_from(Post)).scalar()

@@ -16,8 +16,11 @@ from collectors.csv_formats import (
     detect_format,
     facebook_post_key,
     find_format,
+    handle_in_permalink,
     instagram_shortcode,
     row_mapper,
+    threads_post_code,
+    tiktok_video_id,
     tweet_id,
 )
 from collectors.csv_reader import RowError, open_export
@@ -212,7 +215,7 @@ def test_find_format_lists_names() -> None:
 
 def test_every_builtin_has_a_unique_name() -> None:
     names = [f.name for f in BUILTIN_FORMATS]
-    assert len(set(names)) == len(names) == 6
+    assert len(set(names)) == len(names) == 10
 
 
 @pytest.mark.parametrize(
@@ -279,6 +282,36 @@ def test_tweet_keys() -> None:
     assert tweet_id("https://x.com/pemkot/status/1226928883355791360") == "1226928883355791360"
     with pytest.raises(RowError):
         tweet_id("pemkot")
+
+
+def test_tiktok_and_threads_keys() -> None:
+    assert tiktok_video_id("7540000000000000001") == "7540000000000000001"
+    link = "https://www.tiktok.com/@example_city_official/video/7540000000000000001?is_from_webapp=1"
+    assert tiktok_video_id(link) == "7540000000000000001"
+    assert tiktok_video_id("https://www.tiktok.com/@kim/photo/7540000000000000009") == "7540000000000000009"
+    with pytest.raises(RowError, match="no TikTok video id"):
+        tiktok_video_id("https://vt.tiktok.com/ZSabc123/")  # a short link carries no id
+    assert threads_post_code("https://www.threads.net/@kim/post/DSYNTH0001a") == "DSYNTH0001a"
+    assert threads_post_code("https://www.threads.com/@kim/post/DSYNTH0001a/?xmt=1") == "DSYNTH0001a"
+    assert threads_post_code("DSYNTH0001a") == "DSYNTH0001a"
+    with pytest.raises(RowError, match="no Threads post code"):
+        threads_post_code("https://www.threads.com/@kim")
+    assert handle_in_permalink(link) == "example_city_official"
+    assert handle_in_permalink("https://www.threads.com/@kim.mayangan/post/DSYNTH0001a") == "kim.mayangan"
+
+
+def test_new_layouts_detect_as_nothing_else() -> None:
+    for name, expected in [
+        ("apify_instagram_hashtag_scraper_csv_SYNTHETIC.csv", "apify-instagram-csv"),
+        ("tiktok_studio_Content_SYNTHETIC.csv", "tiktok-studio"),
+        ("mcl_facebook_posts_SYNTHETIC.csv", "mcl-facebook"),
+        ("mcl_instagram_posts_SYNTHETIC.csv", "mcl-instagram"),
+    ]:
+        header = open_export(EXPORTS / name).header
+        assert detect_format(header).name == expected
+        others = [f for f in BUILTIN_FORMATS if f.name != expected]
+        with pytest.raises(ExportFormatError):
+            detect_format(header, others)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -149,9 +149,9 @@ def test_blank_rows_are_skipped_and_counted_not_rejected(write_config: Callable[
     engine = open_engine(config.storage.url)
     result = ingest_file(config, engine, ISSUE / "kim_sheet_mixed_links_blank_rows_SYNTHETIC.csv")
     assert result.tally.blank == 3
-    assert result.rejected_total == 1  # the TikTok link: not a platform we import yet
+    assert result.rejected_total == 0  # the TikTok link too: TikTok is a platform (issue 12)
     assert "3 blank rows skipped" in result.counted
-    assert rows(engine, "select count(*) from rejected_rows") == [(1,)]
+    assert rows(engine, "select count(*) from rejected_rows") == [(0,)]
 
 
 def test_rejects_are_kept_once_and_resolved_by_a_clean_import(
@@ -322,6 +322,7 @@ def test_from_link_takes_each_rows_platform_and_link(write_config: Callable[...,
     assert rows(engine, "select platform, post_key, url from posts order by platform") == [
         ("facebook", "555000111", "https://www.facebook.com/kimmayangan/posts/555000111"),
         ("instagram", "CiAbCdEfGhI", "https://www.instagram.com/p/CiAbCdEfGhI/"),
+        ("tiktok", "7145000000000000001", "https://www.tiktok.com/@kimmayangan/video/7145000000000000001"),
         ("twitter", "1572000000000000001", "https://x.com/kim_mayangan/status/1572000000000000001"),
     ]
 

@@ -139,6 +139,32 @@ def test_report_in_chromium(config: Config, engine: Engine, tmp_path: Path) -> N
             assert max(right_edges(page, "#top-posts tbody tr")[:4]) <= width
             assert max(right_edges(page, "#roster-members-table + .scroll tbody tr")[:3]) <= width
             assert max(right_edges(page, "#roster-not-posted + .scroll tbody tr")[:2]) <= width
+            # Every chart's smallest text, as drawn on this 412 px screen, is at least the body text
+            # size: the PNG says how many image pixels its smallest text is (data-text-px), the
+            # browser says how wide it drew the image.
+            body_px = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+            charts_shown = page.eval_on_selector_all(
+                "img",
+                """els => els.map(e => ({src: e.getAttribute('src'), shown: e.getBoundingClientRect().width,
+                    natural: e.naturalWidth, text: parseFloat(e.dataset.textPx)}))""",
+            )
+            # The report's own charts (the scoreboard's, from reports/scoreboard.py, are not sized yet).
+            charts_shown = [c for c in charts_shown if c["text"] == c["text"]]  # NaN: no data-text-px
+            assert len(charts_shown) >= 7
+            for chart in charts_shown:
+                on_screen = chart["text"] * chart["shown"] / chart["natural"]
+                assert on_screen >= body_px, f"{chart['src']}: text {on_screen:.1f} px < body {body_px} px"
+            # Nothing overflows the screen: no sideways scroll of the page, every chart inside it.
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            assert all(chart["shown"] <= width for chart in charts_shown)
+            overflowing = page.eval_on_selector_all(
+                "main > section > *:not(.scroll), header > *",
+                "els => els.filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)"
+                ".map(e => e.outerHTML.slice(0, 80))",
+            )
+            assert overflowing == []
+            # The reminder log is folded into runs: 43 days with one missed are 3 rows, not 43.
+            assert page.eval_on_selector_all("#reminders tbody tr", "rows => rows.length") <= 3
             # The coverage table is folded; the gap days are what shows.
             assert page.is_visible("#coverage-gaps") and not page.is_visible("#coverage-table table")
 

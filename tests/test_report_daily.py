@@ -34,6 +34,8 @@ REPORT_FILES = {
     "hashtags.png",
     "top_accounts.png",
     "posting_times.png",
+    "report.xlsx",
+    "summary.pdf",
 }
 
 

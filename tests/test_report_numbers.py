@@ -386,7 +386,7 @@ def test_html_escapes_hostile_text(report_id: ReportResult) -> None:
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "javascript:" not in page
     hrefs = re.findall(r'<a href="([^"]*)"', page)
-    posts = [h for h in hrefs if not h.endswith((".csv", ".png"))]
+    posts = [h for h in hrefs if not h.endswith((".csv", ".png", ".xlsx", ".pdf"))]
     # Five of the six top posts have https URLs; the javascript: one gets no anchor.
     assert len(posts) == 5 and all(h.startswith("https://") for h in posts)
 

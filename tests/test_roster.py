@@ -55,6 +55,11 @@ WIB = dt.timezone(dt.timedelta(hours=7))
         # A page address with its name and id: the id (Facebook usernames have no hyphens).
         ("facebook", "https://www.facebook.com/KIM-Mayangan-123456789012345/", "123456789012345"),
         ("facebook", "facebook.com/Kelurahan-Sukabumi-Kota-Probolinggo-100064000000001", "100064000000001"),
+        ("tiktok", "@Kim.Mayangan", "kim.mayangan"),
+        ("tiktok", "https://www.tiktok.com/@kim_mayangan", "kim_mayangan"),
+        ("tiktok", "https://www.tiktok.com/@kim_mayangan/video/7540000000000000001", "kim_mayangan"),
+        ("threads", "https://www.threads.net/@Kim_Mayangan", "kim_mayangan"),
+        ("threads", "threads.com/@kim_mayangan/post/DSYNTH0001a", "kim_mayangan"),
     ],
 )
 def test_account_cell_forms(platform: str, cell: str, account: str) -> None:
@@ -64,7 +69,10 @@ def test_account_cell_forms(platform: str, cell: str, account: str) -> None:
 @pytest.mark.parametrize(
     ("platform", "cell", "why"),
     [
-        ("instagram", "https://www.tiktok.com/@kim_mayangan", "link to tiktok.com"),
+        ("instagram", "https://www.youtube.com/@kim_mayangan", "link to youtube.com"),
+        ("instagram", "https://www.tiktok.com/@kim_mayangan", "TikTok link in the instagram column"),
+        ("tiktok", "https://www.tiktok.com/tag/weloveprobolinggo", "not an account"),
+        ("threads", "https://www.threads.com/search?q=kim", "not an account"),
         ("instagram", "https://www.facebook.com/kim.mayangan", "Facebook link in the instagram column"),
         ("twitter", "https://instagram.com/kim", "Instagram link in the twitter column"),
         ("instagram", "Budi Santoso", "has spaces"),
@@ -338,3 +346,30 @@ def test_roster_check_command(tmp_path: Path, write_config) -> None:  # type: ig
 
     usage = runner.invoke(main, [*args, "--min-posts", "0"])
     assert usage.exit_code == 2
+
+
+def test_tiktok_and_threads_columns_credit_their_members(engine, config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from reports.roster import roster_report
+
+    path = tmp_path / "roster.csv"
+    path.write_text(
+        "name,group,kelurahan,kecamatan,facebook,instagram,twitter,tiktok,threads\n"
+        "Budi,KIM Mayangan,Mayangan,Mayangan,,,,https://www.tiktok.com/@Kim_Mayangan,@kim.threads\n"
+        "Siti,KIM Wonoasih,Wonoasih,Wonoasih,,,,,\n",
+        encoding="utf-8",
+    )
+    roster = load_roster(path)
+    assert roster.members[0].accounts == {"tiktok": {"kim_mayangan"}, "threads": {"kim.threads"}}
+    store(
+        engine,
+        config,
+        [
+            post("tiktok", "7540000000000000001", "kim_mayangan"),
+            post("threads", "DSYNTH0001a", "KIM.Threads"),
+        ],
+    )
+    check = check_roster(engine, roster, config.campaign, min_posts=1)
+    assert [u for u in check.unseen if u.platform in ("tiktok", "threads")] == []
+    report = roster_report(engine, roster, config.campaign, dt.date(2022, 9, 19), dt.date(2022, 10, 31))
+    budi = report.table[report.table["name"] == "Budi"].iloc[0]
+    assert int(budi["posts"]) == 2

@@ -14,6 +14,8 @@ FILES = (
     "03_mbs_instagram_pemkot_SYNTHETIC.csv",
     "04_twarc2_tweets_SYNTHETIC.csv",
     "05_twitter_analytics_pemkot_SYNTHETIC.csv",
+    "06_zeeschuimer_tiktok_threads_SYNTHETIC.ndjson",
+    "07_tiktok_studio_pemkot_SYNTHETIC.csv",
 )
 
 

@@ -1,10 +1,11 @@
 """SYNTHETIC sample exports of the whole campaign (19 Sep - 31 Oct 2022), for the demo and the docs.
 
 Every account, post, number and name in these files is invented; none is a real person's data. The
-files use the real export layouts (FORMATS.md): CrowdTangle Facebook and Instagram, Meta Business Suite
-Instagram, twarc2 CSV (with retweets) and Twitter Analytics. Some posts appear in two exports with
-different metrics, some are untagged or outside the window, and a few rows are broken on purpose so
-the demo shows rejects. Also writes roster.csv (the community roster, mixed account forms).
+files use the real export layouts (FORMATS.md, FORMATS-2026.md): CrowdTangle Facebook and Instagram,
+Meta Business Suite Instagram, twarc2 CSV (with retweets), Twitter Analytics, a Zeeschuimer capture of
+TikTok and Threads hashtag pages (NDJSON) and the city's TikTok Studio export. Some posts appear in two
+exports with different metrics, some are untagged or outside the window, and a few rows are broken on
+purpose so the demo shows rejects. Also writes roster.csv (the community roster, mixed account forms).
 
 Deterministic: the same files every time.   python -m monitor.samples.make_samples [OUT_DIR]
 """
@@ -397,14 +398,27 @@ def write_twitter_analytics(path: Path, posts: list[Post], rng: random.Random) -
             )  # fmt: skip
 
 
-def write_roster(path: Path, accounts: list[Account], rng: random.Random) -> None:
+def write_roster(path: Path, accounts: list[Account], rng: random.Random, new_posts: list[Post]) -> None:
     """~20 members: most active community accounts, a few who never post; some posters left out."""
+    on_new = {(p.account.handle, p.platform) for p in new_posts}
     community = [a for a in accounts if a.kind == "community"]
     frequent_left_out = sorted(community, key=lambda a: -a.activity)[:3]
     members = [a for a in community if a not in frequent_left_out][:17]
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["name", "group", "kelurahan", "kecamatan", "facebook", "instagram", "twitter"])
+        w.writerow(
+            [
+                "name",
+                "group",
+                "kelurahan",
+                "kecamatan",
+                "facebook",
+                "instagram",
+                "twitter",
+                "tiktok",
+                "threads",
+            ]
+        )
         for i, a in enumerate(members):
             fb = ig = tw = ""
             if "facebook" in a.platforms:
@@ -414,14 +428,117 @@ def write_roster(path: Path, accounts: list[Account], rng: random.Random) -> Non
             if "twitter" in a.platforms:
                 handle = a.handle.replace(".", "_")
                 tw = [f"@{handle}", f"https://twitter.com/{handle}", handle][i % 3]
-            w.writerow([a.name, a.group, a.kelurahan, a.kecamatan, fb, ig, tw])
+            tt = (
+                [f"@{a.handle}", f"https://www.tiktok.com/@{a.handle}"][i % 2]
+                if (a.handle, "tiktok") in on_new
+                else ""
+            )
+            th = f"https://www.threads.com/@{a.handle}" if (a.handle, "threads") in on_new else ""
+            w.writerow([a.name, a.group, a.kelurahan, a.kecamatan, fb, ig, tw, tt, th])
         # Members who signed up but never posted
-        quiet = [("Hendra Gunawan", "KIM Jati", "Jati", "Mayangan", "kim.jati.quiet", "@kim_jati", ""),
-                 ("Sri Mulyani", "LPM Kedopok", "Kedopok", "Kedopok", "", "lpm_kedopok_quiet", "@lpmkedopok"),
+        quiet = [("Hendra Gunawan", "KIM Jati", "Jati", "Mayangan", "kim.jati.quiet", "@kim_jati", "", "",
+                  ""),
+                 ("Sri Mulyani", "LPM Kedopok", "Kedopok", "Kedopok", "", "lpm_kedopok_quiet", "@lpmkedopok",
+                  "", ""),
                  ("Yusuf Maulana", "KIM Curahgrinting", "Curahgrinting", "Kanigaran",
-                  "https://www.facebook.com/profile.php?id=100079999999999", "", "")]  # fmt: skip
+                  "https://www.facebook.com/profile.php?id=100079999999999", "", "", "", "")]  # fmt: skip
         for row in quiet:
             w.writerow(row)
+
+
+# TikTok and Threads come from their own random stream, so the five older files stay as they were.
+NEW_PLATFORMS = ("tiktok", "threads")
+
+
+def make_new_platform_posts(accounts: list[Account]) -> list[Post]:
+    """TikTok videos and Threads posts of some community accounts and the city (own random stream)."""
+    rng = random.Random(SEED + 1)
+    posters = [a for a in accounts if a.kind != "outsider" and rng.random() < 0.6]
+    posts: list[Post] = []
+    days = [START + dt.timedelta(days=i) for i in range((END - START).days + 1)]
+    serial = 0
+    for day in days:
+        for acc in posters:
+            for platform in NEW_PLATFORMS:
+                rate = {"tiktok": 0.08, "threads": 0.05}[platform] * acc.activity * day_weight(day)
+                if rng.random() < rate:
+                    serial += 1
+                    post = _post(rng, acc, platform, day, serial)
+                    if platform == "tiktok":
+                        post.key = str(7147000000000000000 + serial * 7919)
+                        post.views *= 3
+                    else:
+                        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+                        post.key = "Cq" + "".join(rng.choice(alphabet) for _ in range(9))
+                    posts.append(post)
+    posts.sort(key=lambda p: p.created)
+    return posts
+
+
+def write_zeeschuimer(path: Path, posts: list[Post], rng: random.Random) -> None:
+    """Zeeschuimer's NDJSON: one envelope a line, TikTok and Threads items mixed, captured a day later;
+    one line cut short (broken on purpose: the demo shows a reject)."""
+    with path.open("w", encoding="utf-8", newline="\n") as f:
+        for n, p in enumerate(posts):
+            a = p.account
+            handle = a.handle.replace("-", "_")
+            captured = p.created + dt.timedelta(hours=rng.randrange(6, 30))
+            tags = [t.strip("#!") for t in p.text.split() if t.startswith("#")]
+            if p.platform == "tiktok":
+                data: dict[str, object] = {
+                    "id": p.key,
+                    "desc": p.text,
+                    "createTime": int(p.created.timestamp()),
+                    "author": {"id": str(7000000000000000000 + int(a.fb_id) % 10**9), "uniqueId": handle,
+                               "nickname": a.name},
+                    "stats": {"diggCount": p.likes, "commentCount": p.comments, "shareCount": p.shares,
+                              "playCount": p.views, "collectCount": p.likes // 10},
+                    "textExtra": [{"hashtagName": t} for t in tags],
+                }  # fmt: skip
+                platform, page = "tiktok.com", "https://www.tiktok.com/tag/weloveprobolinggo"
+                api = "https://www.tiktok.com/api/challenge/item_list/?count=30&SYNTHETIC"
+            else:
+                data = {
+                    "pk": str(3700000000000000000 + n), "id": f"{3700000000000000000 + n}_{a.ig_id}",
+                    "code": p.key, "taken_at": int(p.created.timestamp()), "caption": {"text": p.text},
+                    "user": {"pk": a.ig_id, "username": handle, "is_verified": False},
+                    "like_count": p.likes,
+                    "text_post_app_info": {"direct_reply_count": p.comments, "repost_count": p.shares,
+                                           "quote_count": p.shares // 4},
+                }  # fmt: skip
+                platform, page = "threads.net", "https://www.threads.com/search?q=%23WeLoveProbolinggo"
+                api = "https://www.threads.com/graphql/query?SYNTHETIC"
+            envelope = {
+                "nav_index": f"1:{3 + n % 4}:0",
+                "item_id": str(data["id"]),
+                "timestamp_collected": int(captured.timestamp() * 1000),
+                "source_platform": platform,
+                "source_platform_url": page,
+                "source_url": api,
+                "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+                "data": data,
+                "id": n + 1,
+            }
+            line = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
+            f.write((line[: len(line) // 2] if n == 30 else line) + "\n")
+
+
+TIKTOK_STUDIO_HEADER = _columns(
+    "Video title,Video link,Post time,Total likes,Total comments,Total shares,Total views"
+)
+
+
+def write_tiktok_studio(path: Path, posts: list[Post], rng: random.Random) -> None:
+    """The city's TikTok Studio per-video export, made after the capture: the same videos, newer counts."""
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(TIKTOK_STUDIO_HEADER)
+        for p in posts:
+            w.writerow(
+                [p.text, f"https://www.tiktok.com/@{p.account.handle}/video/{p.key}",
+                 p.created.strftime("%Y-%m-%d %H:%M:%S"), p.likes + rng.randrange(5, 80), p.comments + 1,
+                 p.shares, f"{p.views + rng.randrange(100, 2000):,}"]
+            )  # fmt: skip
 
 
 def make_samples(out_dir: Path) -> list[Path]:
@@ -441,7 +558,12 @@ def make_samples(out_dir: Path) -> list[Path]:
     write_mbs_instagram(paths[2], city_ig, rng)
     write_twarc(paths[3], by_platform["twitter"], rng, accounts)
     write_twitter_analytics(paths[4], city_tw, rng)
-    write_roster(out_dir / "roster.csv", accounts, rng)
+    new_posts = make_new_platform_posts(accounts)
+    extra = random.Random(SEED + 2)
+    write_zeeschuimer(paths[5], new_posts, extra)
+    city_tt = [p for p in new_posts if p.platform == "tiktok" and p.account.handle == "pemkotprobolinggo"]
+    write_tiktok_studio(paths[6], city_tt, extra)
+    write_roster(out_dir / "roster.csv", accounts, rng, new_posts)
     return paths
 
 

@@ -1,0 +1,95 @@
+"""What a report covers (its kind, for the title) and what its headline numbers are compared with.
+
+Every headline number (campaign posts, interactions, active accounts, views) is compared with the
+previous period of the same length: a day with the day before, a week with the week before, any
+other range with the same number of days just before it. A report on the campaign so far (or the
+whole campaign) has no period before it, so it compares its last 7 days with the 7 days before
+those. Both periods are counted by the same SQL (`queries.range_totals`) with the same filter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from sqlalchemy import Engine
+
+from reports import queries
+from reports.queries import ReportScope
+
+Kind = Literal["day", "week", "campaign", "campaign_so_far", "range"]
+HEADLINE = ("posts", "interactions", "authors", "views")
+LAST_DAYS = 7
+
+
+def report_kind(scope: ReportScope) -> Kind:
+    """day (one day), week (7 days), campaign (the whole window), campaign_so_far (from the start
+    day to a day before the end), or range (anything else)."""
+    days = (scope.end - scope.start).days + 1
+    if scope.start == scope.campaign.start and scope.end == scope.campaign.end:
+        return "campaign"
+    if scope.start == scope.campaign.start and days > LAST_DAYS:
+        return "campaign_so_far"
+    if days == 1:
+        return "day"
+    if days == LAST_DAYS:
+        return "week"
+    if scope.start == scope.campaign.start:
+        return "campaign_so_far"
+    return "range"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The figures of `current` (a period) against `previous` (the period before it).
+
+    `current` is the whole report range, or its last 7 days for the campaign so far (`last7`).
+    previous_totals is None when the previous period lies entirely before the campaign (nothing to
+    compare with: shown as '–', never as a fall from 0)."""
+
+    basis: Literal["previous", "last7"]
+    current_start: dt.date
+    current_end: dt.date
+    previous_start: dt.date
+    previous_end: dt.date
+    current: dict[str, int]
+    previous: dict[str, int] | None
+
+    def change(self, key: str) -> int | None:
+        if self.previous is None:
+            return None
+        return self.current[key] - self.previous[key]
+
+    def change_pct(self, key: str) -> float | None:
+        """The change in percent of the previous value (None without one, or when it was 0)."""
+        if self.previous is None or not self.previous[key]:
+            return None
+        return 100.0 * (self.current[key] - self.previous[key]) / self.previous[key]
+
+
+def periods(
+    scope: ReportScope,
+) -> tuple[Literal["previous", "last7"], tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
+    """(basis, current period, previous period) for a report scope."""
+    if report_kind(scope) in ("campaign", "campaign_so_far"):
+        end = scope.end
+        start = max(scope.start, end - dt.timedelta(days=LAST_DAYS - 1))
+        length = (end - start).days + 1
+        return "last7", (start, end), (start - dt.timedelta(days=length), start - dt.timedelta(days=1))
+    length = (scope.end - scope.start).days + 1
+    previous = (scope.start - dt.timedelta(days=length), scope.start - dt.timedelta(days=1))
+    return "previous", (scope.start, scope.end), previous
+
+
+def compare(engine: Engine, scope: ReportScope, range_totals: dict[str, int]) -> Comparison:
+    """The headline comparison of a report (range_totals: the range's totals, already queried)."""
+    basis, (start, end), (prev_start, prev_end) = periods(scope)
+    if (start, end) == (scope.start, scope.end):
+        current = range_totals
+    else:
+        current = queries.range_totals(engine, replace(scope, start=start, end=end))
+    previous = None
+    if prev_end >= scope.campaign.start:
+        previous = queries.range_totals(engine, replace(scope, start=prev_start, end=prev_end))
+    return Comparison(basis, start, end, prev_start, prev_end, current, previous)

@@ -1,0 +1,81 @@
+"""Draw the report's files in parallel processes: each chart (and the PDF, and the workbook) is one
+job, a module-level function and its arguments (small aggregated frames), run by a pool of worker
+processes that is started once and kept for the life of the process (the scheduler builds a report
+every day; a benchmark builds several). The workers come from a fork server that has already
+imported matplotlib and pandas and loaded the fonts, so a job starts drawing at once.
+
+CAMPAIGN_MONITOR_REPORT_WORKERS=1 draws everything in this process (also the fallback on a machine
+with one core, or where processes cannot be started).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+WORKERS_ENV = "CAMPAIGN_MONITOR_REPORT_WORKERS"
+PRELOAD = ["reports.warmup"]
+_pool: Executor | None = None
+_pool_size = 0
+
+
+@dataclass(frozen=True)
+class ChartJob:
+    """One file to draw: `draw(*args)` returns the path it wrote. `draw` must be a module-level
+    function and `args` picklable (they travel to a worker process)."""
+
+    draw: Callable[..., Path]
+    args: tuple[Any, ...]
+
+
+def workers_wanted(jobs: int) -> int:
+    configured = os.environ.get(WORKERS_ENV, "").strip()
+    if configured.isdigit() and int(configured) >= 1:
+        return min(int(configured), jobs)
+    return max(1, min(jobs, os.cpu_count() or 1, 4))
+
+
+def _executor(size: int) -> Executor:
+    global _pool, _pool_size
+    if _pool is None or _pool_size < size:
+        if _pool is not None:
+            _pool.shutdown(wait=True)
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)
+        _pool = ProcessPoolExecutor(max_workers=size, mp_context=context)
+        _pool_size = size
+    return _pool
+
+
+def shutdown() -> None:
+    """Stop the worker processes (also done at exit)."""
+    global _pool, _pool_size
+    if _pool is not None:
+        _pool.shutdown(wait=True, cancel_futures=True)
+    _pool, _pool_size = None, 0
+
+
+atexit.register(shutdown)
+
+
+def draw_all(jobs: Sequence[ChartJob]) -> list[Path]:
+    """Run every job and return their paths in the jobs' order. An error in a job is raised here."""
+    size = workers_wanted(len(jobs))
+    if size <= 1:
+        return [job.draw(*job.args) for job in jobs]
+    try:
+        pool = _executor(size)
+        futures = [pool.submit(job.draw, *job.args) for job in jobs]
+    except (OSError, RuntimeError) as exc:  # no processes here (a sandbox, a broken pool): draw inline
+        log.warning("drawing the report in one process (%s)", exc)
+        shutdown()
+        return [job.draw(*job.args) for job in jobs]
+    return [future.result() for future in futures]
