@@ -24,6 +24,7 @@ from monitor.config import Config
 from monitor.counting import CampaignRule
 from monitor.errors import ExportFormatError
 from monitor.ingest import (
+    LARGE_IMPORT,
     SHOWN_REJECTIONS,
     SHOWN_REPEATS,
     FileResult,
@@ -34,6 +35,7 @@ from monitor.ingest import (
     _record_import,
     _reject_file,
 )
+from monitor.pg_bulk import refresh_statistics
 from monitor.records import PostRecord
 from monitor.store import BATCH_SIZE, Rejection, finish_run, start_run, write_batch
 
@@ -183,6 +185,8 @@ def ingest_items(
             result.status = _file_status(result)
             if result.status != "rejected":
                 _record_import(engine, items, family, run_id)
+            if result.counts.new >= LARGE_IMPORT:
+                refresh_statistics(engine)  # PostgreSQL: plan the next imports for the table's real size
     except BaseException as exc:
         finish_run(engine, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
         raise
