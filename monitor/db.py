@@ -66,8 +66,11 @@ def open_engine(url: str, create: bool = True) -> Engine:
     one is refused (`campaign-monitor db upgrade` brings it up); without it nothing is checked."""
     parsed = database_url(url)
     is_sqlite = parsed.get_backend_name() == "sqlite"
-    if is_sqlite and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    # A plain file path gets its folder; a "file:...?uri=true" URI is SQLite's to resolve (making
+    # its folder here would leave a "file:" folder in the working directory).
+    path = parsed.database if is_sqlite else None
+    if path and path != ":memory:" and not path.startswith("file:"):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
     connect_args: dict[str, Any] = (
         {"timeout": BUSY_TIMEOUT_MS / 1000} if is_sqlite else {"connect_timeout": CONNECT_TIMEOUT_S}
     )

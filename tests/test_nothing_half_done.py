@@ -19,10 +19,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from hardening_helpers import ct_export, scalar
+from sqlalchemy.engine import Engine
 
 import monitor.db
 import monitor.reminders
@@ -247,19 +249,33 @@ def test_a_row_left_sending_by_a_killed_remind_is_settled_by_the_next_remind(
     engine.dispose()
 
 
+def write_locker(engine: Engine) -> Any:
+    """Another connection holding the write lock on the reminders (SQLite: the whole database;
+    PostgreSQL: the table) until it rolls back."""
+    if engine.dialect.name == "sqlite":
+        locker = sqlite3.connect(engine.url.database, isolation_level=None, check_same_thread=False)
+        locker.execute("BEGIN IMMEDIATE")
+        return locker
+    import psycopg
+
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    locker = psycopg.connect(dsn, autocommit=True)
+    locker.execute("BEGIN")
+    locker.execute("LOCK TABLE vote_reminders IN EXCLUSIVE MODE")
+    return locker
+
+
 def test_a_database_lock_after_a_successful_post_is_waited_for_never_resent(
     write_config, hook: Hook, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(monitor.db, "BUSY_TIMEOUT_MS", 100)  # a writer gives up after 0.1 s
     config = hook_config(write_config, hook, monkeypatch)
     engine = open_engine(config.storage.url)
-    db = engine.url.database
     released = threading.Event()
 
     def lock_the_database_for(seconds: float) -> Callable[[], None]:
         def on_post() -> None:
-            locker = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
-            locker.execute("BEGIN IMMEDIATE")
+            locker = write_locker(engine)
 
             def release() -> None:
                 time.sleep(seconds)
