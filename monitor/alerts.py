@@ -45,6 +45,7 @@ from monitor.errors import SourceError
 from monitor.models import Alert, CollectionRun, Post
 from monitor.outbox import DRY_RUN, FAILED, SENDING, Delivery, Outbox, live_claim
 from monitor.reminders import human_date
+from monitor.tables import table_cell, table_lines
 from reports.files import neutralize
 from reports.queries import ReportScope, author_label, campaign_filter
 
@@ -612,18 +613,8 @@ def format_log_table(entries: Sequence[AlertEntry], calendar: CampaignCalendar) 
             e.channel,
             e.status,
             e.sent_at.astimezone(calendar.tz).strftime("%H:%M") if e.sent_at else "",
-            _one_line(e.message if e.status != FAILED else f"{e.message} [{e.error}]"),
+            table_cell(e.message if e.status != FAILED else f"{e.message} [{e.error}]", 100),
         )
         for e in entries
     ]
-    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header) - 1)]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)) + "  " + r[-1]
-        for r in (header, *rows)
-    ]
-    return "\n".join(ln.rstrip() for ln in lines)
-
-
-def _one_line(text: str, limit: int = 100) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+    return "\n".join(table_lines(header, rows))

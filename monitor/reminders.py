@@ -45,6 +45,7 @@ from monitor.outbox import (
     Delivery,
     Outbox,
 )
+from monitor.tables import table_cell, table_lines
 from reports.files import neutralize
 
 __all__ = [
@@ -347,17 +348,8 @@ def format_log_table(entries: Sequence[ReminderEntry], calendar: CampaignCalenda
             e.status,
             str(e.attempts),
             e.sent_at.astimezone(calendar.tz).strftime("%Y-%m-%d %H:%M") if e.sent_at else "",
-            _one_line(e.error or ""),
+            table_cell(e.error or "", 80),
         )
         for e in entries
     ]
-    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header) - 1)]
-    lines = []
-    for r in (header, *rows):
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)) + "  " + r[-1])
-    return "\n".join(line.rstrip() for line in lines)
-
-
-def _one_line(text: str, limit: int = 80) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+    return "\n".join(table_lines(header, rows))

@@ -41,6 +41,7 @@ from monitor.models import CollectionRun, Post, PostHashtag, RejectedRow, Submis
 from monitor.records import hashtags_in
 from monitor.roster import Roster, RosterMember, member_key, telegram_key, whatsapp_key
 from monitor.store import finish_run, start_run, utcnow
+from monitor.tables import table_lines
 from reports.files import neutralize
 
 log = logging.getLogger(__name__)
@@ -421,11 +422,7 @@ def format_table(rows: Sequence[SubmissionRow], tz: dt.tzinfo) -> str:
         )
         for r in rows
     ]
-    widths = [max(len(row[i]) for row in (header, *table)) for i in range(len(header) - 1)]
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1]
-        for row in (header, *table)
-    ]
+    lines = table_lines(header, table)
     counts = {s: sum(1 for r in rows if r.state == s) for s in STATES}
     lines.append("")
     lines.append(", ".join(f"{n} {s}" for s, n in counts.items()))

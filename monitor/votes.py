@@ -30,6 +30,7 @@ from monitor.campaign import CampaignCalendar
 from monitor.db import readonly
 from monitor.errors import UsageError
 from monitor.models import VoteReading
+from monitor.tables import table_lines
 from reports.files import neutralize
 
 readings_t = cast(Table, VoteReading.__table__)
@@ -416,12 +417,7 @@ def format_readings_table(entries: Sequence[Reading], calendar: CampaignCalendar
         )
         for r in entries
     ]
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1]
-        for row in (header, *rows)
-    ]
-    return "\n".join(line.rstrip() for line in lines)
+    return "\n".join(table_lines(header, rows))
 
 
 def _local(instant: dt.datetime, calendar: CampaignCalendar) -> str:
