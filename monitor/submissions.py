@@ -27,11 +27,11 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from sqlalchemy import Connection, Engine, Exists, delete, exists, func, insert, select, update
+from sqlalchemy import Connection, Engine, Exists, Select, delete, exists, func, insert, select, update
 
 from collectors.links import LinkRefused, PostLink, SubmittedMessage, resolve_link
 from monitor.config import Config
@@ -320,13 +320,10 @@ class SubmissionRow:
     link: str
 
 
-def list_submissions(
-    engine: Engine, state: str | None = None, member: str | None = None
-) -> list[SubmissionRow]:
-    """Submissions, oldest first, optionally of one state or one member (roster name)."""
-    if state is not None and state not in STATES:
-        raise UsageError(f"unknown state {state!r}: use one of {', '.join(STATES)}")
-    query = select(
+def _rows_query() -> Select[*tuple[Any, ...]]:
+    """Submissions as SubmissionRow reads them (its fields, in order), oldest first: every listing
+    selects the same columns, so a new field is added here once."""
+    return select(
         Submission.submitted_at,
         Submission.local_date,
         Submission.via,
@@ -339,6 +336,15 @@ def list_submissions(
         Submission.reason,
         Submission.link,
     ).order_by(Submission.submitted_at, Submission.id)
+
+
+def list_submissions(
+    engine: Engine, state: str | None = None, member: str | None = None
+) -> list[SubmissionRow]:
+    """Submissions, oldest first, optionally of one state or one member (roster name)."""
+    if state is not None and state not in STATES:
+        raise UsageError(f"unknown state {state!r}: use one of {', '.join(STATES)}")
+    query = _rows_query()
     if state is not None:
         query = query.where(Submission.state == state)
     if member is not None:
@@ -351,27 +357,11 @@ def waiting_submissions(engine: Engine, until: dt.date | None = None) -> list[Su
     """Links members submitted whose post no source has brought yet (submitted up to `until`),
     oldest first: for the digest and the coordinators' chase list. Looks at `posts` itself, so it is
     right even before `refresh_states` ran."""
-    query = (
-        select(
-            Submission.submitted_at,
-            Submission.local_date,
-            Submission.via,
-            Submission.member,
-            Submission.sender,
-            Submission.platform,
-            Submission.post_key,
-            Submission.url,
-            Submission.state,
-            Submission.reason,
-            Submission.link,
-        )
-        .where(Submission.state != "refused", ~_post_of_submission())
-        .order_by(Submission.submitted_at, Submission.id)
-    )
+    query = _rows_query().where(Submission.state != "refused", ~_post_of_submission())
     if until is not None:
         query = query.where(Submission.local_date <= until)
     with readonly(engine).connect() as conn:
-        return [SubmissionRow(*row[:8], "waiting", *row[9:]) for row in conn.execute(query)]
+        return [replace(SubmissionRow(*row), state="waiting") for row in conn.execute(query)]
 
 
 def waiting_by_member(conn: Connection, until: dt.date | None = None) -> dict[str, int]:
