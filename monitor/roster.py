@@ -37,18 +37,14 @@ from sqlalchemy import (
     text,
 )
 
+# The platforms, their names and their sites are the same for a profile link as for a post link.
+from collectors.links import HOSTS as HOST_PLATFORMS
+from collectors.links import PLATFORM_TITLES
 from monitor.config import CampaignConfig
 from monitor.db import readonly
 from monitor.errors import UsageError
+from monitor.records import PLATFORMS
 
-PLATFORMS = ("facebook", "instagram", "twitter", "tiktok", "threads")
-PLATFORM_TITLES = {
-    "facebook": "Facebook",
-    "instagram": "Instagram",
-    "twitter": "X/Twitter",
-    "tiktok": "TikTok",
-    "threads": "Threads",
-}
 HEADER = "name,group,kelurahan,kecamatan,facebook,instagram,twitter,tiktok,threads"
 
 # Header names the office may write instead of ours (Indonesian sheets, short forms), case-insensitive.
@@ -77,17 +73,6 @@ HANDLE_PATTERNS = {
     "twitter": re.compile(r"[a-z0-9_]{1,64}"),
     "tiktok": re.compile(r"[a-z0-9._]{1,64}"),
     "threads": re.compile(r"[a-z0-9._]{1,64}"),  # the Instagram username
-}
-HOST_PLATFORMS = {
-    "facebook.com": "facebook",
-    "fb.com": "facebook",
-    "instagram.com": "instagram",
-    "instagr.am": "instagram",
-    "twitter.com": "twitter",
-    "x.com": "twitter",
-    "tiktok.com": "tiktok",
-    "threads.net": "threads",
-    "threads.com": "threads",
 }
 HOST_PREFIXES = ("www.", "m.", "mobile.", "web.", "mbasic.", "touch.")
 # First path segments that are pages of the site, not accounts.
