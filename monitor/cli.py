@@ -347,18 +347,7 @@ def remind(ctx: click.Context, day_text: str | None, dry_run: bool) -> None:
     if dry_run or any(d.status == "sent" for d in deliveries):
         app.say(message)
         app.say()
-    notes = {
-        "sent": "sent",
-        "already_sent": "already sent earlier; not sent again",
-        "in_progress": "another process is sending it right now",
-        "missed": "missed - the day has passed and a reminder is not sent late",
-        "dry_run": "dry run - nothing sent or recorded",
-    }
-    for d in deliveries:
-        if d.status == "failed":
-            app.say(f"  {d.channel}: failed - {d.error} (the next remind retries it)", err=True)
-        else:
-            app.say(f"  {d.channel}: {notes.get(d.status, d.status)}")
+    _say_deliveries(app, deliveries, "remind", late="a reminder")
     failed = [d for d in deliveries if d.status == "failed"]
     if failed:
         from monitor.alerts import notify, reminder_alert
@@ -497,12 +486,14 @@ def digest(ctx: click.Context, day_text: str | None, dry_run: bool) -> None:
         ctx.exit(EXIT_PARTIAL)
 
 
-def _say_deliveries(app: App, deliveries: Any, command: str) -> None:
+def _say_deliveries(app: App, deliveries: Any, command: str, late: str = "it") -> None:
+    """One line per channel on what became of a message (the digest's, the vote reminder's): a failed
+    one on stderr, saying that the next `command` retries it. `late` names what is never sent late."""
     notes = {
         "sent": "sent",
         "already_sent": "already sent earlier; not sent again",
         "in_progress": "another process is sending it right now",
-        "missed": "missed - the day has passed and it is not sent late",
+        "missed": f"missed - the day has passed and {late} is not sent late",
         "dry_run": "dry run - nothing sent or recorded",
     }
     for d in deliveries:
