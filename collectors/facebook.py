@@ -49,11 +49,7 @@ def page_posts(
     for where, data in follow_pages(session, url, params, token, cfg.api_base, SOURCE, cfg.token_env):
         page = ApiPage(url=where)
         for post in data.get("data") or []:
-            record = post_record(post, page_id)
-            if isinstance(record, PostRecord):
-                page.records.append(record)
-            else:
-                page.rejected.append((record, str(post)[:1000]))
+            page.add(post, post_record(post, page_id))
         yield page
 
 

@@ -158,6 +158,9 @@ class ApiError(SourceError):
         self.payload = payload
 
 
+RAW_KEPT = 1000  # characters of a rejected item's raw text an ApiPage keeps
+
+
 @dataclass
 class ApiPage:
     """One page an API collector fetched, ready to store in one transaction.
@@ -176,6 +179,18 @@ class ApiPage:
     # When the call answered: the observation time of its metrics (DESIGN 5). A page is built right
     # after its response arrives, so the default is that moment.
     fetched_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    def add(self, item: Any, mapped: PostRecord | str) -> None:
+        """One item of the page as a collector mapped it: a record, or the reason it is rejected."""
+        if isinstance(mapped, PostRecord):
+            self.records.append(mapped)
+        else:
+            self.reject(mapped, item)
+
+    def reject(self, reason: str, item: Any) -> None:
+        """An item that cannot become a record: kept with its raw text (the first RAW_KEPT characters)
+        for `rejects` to show."""
+        self.rejected.append((reason, str(item)[:RAW_KEPT]))
 
 
 def page_field(

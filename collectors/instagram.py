@@ -70,11 +70,7 @@ def hashtag_pages(
             for where, data in follow_pages(session, url, params, token, cfg.api_base, SOURCE, cfg.token_env):
                 page = ApiPage(url=where, checkpoint=_state(ids, searched))
                 for media in data.get("data") or []:  # follow_pages checked that it is a list
-                    record = media_record(media, tag)
-                    if isinstance(record, PostRecord):
-                        page.records.append(record)
-                    else:
-                        page.rejected.append((record, str(media)[:1000]))
+                    page.add(media, media_record(media, tag))
                 yield page
 
 

@@ -153,11 +153,7 @@ def keyword_pages(
             page = ApiPage(url=where)
             searched = tag if cfg.search_mode == "TAG" else None
             for media in data:
-                record = media_record(media, searched)
-                if isinstance(record, PostRecord):
-                    page.records.append(record)
-                else:
-                    page.rejected.append((record, str(media)[:1000]))
+                page.add(media, media_record(media, searched))
             if data and isinstance(after, str) and after:
                 resume[tag] = {**listing, "after": after}
             else:

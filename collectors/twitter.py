@@ -157,7 +157,7 @@ def tweets_page(page: Mapping[str, Any], url: str, checkpoint: dict[str, Any] | 
             result.records.append(tweet_record(tweet, users))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             # AttributeError: a nested field of another JSON type (a list where an object belongs).
-            result.rejected.append((f"unreadable tweet: {exc}", str(tweet)[:1000]))
+            result.reject(f"unreadable tweet: {exc}", tweet)
     return result
 
 
