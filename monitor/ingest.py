@@ -277,17 +277,7 @@ def _import_rows(
         )
         for key in counts.stored_earlier_in_run:  # an earlier batch of this file had the post
             repeated(key, None, lines[key])
-        if counts.unchanged_keys or counts.older_keys:
-            for rec in campaign_posts:
-                pk = (rec.platform, rec.post_key)
-                if pk in counts.unchanged_keys:
-                    tally.known += 1
-                elif pk in counts.older_keys:
-                    tally.older += 1
-                else:
-                    tally.campaign += 1
-        else:  # all new or changed (a first import): no look-up per post
-            tally.campaign += len(campaign_posts)
+        count_campaign_posts(tally, campaign_posts, counts)
         result.counts += counts
         records.clear()
         rejections.clear()
@@ -365,46 +355,99 @@ def _import_rows(
         except ExportFormatError as exc:
             # A record the csv module cannot parse: keep the rows before it, reject the file.
             flush()
-            result.status = "rejected"
-            result.message = (
-                f"{exc}; the {result.counts.read} rows before it were imported, the rest was not read: "
-                "fix the file and import it again"
-            )
+            stopped_at_unreadable(result, exc, "row")
         else:
             flush()
-            result.status = _file_status(result)
-            if result.status != "rejected":
-                _record_import(engine, export, fmt.name, run_id)
-            if result.counts.new >= LARGE_IMPORT:
-                refresh_statistics(engine)  # PostgreSQL: plan the next imports for the table's real size
+            file_read(engine, result, export, fmt.name, run_id)
     except BaseException as exc:
-        # Batches already committed stay; the run shows how far it got.
-        finish_run(engine, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
+        run_broke(engine, run_id, exc)
         raise
     result.counted = rule.describe(tally, "retweet" if fmt.platform == "twitter" else "repost")
     result.warning = rule.warning(tally)
-    if result.status == "rejected" and result.message:  # rejected at an unreadable line
-        finish_run(engine, run_id, "failed", error=result.message, counted=result.counted)
-        return result
-    if result.repeated > SHOWN_REPEATS:
-        notes.append(f"{result.repeated} rows in all repeat the post of an earlier row; the later row wins")
-    notes.extend(f"Excel mangled {n} value(s) of {what}" for what, n in damaged.items())
-    if result.status == "rejected":
-        first_reject = result.rejections[0]
-        notes.insert(
-            0,
-            f"none of its {result.rejected_total} row(s) could be imported, nothing was stored "
-            f"(line {first_reject.line}: {first_reject.reason})",
-        )
-    result.message = "; ".join(notes)
-    run_status = "failed" if result.status == "rejected" else result.status
-    finish_run(engine, run_id, run_status, error=result.message or None, counted=result.counted)
-    return result
+    damage = [f"Excel mangled {n} value(s) of {what}" for what, n in damaged.items()]
+    return finish_file(engine, result, run_id, [*repeats_note(result, "row"), *damage], "row", "line")
 
 
 def _reject_id_column(header: Sequence[str]) -> int | None:
     folded = [h.casefold() for h in header]
     return folded.index(REJECT_ID_COLUMN) if REJECT_ID_COLUMN in folded else None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The end of a file's import: what CSV rows and JSON items (monitor/item_import.py) have in common. A
+# "unit" is what the file holds (row, item), a "place" what its rejects are numbered by (line, item).
+
+
+def count_campaign_posts(tally: Tally, campaign_posts: Sequence[PostRecord], counts: BatchCounts) -> None:
+    """A stored batch's campaign posts in the tally: known (stored before, unchanged), older (an
+    earlier observation than the stored one), or campaign posts this import brought."""
+    if not (counts.unchanged_keys or counts.older_keys):  # all new or changed (a first import)
+        tally.campaign += len(campaign_posts)  # no look-up per post
+        return
+    for rec in campaign_posts:
+        pk = (rec.platform, rec.post_key)
+        if pk in counts.unchanged_keys:
+            tally.known += 1
+        elif pk in counts.older_keys:
+            tally.older += 1
+        else:
+            tally.campaign += 1
+
+
+def stopped_at_unreadable(result: FileResult, exc: Exception, unit: str) -> None:
+    """The file broke off at a record that cannot be parsed: the units before it stay, the file is
+    rejected (so the inbox may retry it once fixed)."""
+    result.status = "rejected"
+    result.message = (
+        f"{exc}; the {result.counts.read} {unit}s before it were imported, the rest was not read: "
+        "fix the file and import it again"
+    )
+
+
+def file_read(engine: Engine, result: FileResult, file: ExportFile | ItemFile, fmt: str, run_id: int) -> None:
+    """The whole file was read and its last batch stored: its status, its hash recorded unless it
+    was rejected, and PostgreSQL's statistics refreshed after a large import."""
+    result.status = _file_status(result)
+    if result.status != "rejected":
+        _record_import(engine, file, fmt, run_id)
+    if result.counts.new >= LARGE_IMPORT:
+        refresh_statistics(engine)  # PostgreSQL: plan the next imports for the table's real size
+
+
+def run_broke(engine: Engine, run_id: int, exc: BaseException) -> None:
+    """An import interrupted by an error or a kill: batches already committed stay; the run shows
+    how far it got."""
+    finish_run(engine, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
+
+
+def repeats_note(result: FileResult, unit: str) -> list[str]:
+    """The note on repeated posts in all, once more of them repeat than the notes name one by one."""
+    if result.repeated <= SHOWN_REPEATS:
+        return []
+    return [f"{result.repeated} {unit}s in all repeat the post of an earlier {unit}; the later {unit} wins"]
+
+
+def finish_file(
+    engine: Engine, result: FileResult, run_id: int, more_notes: Sequence[str], unit: str, place: str
+) -> FileResult:
+    """Close the file's run with its notes (and `more_notes`) as the message; a file none of whose
+    units could be stored says so first, naming its first reject."""
+    if result.status == "rejected" and result.message:  # rejected at an unreadable record
+        finish_run(engine, run_id, "failed", error=result.message, counted=result.counted)
+        return result
+    notes = result.notes
+    notes.extend(more_notes)
+    if result.status == "rejected":
+        first_reject = result.rejections[0]
+        notes.insert(
+            0,
+            f"none of its {result.rejected_total} {unit}(s) could be imported, nothing was stored "
+            f"({place} {first_reject.line}: {first_reject.reason})",
+        )
+    result.message = "; ".join(notes)
+    run_status = "failed" if result.status == "rejected" else result.status
+    finish_run(engine, run_id, run_status, error=result.message or None, counted=result.counted)
+    return result
 
 
 def _file_status(result: FileResult) -> str:

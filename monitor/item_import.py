@@ -24,20 +24,22 @@ from monitor.config import Config
 from monitor.counting import CampaignRule
 from monitor.errors import ExportFormatError
 from monitor.ingest import (
-    LARGE_IMPORT,
     SHOWN_REJECTIONS,
     SHOWN_REPEATS,
     FileResult,
     Progress,
     _already_imported,
-    _file_status,
     _os_reason,
-    _record_import,
     _reject_file,
+    count_campaign_posts,
+    file_read,
+    finish_file,
+    repeats_note,
+    run_broke,
+    stopped_at_unreadable,
 )
-from monitor.pg_bulk import refresh_statistics
 from monitor.records import PostRecord
-from monitor.store import BATCH_SIZE, Rejection, finish_run, start_run, write_batch
+from monitor.store import BATCH_SIZE, Rejection, start_run, write_batch
 
 DETECT_WITHIN = 100  # items read to find the family when a file opens with bad lines or error rows
 
@@ -127,14 +129,7 @@ def ingest_items(
         for key in counts.stored_earlier_in_run:
             first_seen = next((n for (_p, k), n in lines.items() if k == key), None)
             repeated(key, None, first_seen or 0)
-        for rec in campaign_posts:
-            pk = (rec.platform, rec.post_key)
-            if pk in counts.unchanged_keys:
-                tally.known += 1
-            elif pk in counts.older_keys:
-                tally.older += 1
-            else:
-                tally.campaign += 1
+        count_campaign_posts(tally, campaign_posts, counts)
         result.counts += counts
         records.clear()
         rejections.clear()
@@ -175,40 +170,18 @@ def ingest_items(
                     flush()
         except ItemFileError as exc:
             flush()
-            result.status = "rejected"
-            result.message = (
-                f"{exc}; the {result.counts.read} items before it were imported, the rest was not read: "
-                "fix the file and import it again"
-            )
+            stopped_at_unreadable(result, exc, "item")
         else:
             flush()
-            result.status = _file_status(result)
-            if result.status != "rejected":
-                _record_import(engine, items, family, run_id)
-            if result.counts.new >= LARGE_IMPORT:
-                refresh_statistics(engine)  # PostgreSQL: plan the next imports for the table's real size
+            file_read(engine, result, items, family, run_id)
     except BaseException as exc:
-        finish_run(engine, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
+        run_broke(engine, run_id, exc)
         raise
     result.counted = rule.describe(tally)
     result.warning = rule.warning(tally)
-    if result.status == "rejected" and result.message:
-        finish_run(engine, run_id, "failed", error=result.message, counted=result.counted)
-        return result
-    if len(platforms) > 1:
-        notes.append("platforms: " + ", ".join(f"{p} {n}" for p, n in sorted(platforms.items())))
-    if result.repeated > SHOWN_REPEATS:
-        notes.append(
-            f"{result.repeated} items in all repeat the post of an earlier item; the later item wins"
-        )
-    if result.status == "rejected":
-        first_reject = result.rejections[0]
-        notes.insert(
-            0,
-            f"none of its {result.rejected_total} item(s) could be imported, nothing was stored "
-            f"({word} {first_reject.line}: {first_reject.reason})",
-        )
-    result.message = "; ".join(notes)
-    run_status = "failed" if result.status == "rejected" else result.status
-    finish_run(engine, run_id, run_status, error=result.message or None, counted=result.counted)
-    return result
+    platform_mix = (
+        ["platforms: " + ", ".join(f"{p} {n}" for p, n in sorted(platforms.items()))]
+        if len(platforms) > 1
+        else []
+    )
+    return finish_file(engine, result, run_id, [*platform_mix, *repeats_note(result, "item")], "item", word)
