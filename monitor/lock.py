@@ -14,9 +14,10 @@ import fcntl
 import hashlib
 import os
 import socket
+from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
@@ -49,7 +50,27 @@ def lock_path(config: Config) -> Path:
     return config.base_dir / f".campaign-monitor-{digest}.lock"
 
 
-class RunLock:
+class HeldLock(ABC):
+    """What both run locks share: `with lock:` acquires it (AlreadyRunning when another process
+    holds it) and releases it at the end of the block, whatever ends the block."""
+
+    @abstractmethod
+    def acquire(self) -> None: ...
+
+    @abstractmethod
+    def release(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+class RunLock(HeldLock):
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
@@ -89,17 +110,8 @@ class RunLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> RunLock:
-        self.acquire()
-        return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.release()
-
-
-class DatabaseRunLock:
+class DatabaseRunLock(HeldLock):
     """The run lock as a PostgreSQL session advisory lock, held on a connection of its own."""
 
     def __init__(self, url: str) -> None:
@@ -171,15 +183,6 @@ class DatabaseRunLock:
                 self._conn.close()
                 self._conn = None
                 self._close()
-
-    def __enter__(self) -> DatabaseRunLock:
-        self.acquire()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.release()
 
 
 def _key_parts(key: int) -> dict[str, Any]:
