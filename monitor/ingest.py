@@ -259,10 +259,7 @@ def _import_rows(
     lines: dict[str, int] = {}  # post key -> its first line in the current batch
 
     def repeated(key: str, first: int | None, line: int) -> None:
-        result.repeated += 1
-        if result.repeated <= SHOWN_REPEATS:
-            where = f"on lines {first} and {line}" if first else f"again on line {line}"
-            notes.append(f"post {key} appears {where}; the later row wins")
+        note_repeat(result, key, first, line, "row", "line")
 
     def flush() -> None:
         counts = write_batch(
@@ -301,10 +298,7 @@ def _import_rows(
             post_key=key[1] if key else None,
         )
         rejections.append(rejection)
-        tally.rejected += 1
-        result.rejected_total += 1
-        if len(result.rejections) < SHOWN_REJECTIONS:
-            result.rejections.append(rejection)
+        count_reject(result, rejection)
 
     def runaway(line: int, spanned: int, to_end: bool, fields: list[str]) -> None:
         where = "to the end of the file" if to_end else f"over {spanned} lines"
@@ -376,6 +370,23 @@ def _reject_id_column(header: Sequence[str]) -> int | None:
 # ---------------------------------------------------------------------------------------------------------
 # The end of a file's import: what CSV rows and JSON items (monitor/item_import.py) have in common. A
 # "unit" is what the file holds (row, item), a "place" what its rejects are numbered by (line, item).
+
+
+def note_repeat(result: FileResult, key: str, first: int | None, number: int, unit: str, place: str) -> None:
+    """A unit repeating the post of an earlier one (the later wins): counted, the first few named in
+    the notes (`first` None: the earlier one was in an earlier batch, its number not kept)."""
+    result.repeated += 1
+    if result.repeated <= SHOWN_REPEATS:
+        where = f"on {place}s {first} and {number}" if first else f"again on {place} {number}"
+        result.notes.append(f"post {key} appears {where}; the later {unit} wins")
+
+
+def count_reject(result: FileResult, rejection: Rejection) -> None:
+    """A rejected unit in the result: counted, the first SHOWN_REJECTIONS kept to show."""
+    result.tally.rejected += 1
+    result.rejected_total += 1
+    if len(result.rejections) < SHOWN_REJECTIONS:
+        result.rejections.append(rejection)
 
 
 def count_campaign_posts(tally: Tally, campaign_posts: Sequence[PostRecord], counts: BatchCounts) -> None:

@@ -24,16 +24,16 @@ from monitor.config import Config
 from monitor.counting import CampaignRule
 from monitor.errors import ExportFormatError
 from monitor.ingest import (
-    SHOWN_REJECTIONS,
-    SHOWN_REPEATS,
     FileResult,
     Progress,
     _already_imported,
     _os_reason,
     _reject_file,
     count_campaign_posts,
+    count_reject,
     file_read,
     finish_file,
+    note_repeat,
     repeats_note,
     run_broke,
     stopped_at_unreadable,
@@ -100,7 +100,6 @@ def ingest_items(
 
     tz = config.campaign.tz
     result = FileResult(path, family, items.sha256, "ok")
-    notes = result.notes
     name = str(path)
     # Items that do not say when they were seen (a scraper's dataset) were seen when the file was
     # made: its name's timestamp (Apify), else its modification time. A capture's items say it.
@@ -119,10 +118,7 @@ def ingest_items(
     word = items.number_word
 
     def repeated(key: str, first: int | None, number: int) -> None:
-        result.repeated += 1
-        if result.repeated <= SHOWN_REPEATS:
-            where = f"on {word}s {first} and {number}" if first else f"again on {word} {number}"
-            notes.append(f"post {key} appears {where}; the later item wins")
+        note_repeat(result, key, first, number, "item", word)
 
     def flush() -> None:
         counts = write_batch(engine, run_id, records, tz, rejections, observed=observed, sha256=items.sha256)
@@ -145,10 +141,7 @@ def ingest_items(
         except (RowError, ValueError) as exc:
             rejection = Rejection(name, number, str(exc), raw_text(raw, obj), sha256=items.sha256)
             rejections.append(rejection)
-            tally.rejected += 1
-            result.rejected_total += 1
-            if len(result.rejections) < SHOWN_REJECTIONS:
-                result.rejections.append(rejection)
+            count_reject(result, rejection)
             return
         records.append(record)
         platforms[record.platform] = platforms.get(record.platform, 0) + 1
