@@ -28,7 +28,7 @@ from monitor.config import Config
 from monitor.errors import UsageError
 from monitor.roster import RosterFileError
 from reports import charts, queries, roster, scoreboard
-from reports.compare import Comparison, compare, report_kind
+from reports.compare import Comparison, headline_totals, report_kind
 from reports.drawing import ChartJob, draw_all
 from reports.files import atomic_write_text, write_people_csv
 from reports.filters import ReportFilter
@@ -82,9 +82,10 @@ class ReportData:
     posting_times: pd.DataFrame
     coverage: pd.DataFrame
     reminders: pd.DataFrame
+    comparison: Comparison  # the headline numbers against the period before
+    quarters: dict[int, int]  # UTC quarter-hour -> campaign posts (posting times, reminder effect)
     roster: RosterReport | None = None  # the community roster section; None without a roster file
     roster_error: str = ""  # why a roster file that is there could not be read ('' when it could)
-    comparison: Comparison | None = None  # the headline numbers against the period before
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -149,7 +150,6 @@ def build_report(
         page_notes.append(labels["range_cut"])
 
     data = gather(engine, scope)  # 1. every number, from SQL
-    data.comparison = compare(engine, scope, data.totals)
     try:  # 1b. the roster, when there is one
         data.roster = roster.report_section(config, engine, first, last, report_filter, _daily_posts(data))
     except RosterFileError as exc:
@@ -181,7 +181,9 @@ def build_report(
     documents = document_jobs(data, out_dir, language, config.campaign.name, headline, generated)
     *chart_files, workbook, pdf = draw_all([*chart_jobs(data, out_dir, ctx), *documents])
     # 3b. votes, peer cities, the reminder effect: their own files, charts and HTML (reports/scoreboard.py)
-    board = scoreboard.build_sections(config, engine, calendar, scope, data.daily, out_dir, ctx)
+    board = scoreboard.build_sections(
+        config, engine, calendar, scope, data.daily, out_dir, ctx, data.quarters
+    )
     csv_files += board.csv_files
     index = write_index(  # 4. the page
         config, calendar, data, out_dir, chart_files, [*csv_files, workbook, pdf], headline, board.html
@@ -266,17 +268,21 @@ def gather(engine: Engine, scope: ReportScope) -> ReportData:
         pair_daily = queries.daily_by_platform(engine, replace(scope, start=last - dt.timedelta(days=1)))
     pair_totals = pair_daily[pair_daily.platform == ALL].set_index("date")
     tag_sets = queries.tag_sets(engine, scope)  # one pass for both tag tables
+    quarters = queries.posts_by_quarter(engine, scope)  # one pass for posting times and the reminder effect
+    totals, comparison = headline_totals(engine, scope)  # one pass for the range and its comparison
     return ReportData(
         scope=scope,
         daily=daily,
-        totals=queries.range_totals(engine, scope),
+        totals=totals,
+        comparison=comparison,
+        quarters=quarters,
         last_day=_day_figures(pair_totals, last),
         day_before=_day_figures(pair_totals, last - dt.timedelta(days=1)),
         hashtags=queries.hashtags_daily(engine, scope, tag_sets),
         all_tags=queries.all_tags_daily(engine, scope, tag_sets),
         top_posts=queries.top_posts(engine, scope, TOP_POSTS_CSV),
         top_accounts=queries.top_accounts(engine, scope, TOP_ACCOUNTS),
-        posting_times=queries.posting_times(engine, scope),
+        posting_times=queries.posting_times(engine, scope, quarters),
         coverage=queries.data_coverage(engine, scope),
         reminders=queries.reminders(engine, scope),
     )

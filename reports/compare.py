@@ -4,13 +4,14 @@ Every headline number (campaign posts, interactions, active accounts, views) is 
 previous period of the same length: a day with the day before, a week with the week before, any
 other range with the same number of days just before it. A report on the campaign so far (or the
 whole campaign) has no period before it, so it compares its last 7 days with the 7 days before
-those. Both periods are counted by the same SQL (`queries.range_totals`) with the same filter.
+those. Both periods are counted by the same SQL (`queries.period_totals`) with the same filter, in
+one pass with the report's own totals.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import Engine
@@ -82,14 +83,15 @@ def periods(
     return "previous", (scope.start, scope.end), previous
 
 
-def compare(engine: Engine, scope: ReportScope, range_totals: dict[str, int]) -> Comparison:
-    """The headline comparison of a report (range_totals: the range's totals, already queried)."""
+def headline_totals(engine: Engine, scope: ReportScope) -> tuple[dict[str, int], Comparison]:
+    """The range's totals (queries.range_totals) and the headline comparison, counted in one pass."""
     basis, (start, end), (prev_start, prev_end) = periods(scope)
-    if (start, end) == (scope.start, scope.end):
-        current = range_totals
-    else:
-        current = queries.range_totals(engine, replace(scope, start=start, end=end))
-    previous = None
-    if prev_end >= scope.campaign.start:
-        previous = queries.range_totals(engine, replace(scope, start=prev_start, end=prev_end))
-    return Comparison(basis, start, end, prev_start, prev_end, current, previous)
+    wanted = [(scope.start, scope.end), (start, end)]
+    has_previous = prev_end >= scope.campaign.start
+    if has_previous:
+        wanted.append((prev_start, prev_end))
+    totals, current, *previous = queries.period_totals(engine, scope, wanted)
+    comparison = Comparison(
+        basis, start, end, prev_start, prev_end, current, previous[0] if has_previous else None
+    )
+    return totals, comparison

@@ -13,8 +13,8 @@ thousand aggregate rows (days x platforms, days x tags, UTC quarter-hours).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -165,26 +165,48 @@ def daily_by_platform(engine: Engine, scope: ReportScope) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=DAILY_COLUMNS)
 
 
+TOTALS = ("posts", "authors", "likes", "comments", "shares", "interactions", "views", "views_posts")
+
+
 def range_totals(engine: Engine, scope: ReportScope) -> dict[str, int]:
     """Totals over the whole range: posts, authors (distinct platform+author), likes ... interactions,
     views (impressions or plays, where the source gave them) and views_posts (how many posts those
     views cover: a view count the source did not give is unknown, not 0)."""
+    return period_totals(engine, scope, [(scope.start, scope.end)])[0]
+
+
+def period_totals(
+    engine: Engine, scope: ReportScope, periods: Sequence[tuple[dt.date, dt.date]]
+) -> list[dict[str, int]]:
+    """range_totals of each (start, end) period (cut to the campaign window, with the scope's filter),
+    counted in one pass over the posts of all of them: a report's range and the periods its headline
+    is compared with cost one scan, not three."""
+    bounds = [(max(a, scope.campaign.start), min(b, scope.campaign.end)) for a, b in periods]
+    lo, hi = min(a for a, _ in bounds), max(b for _, b in bounds)
     pair = Post.platform + literal(":") + _author_key()
-    row = _rows(
-        engine,
-        select(
-            func.count(),
-            func.count(func.distinct(pair)),
-            func.sum(func.coalesce(Post.likes, 0)),
-            func.sum(func.coalesce(Post.comments, 0)),
-            func.sum(func.coalesce(Post.shares, 0)),
-            func.sum(_interactions()),
-            func.sum(Post.views),
-            func.count(Post.views),
-        ).where(campaign_filter(scope)),
-    )[0]
-    names = ("posts", "authors", "likes", "comments", "shares", "interactions", "views", "views_posts")
-    return {name: int(value or 0) for name, value in zip(names, row, strict=True)}
+    columns: list[Any] = []
+    for a, b in bounds:
+        inside = and_(Post.local_date >= a, Post.local_date <= b)
+
+        def when(value: Any, inside: Any = inside) -> Any:
+            return case((inside, value))  # NULL outside the period: counted and summed as nothing
+
+        columns += [
+            func.count(when(literal(1))),
+            func.count(func.distinct(when(pair))),
+            func.sum(when(func.coalesce(Post.likes, 0))),
+            func.sum(when(func.coalesce(Post.comments, 0))),
+            func.sum(when(func.coalesce(Post.shares, 0))),
+            func.sum(when(_interactions())),
+            func.sum(when(Post.views)),
+            func.count(when(Post.views)),
+        ]
+    row = _rows(engine, select(*columns).where(campaign_filter(replace(scope, start=lo, end=hi))))[0]
+    width = len(TOTALS)
+    return [
+        {name: int(value or 0) for name, value in zip(TOTALS, row[i * width : (i + 1) * width], strict=True)}
+        for i in range(len(bounds))
+    ]
 
 
 TagSets = dict[tuple[dt.date, int], tuple[int, int]]
@@ -425,15 +447,23 @@ def _utc_quarter(engine: Engine) -> ColumnElement[int]:
     return cast(func.strftime("%s", whole_second), Integer) // QUARTER  # // : integer division
 
 
-def posting_times(engine: Engine, scope: ReportScope) -> pd.DataFrame:
-    """Campaign posts by local weekday (rows 0=Monday..6) and local hour (columns 0..23)."""
-    import pandas as pd
-
+def posts_by_quarter(engine: Engine, scope: ReportScope) -> dict[int, int]:
+    """UTC quarter-hour number -> campaign posts created in it: one pass that feeds both the posting
+    times (posting_times) and the reminder effect (reports.reminder_effect)."""
     bucket = _utc_quarter(engine).label("bucket")
     rows = _rows(engine, select(bucket, func.count()).where(campaign_filter(scope)).group_by(bucket))
+    return {int(q): int(n) for q, n in rows}
+
+
+def posting_times(engine: Engine, scope: ReportScope, quarters: dict[int, int] | None = None) -> pd.DataFrame:
+    """Campaign posts by local weekday (rows 0=Monday..6) and local hour (columns 0..23).
+    `quarters`: posts_by_quarter() when already queried."""
+    import pandas as pd
+
+    quarters = posts_by_quarter(engine, scope) if quarters is None else quarters
     counts = [[0] * 24 for _ in range(7)]
     tz = ZoneInfo(scope.campaign.timezone)
-    for quarter, count in rows:
+    for quarter, count in quarters.items():
         local = dt.datetime.fromtimestamp(int(quarter) * QUARTER, dt.UTC).astimezone(tz)
         counts[local.weekday()][local.hour] += int(count)
     return pd.DataFrame(counts, index=range(7), columns=range(24), dtype="int64")

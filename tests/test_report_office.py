@@ -22,8 +22,9 @@ from monitor.records import PostRecord, collect_hashtags
 from monitor.store import finish_run, start_run, write_batch
 from reports import build, charts
 from reports.build import build_report
+from reports.compare import headline_totals
 from reports.filters import resolve_filter
-from reports.queries import ALL, ReportScope, all_tags_daily, daily_by_platform, hashtags_daily
+from reports.queries import ALL, ReportScope, all_tags_daily, daily_by_platform, hashtags_daily, range_totals
 from reports.synthetic import add_sent_reminders
 
 DATA = Path(__file__).parent / "data"
@@ -338,6 +339,28 @@ def test_whole_campaign_compares_last_7_days_and_cut_ranges_say_so(office, engin
     reminders = page.split('id="reminders"')[1].split("</section>")[0]
     assert reminders.count("<tr>") == 1 + 3
     assert "(39 hari)" in reminders and "07:00" in reminders
+
+
+def test_headline_totals_count_the_range_and_both_periods_in_one_pass(office, engine) -> None:  # type: ignore[no-untyped-def]
+    # The week (hand-counted above) against the week before; each period on its own agrees.
+    week = ReportScope(office.campaign, *WEEK)
+    totals, comparison = headline_totals(engine, week)
+    assert totals == range_totals(engine, week)
+    assert (totals["posts"], totals["interactions"], totals["authors"]) == (7, 108, 7)
+    assert (totals["views"], totals["views_posts"]) == (400, 2)
+    assert comparison.current == totals
+    assert comparison.previous is not None
+    assert (comparison.previous["posts"], comparison.previous["interactions"]) == (1, 2)
+    before = ReportScope(office.campaign, dt.date(2022, 9, 19), dt.date(2022, 9, 25))
+    assert comparison.previous == range_totals(engine, before)
+    # The campaign so far: its last 7 days (27 Sep .. 3 Oct: 6 posts) against the 7 before (2 posts).
+    so_far = ReportScope(office.campaign, office.campaign.start, dt.date(2022, 10, 3))
+    totals, comparison = headline_totals(engine, so_far)
+    assert totals["posts"] == 8 and comparison.basis == "last7"
+    assert (comparison.current["posts"], comparison.previous and comparison.previous["posts"]) == (6, 2)
+    # The first day: the day before lies outside the campaign, nothing to compare with.
+    first = ReportScope(office.campaign, office.campaign.start, office.campaign.start)
+    assert headline_totals(engine, first)[1].previous is None
 
 
 def test_views_show_with_their_coverage(office, engine, later, tmp_path) -> None:  # type: ignore[no-untyped-def]
