@@ -31,7 +31,7 @@ from monitor.config import Config
 from monitor.errors import UsageError
 from monitor.roster import RosterFileError
 from reports import charts, queries, roster, scoreboard
-from reports.compare import Comparison, headline_totals, report_kind
+from reports.compare import Comparison, comparison_of, headline_periods, report_kind
 from reports.drawing import ChartJob, Drawing
 from reports.files import atomic_write_text, write_people_csv
 from reports.filters import ReportFilter
@@ -287,9 +287,9 @@ def gather(engine: Engine, scope: ReportScope) -> ReportData:
         daily = run(queries.daily_by_platform)
         tag_sets = run(queries.tag_sets)  # one pass for both tag tables
         quarters = run(queries.posts_by_quarter)  # one pass for posting times and the reminder effect
-        totals = pool.submit(headline_totals, engine, scope)  # the range and its comparison: one pass
+        # The range's totals, its comparison periods and the top accounts: one pass by account.
+        accounts = run(queries.account_pass, TOP_ACCOUNTS, headline_periods(scope)[1:])
         top_posts = run(queries.top_posts, TOP_POSTS_CSV)
-        top_accounts = run(queries.top_accounts, TOP_ACCOUNTS)
         coverage = run(queries.data_coverage)
         reminders = run(queries.reminders)
         if scope.start < last:
@@ -299,7 +299,8 @@ def gather(engine: Engine, scope: ReportScope) -> ReportData:
             pair_daily = pool.submit(queries.daily_by_platform, engine, pair_scope)
     pair = pair_daily.result()
     pair_totals = pair[pair.platform == ALL].set_index("date")
-    range_totals, comparison = totals.result()
+    found, top_accounts = accounts.result()
+    range_totals, comparison = comparison_of(scope, found)
     return ReportData(
         scope=scope,
         daily=daily.result(),
@@ -311,7 +312,7 @@ def gather(engine: Engine, scope: ReportScope) -> ReportData:
         hashtags=queries.hashtags_daily(engine, scope, tag_sets.result()),
         all_tags=queries.all_tags_daily(engine, scope, tag_sets.result()),
         top_posts=top_posts.result(),
-        top_accounts=top_accounts.result(),
+        top_accounts=top_accounts,
         posting_times=queries.posting_times(engine, scope, quarters.result()),
         coverage=coverage.result(),
         reminders=reminders.result(),

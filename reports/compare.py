@@ -83,15 +83,24 @@ def periods(
     return "previous", (scope.start, scope.end), previous
 
 
+def headline_periods(scope: ReportScope) -> list[tuple[dt.date, dt.date]]:
+    """The periods a report's headline counts: its range, the compared current period and, when it
+    lies at least partly in the campaign, the period before (the order comparison_of reads them)."""
+    _, current, previous = periods(scope)
+    wanted = [(scope.start, scope.end), current]
+    if previous[1] >= scope.campaign.start:
+        wanted.append(previous)
+    return wanted
+
+
+def comparison_of(scope: ReportScope, found: list[dict[str, int]]) -> tuple[dict[str, int], Comparison]:
+    """The range's totals and the headline comparison from the totals of headline_periods()."""
+    basis, (start, end), (prev_start, prev_end) = periods(scope)
+    totals, current, *previous = found
+    before = previous[0] if previous else None
+    return totals, Comparison(basis, start, end, prev_start, prev_end, current, before)
+
+
 def headline_totals(engine: Engine, scope: ReportScope) -> tuple[dict[str, int], Comparison]:
     """The range's totals (queries.range_totals) and the headline comparison, counted in one pass."""
-    basis, (start, end), (prev_start, prev_end) = periods(scope)
-    wanted = [(scope.start, scope.end), (start, end)]
-    has_previous = prev_end >= scope.campaign.start
-    if has_previous:
-        wanted.append((prev_start, prev_end))
-    totals, current, *previous = queries.period_totals(engine, scope, wanted)
-    comparison = Comparison(
-        basis, start, end, prev_start, prev_end, current, previous[0] if has_previous else None
-    )
-    return totals, comparison
+    return comparison_of(scope, queries.period_totals(engine, scope, headline_periods(scope)))

@@ -22,9 +22,18 @@ from monitor.records import PostRecord, collect_hashtags
 from monitor.store import finish_run, start_run, write_batch
 from reports import build, charts
 from reports.build import build_report
-from reports.compare import headline_totals
+from reports.compare import headline_periods, headline_totals
 from reports.filters import resolve_filter
-from reports.queries import ALL, ReportScope, all_tags_daily, daily_by_platform, hashtags_daily, range_totals
+from reports.queries import (
+    ALL,
+    ReportScope,
+    account_pass,
+    all_tags_daily,
+    daily_by_platform,
+    hashtags_daily,
+    range_totals,
+    top_accounts,
+)
 from reports.synthetic import add_sent_reminders
 
 DATA = Path(__file__).parent / "data"
@@ -358,6 +367,11 @@ def test_headline_totals_count_the_range_and_both_periods_in_one_pass(office, en
     totals, comparison = headline_totals(engine, so_far)
     assert totals["posts"] == 8 and comparison.basis == "last7"
     assert (comparison.current["posts"], comparison.previous and comparison.previous["posts"]) == (6, 2)
+    # The top accounts of the same pass are the week's: warga_lama posted only the week before.
+    found, top = account_pass(engine, week, 15, headline_periods(week)[1:])
+    assert found[0] == range_totals(engine, week) and found[2] == range_totals(engine, before)
+    assert top.equals(top_accounts(engine, week)) and "warga_lama" not in set(top["author"])
+    assert len(top) == 7 and top.iloc[0]["author"] == "warga_lain" and top.iloc[0]["interactions"] == 50
     # The first day: the day before lies outside the campaign, nothing to compare with.
     first = ReportScope(office.campaign, office.campaign.start, office.campaign.start)
     assert headline_totals(engine, first)[1].previous is None
