@@ -153,16 +153,26 @@ def build_report(
         notes.append(f"the range ends today ({last}), not {end}: later days have no data yet")
         page_notes.append(labels["range_cut"])
 
-    data = gather(engine, scope)  # 1. every number, from SQL
+    # 1. every number, from SQL. The roster's pass over the posts runs beside the report's queries
+    # (it needs their counts only when a filter narrows the report).
+    beside = ThreadPoolExecutor(1, thread_name_prefix="report-roster")
+    early_roster = None
+    if not report_filter.active:
+        early_roster = beside.submit(roster.report_section, config, engine, first, last)
+    beside.shutdown(wait=False)
+    data = gather(engine, scope)
     language = config.campaign.language
     ctx = chart_context(data, language)
     # 2. the charts, drawn in parallel processes while this one counts the roster and the scoreboard
     drawings = [Drawing(chart_jobs(data, out_dir, ctx))]
     try:
         try:  # the roster, when there is one
-            data.roster = roster.report_section(
-                config, engine, first, last, report_filter, _daily_posts(data)
-            )
+            if early_roster is not None:
+                data.roster = early_roster.result()
+            else:
+                data.roster = roster.report_section(
+                    config, engine, first, last, report_filter, _daily_posts(data)
+                )
         except RosterFileError as exc:
             data.roster_error = str(exc)
             problems.append(f"the roster is left out of the report: {exc}")
