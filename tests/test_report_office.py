@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import shutil
+import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from monitor.config import Config
 from monitor.errors import UsageError
 from monitor.records import PostRecord, collect_hashtags
 from monitor.store import finish_run, start_run, write_batch
-from reports import build, charts
+from reports import build, charts, workbook
 from reports.build import build_report
 from reports.compare import headline_periods, headline_totals
 from reports.filters import resolve_filter
@@ -161,6 +163,34 @@ def test_workbook_has_typed_cells_text_ids_and_neutral_formulas(office, engine, 
     assert list(csv_rows(result.out_dir / "daily.csv")[0]) == [
         "date", "campaign_day", "platform", "posts", "authors", "likes", "comments", "shares", "interactions",
     ]  # fmt: skip
+
+
+def test_a_failed_workbook_save_is_given_up_without_a_second_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # openpyxl's sheet writer is a generator over a temporary file; after a failed write, closing it
+    # fails again, which Python would print as "Exception ignored ... Traceback" when it is collected.
+    ignored: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", ignored.append)
+
+    def sheet_stream() -> Iterator[None]:
+        try:
+            yield
+        finally:
+            raise OSError(27, "File too large")
+
+    def save() -> None:
+        stream = sheet_stream()
+        next(stream)
+        raise OSError(27, "File too large")
+
+    with pytest.raises(OSError, match="File too large"):
+        try:
+            save()
+        except OSError as exc:
+            workbook._give_up_quietly(exc)
+            raise
+    assert ignored == []
 
 
 def test_workbook_in_english(write_config, tmp_path) -> None:  # type: ignore[no-untyped-def]
