@@ -433,16 +433,19 @@ SUBMITTER_SQL = (
     " WHERE s.platform = {p}.platform AND s.post_key = {p}.post_key AND s.state <> 'refused')"
 )
 
-# Campaign posts of a date range (DESIGN 5): a tracked tag, inside the range, not a repost.
+# Campaign posts of a date range (DESIGN 5): a tracked tag, inside the range, not a repost. The tag
+# tests are `id IN (posts of these tags)`, as in reports.queries.campaign_filter: SQLite then reads
+# the posts from the (tag, post_id) index, where EXISTS per post made it walk the date index and look
+# every post's tags up (2.5x slower over 200k posts).
 CAMPAIGN_POSTS_SQL = """
 SELECT p.id AS post_id, p.platform, p.post_key, p.author_id, p.author_handle, p.author_name, p.local_date,
        coalesce(p.likes, 0) + coalesce(p.comments, 0) + coalesce(p.shares, 0) AS interactions
 FROM posts p
 WHERE p.local_date BETWEEN :start AND :end
   AND NOT p.is_repost
-  AND EXISTS (SELECT 1 FROM post_hashtags h WHERE h.post_id = p.id AND h.tag IN :tags)
-  AND NOT (EXISTS (SELECT 1 FROM post_hashtags h WHERE h.post_id = p.id AND h.tag IN :peer_tags)
-           AND NOT EXISTS (SELECT 1 FROM post_hashtags h WHERE h.post_id = p.id AND h.tag IN :own_tags))
+  AND p.id IN (SELECT h.post_id FROM post_hashtags h WHERE h.tag IN :tags)
+  AND NOT (p.id IN (SELECT h.post_id FROM post_hashtags h WHERE h.tag IN :peer_tags)
+           AND p.id NOT IN (SELECT h.post_id FROM post_hashtags h WHERE h.tag IN :own_tags))
 """
 
 # The author of a post as roster accounts are written: lower-case handle without '@'.

@@ -4,13 +4,14 @@ Every headline number (campaign posts, interactions, active accounts, views) is 
 previous period of the same length: a day with the day before, a week with the week before, any
 other range with the same number of days just before it. A report on the campaign so far (or the
 whole campaign) has no period before it, so it compares its last 7 days with the 7 days before
-those. Both periods are counted by the same SQL (`queries.range_totals`) with the same filter.
+those. Both periods are counted by the same SQL (`queries.period_totals`) with the same filter, in
+one pass with the report's own totals.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import Engine
@@ -82,14 +83,24 @@ def periods(
     return "previous", (scope.start, scope.end), previous
 
 
-def compare(engine: Engine, scope: ReportScope, range_totals: dict[str, int]) -> Comparison:
-    """The headline comparison of a report (range_totals: the range's totals, already queried)."""
+def headline_periods(scope: ReportScope) -> list[tuple[dt.date, dt.date]]:
+    """The periods a report's headline counts: its range, the compared current period and, when it
+    lies at least partly in the campaign, the period before (the order comparison_of reads them)."""
+    _, current, previous = periods(scope)
+    wanted = [(scope.start, scope.end), current]
+    if previous[1] >= scope.campaign.start:
+        wanted.append(previous)
+    return wanted
+
+
+def comparison_of(scope: ReportScope, found: list[dict[str, int]]) -> tuple[dict[str, int], Comparison]:
+    """The range's totals and the headline comparison from the totals of headline_periods()."""
     basis, (start, end), (prev_start, prev_end) = periods(scope)
-    if (start, end) == (scope.start, scope.end):
-        current = range_totals
-    else:
-        current = queries.range_totals(engine, replace(scope, start=start, end=end))
-    previous = None
-    if prev_end >= scope.campaign.start:
-        previous = queries.range_totals(engine, replace(scope, start=prev_start, end=prev_end))
-    return Comparison(basis, start, end, prev_start, prev_end, current, previous)
+    totals, current, *previous = found
+    before = previous[0] if previous else None
+    return totals, Comparison(basis, start, end, prev_start, prev_end, current, before)
+
+
+def headline_totals(engine: Engine, scope: ReportScope) -> tuple[dict[str, int], Comparison]:
+    """The range's totals (queries.range_totals) and the headline comparison, counted in one pass."""
+    return comparison_of(scope, queries.period_totals(engine, scope, headline_periods(scope)))

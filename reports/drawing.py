@@ -15,7 +15,7 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,16 +66,36 @@ def shutdown() -> None:
 atexit.register(shutdown)
 
 
+class Drawing:
+    """Jobs handed to the worker processes (or drawn at once, in this process): `paths()` waits for
+    them, so the report can go on with its queries while the charts are drawn."""
+
+    def __init__(self, jobs: Sequence[ChartJob]) -> None:
+        self._futures: list[Future[Path]] = []
+        self._paths: list[Path] = []
+        size = workers_wanted(len(jobs))
+        if size > 1:
+            try:
+                pool = _executor(size)
+                self._futures = [pool.submit(job.draw, *job.args) for job in jobs]
+                return
+            except (OSError, RuntimeError) as exc:  # no processes here (a sandbox, a broken pool)
+                log.warning("drawing the report in one process (%s)", exc)
+                shutdown()
+                self._futures = []
+        self._paths = [job.draw(*job.args) for job in jobs]
+
+    def wait(self) -> None:
+        """Wait until no job is running any more, whatever their outcome (for a build that failed)."""
+        for future in self._futures:
+            future.cancel()
+        wait(self._futures)
+
+    def paths(self) -> list[Path]:
+        """The jobs' paths in the jobs' order. An error in a job is raised here."""
+        return [future.result() for future in self._futures] if self._futures else self._paths
+
+
 def draw_all(jobs: Sequence[ChartJob]) -> list[Path]:
     """Run every job and return their paths in the jobs' order. An error in a job is raised here."""
-    size = workers_wanted(len(jobs))
-    if size <= 1:
-        return [job.draw(*job.args) for job in jobs]
-    try:
-        pool = _executor(size)
-        futures = [pool.submit(job.draw, *job.args) for job in jobs]
-    except (OSError, RuntimeError) as exc:  # no processes here (a sandbox, a broken pool): draw inline
-        log.warning("drawing the report in one process (%s)", exc)
-        shutdown()
-        return [job.draw(*job.args) for job in jobs]
-    return [future.result() for future in futures]
+    return Drawing(jobs).paths()

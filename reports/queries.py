@@ -13,12 +13,12 @@ thousand aggregate rows (days x platforms, days x tags, UTC quarter-hours).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Engine, Integer, and_, case, cast, func, literal, select
+from sqlalchemy import ColumnElement, Engine, Integer, and_, case, cast, func, literal, or_, select
 
 from monitor.config import CampaignConfig
 from monitor.db import readonly
@@ -165,26 +165,23 @@ def daily_by_platform(engine: Engine, scope: ReportScope) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=DAILY_COLUMNS)
 
 
+TOTALS = ("posts", "authors", "likes", "comments", "shares", "interactions", "views", "views_posts")
+
+
 def range_totals(engine: Engine, scope: ReportScope) -> dict[str, int]:
     """Totals over the whole range: posts, authors (distinct platform+author), likes ... interactions,
     views (impressions or plays, where the source gave them) and views_posts (how many posts those
     views cover: a view count the source did not give is unknown, not 0)."""
-    pair = Post.platform + literal(":") + _author_key()
-    row = _rows(
-        engine,
-        select(
-            func.count(),
-            func.count(func.distinct(pair)),
-            func.sum(func.coalesce(Post.likes, 0)),
-            func.sum(func.coalesce(Post.comments, 0)),
-            func.sum(func.coalesce(Post.shares, 0)),
-            func.sum(_interactions()),
-            func.sum(Post.views),
-            func.count(Post.views),
-        ).where(campaign_filter(scope)),
-    )[0]
-    names = ("posts", "authors", "likes", "comments", "shares", "interactions", "views", "views_posts")
-    return {name: int(value or 0) for name, value in zip(names, row, strict=True)}
+    return period_totals(engine, scope, [(scope.start, scope.end)])[0]
+
+
+def period_totals(
+    engine: Engine, scope: ReportScope, periods: Sequence[tuple[dt.date, dt.date]]
+) -> list[dict[str, int]]:
+    """range_totals of each (start, end) period (cut to the campaign window, with the scope's
+    filter), counted in one pass over the posts of all of them (see account_pass)."""
+    found, _ = account_pass(engine, replace(scope, start=periods[0][0], end=periods[0][1]), 1, periods[1:])
+    return found
 
 
 TagSets = dict[tuple[dt.date, int], tuple[int, int]]
@@ -363,44 +360,100 @@ def top_accounts(engine: Engine, scope: ReportScope, limit: int = 15) -> pd.Data
     """Accounts (platform + author) by the interactions their campaign posts drew.
 
     Columns: platform, author, author_name, posts, interactions, active_days. Posts without any author
-    field are left out (they cannot be credited to anyone).
-    """
+    field are left out (they cannot be credited to anyone)."""
+    return account_pass(engine, scope, limit)[1]
+
+
+def account_pass(
+    engine: Engine, scope: ReportScope, limit: int, others: Sequence[tuple[dt.date, dt.date]] = ()
+) -> tuple[list[dict[str, int]], pd.DataFrame]:
+    """The range totals (range_totals) of the scope and of each `others` period, and the scope's
+    `limit` top accounts (top_accounts), in one pass: the posts of all the periods grouped by account
+    (platform, author), each group counted per period, the totals summed over the groups by a window
+    (an account is active in a period when it has a post there) and the top accounts cut by LIMIT.
+    The report's headline and its comparison cost one scan this way, not four."""
     import pandas as pd
 
-    inter = func.sum(_interactions()).label("interactions")
+    periods = [(scope.start, scope.end), *others]
+    bounds = [(max(a, scope.campaign.start), min(b, scope.campaign.end)) for a, b in periods]
+    lo, hi = min(a for a, _ in bounds), max(b for _, b in bounds)
+    key = _author_key().label("author_key")
+    per_account: list[Any] = []
+    for i, (a, b) in enumerate(bounds):
+        inside = and_(Post.local_date >= a, Post.local_date <= b)
+
+        def when(value: Any, inside: Any = inside) -> Any:
+            return case((inside, value))  # NULL outside the period: counted and summed as nothing
+
+        per_account += [
+            func.count(when(literal(1))).label(f"posts_{i}"),
+            func.sum(when(func.coalesce(Post.likes, 0))).label(f"likes_{i}"),
+            func.sum(when(func.coalesce(Post.comments, 0))).label(f"comments_{i}"),
+            func.sum(when(func.coalesce(Post.shares, 0))).label(f"shares_{i}"),
+            func.sum(when(_interactions())).label(f"interactions_{i}"),
+            func.sum(when(Post.views)).label(f"views_{i}"),
+            func.count(when(Post.views)).label(f"views_posts_{i}"),
+        ]
+    in_scope = and_(Post.local_date >= bounds[0][0], Post.local_date <= bounds[0][1])
+    accounts = (
+        select(
+            Post.platform,
+            key,
+            func.max(Post.author_handle).label("handle"),
+            func.max(Post.author_name).label("name"),
+            func.count(func.distinct(case((in_scope, Post.local_date)))).label("active_days"),
+            *per_account,
+        )
+        .where(campaign_filter(replace(scope, start=lo, end=hi)))
+        .group_by(Post.platform, key)
+        .subquery()
+    )
+    g = accounts.c
+    totals: list[Any] = []
+    for i in range(len(bounds)):
+        active = case((and_(g[f"posts_{i}"] > 0, g.author_key.is_not(None)), 1))
+        totals += [
+            func.sum(g[f"posts_{i}"]).over(),
+            func.count(active).over(),
+            *(func.sum(g[f"{name}_{i}"]).over() for name in TOTALS[2:]),
+        ]
+    # Accounts without an author, or without a post in the scope itself, are never top accounts.
+    unranked = case((or_(g.author_key.is_(None), g.posts_0 == 0), 1), else_=0)
     rows = _rows(
         engine,
         select(
-            Post.platform,
-            func.max(Post.author_handle),
-            func.max(Post.author_name),
-            _author_key(),
-            func.count(),
-            inter,
-            func.count(func.distinct(Post.local_date)),
+            g.platform, g.author_key, g.handle, g.name, g.posts_0, g.interactions_0, g.active_days, *totals
         )
-        .where(campaign_filter(scope), _author_key().is_not(None))
-        .group_by(Post.platform, _author_key())
-        .order_by(inter.desc(), func.count().desc(), _author_key())
-        .limit(limit),
+        .order_by(unranked, g.interactions_0.desc(), g.posts_0.desc(), g.author_key)
+        .limit(max(1, limit)),
     )
-    spelled = account_spellings(engine, [(r[0], r[3]) for r in rows])
-    labels = [author_label(spelled.get((r[0], r[3]), r[1]), r[2], r[3]) for r in rows]
+    width = len(TOTALS)
+    sums = rows[0][7:] if rows else (0,) * (width * len(bounds))  # no rows: no post in any period
+    found = [
+        dict(zip(TOTALS, (int(v or 0) for v in sums[i * width : (i + 1) * width]), strict=True))
+        for i in range(len(bounds))
+    ]
+    top = [r for r in rows[:limit] if r.author_key is not None and r.posts_0]
+    spelled = account_spellings(engine, [(r.platform, r.author_key) for r in top])
+    labels = [
+        author_label(spelled.get((r.platform, r.author_key), r.handle), r.name, r.author_key) for r in top
+    ]
     # The same name on two platforms: say which is which (the chart shows names only).
     platforms_of: dict[str, set[str]] = {}
-    for r, label in zip(rows, labels, strict=True):
-        platforms_of.setdefault(label.casefold(), set()).add(r[0])
+    for r, label in zip(top, labels, strict=True):
+        platforms_of.setdefault(label.casefold(), set()).add(r.platform)
     labels = [
-        f"{label} ({r[0]})" if len(platforms_of[label.casefold()]) > 1 else label
-        for r, label in zip(rows, labels, strict=True)
+        f"{label} ({r.platform})" if len(platforms_of[label.casefold()]) > 1 else label
+        for r, label in zip(top, labels, strict=True)
     ]
     records = [
-        (r[0], label, r[2] or "", int(r[4]), int(r[5] or 0), int(r[6]))
-        for r, label in zip(rows, labels, strict=True)
+        (r.platform, label, r.name or "", int(r.posts_0), int(r.interactions_0 or 0), int(r.active_days))
+        for r, label in zip(top, labels, strict=True)
     ]
-    return pd.DataFrame.from_records(
+    frame = pd.DataFrame.from_records(
         records, columns=["platform", "author", "author_name", "posts", "interactions", "active_days"]
     )
+    return found, frame
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -425,15 +478,23 @@ def _utc_quarter(engine: Engine) -> ColumnElement[int]:
     return cast(func.strftime("%s", whole_second), Integer) // QUARTER  # // : integer division
 
 
-def posting_times(engine: Engine, scope: ReportScope) -> pd.DataFrame:
-    """Campaign posts by local weekday (rows 0=Monday..6) and local hour (columns 0..23)."""
-    import pandas as pd
-
+def posts_by_quarter(engine: Engine, scope: ReportScope) -> dict[int, int]:
+    """UTC quarter-hour number -> campaign posts created in it: one pass that feeds both the posting
+    times (posting_times) and the reminder effect (reports.reminder_effect)."""
     bucket = _utc_quarter(engine).label("bucket")
     rows = _rows(engine, select(bucket, func.count()).where(campaign_filter(scope)).group_by(bucket))
+    return {int(q): int(n) for q, n in rows}
+
+
+def posting_times(engine: Engine, scope: ReportScope, quarters: dict[int, int] | None = None) -> pd.DataFrame:
+    """Campaign posts by local weekday (rows 0=Monday..6) and local hour (columns 0..23).
+    `quarters`: posts_by_quarter() when already queried."""
+    import pandas as pd
+
+    quarters = posts_by_quarter(engine, scope) if quarters is None else quarters
     counts = [[0] * 24 for _ in range(7)]
     tz = ZoneInfo(scope.campaign.timezone)
-    for quarter, count in rows:
+    for quarter, count in quarters.items():
         local = dt.datetime.fromtimestamp(int(quarter) * QUARTER, dt.UTC).astimezone(tz)
         counts[local.weekday()][local.hour] += int(count)
     return pd.DataFrame(counts, index=range(7), columns=range(24), dtype="int64")

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, func, select
 
 from monitor.models import VoteReminder
-from reports.queries import QUARTER, ReportScope, _rows, _utc_quarter, campaign_filter
+from reports.queries import QUARTER, ReportScope, _rows, posts_by_quarter
 
 if TYPE_CHECKING:
     from monitor.campaign import CampaignCalendar
@@ -101,19 +101,17 @@ def sent_reminders(engine: Engine, scope: ReportScope) -> dict[dt.date, dt.datet
     return out
 
 
-def posts_by_quarter(engine: Engine, scope: ReportScope) -> dict[int, int]:
-    """UTC quarter-hour number -> campaign posts created in it (aggregated in SQL)."""
-    bucket = _utc_quarter(engine).label("bucket")
-    rows = _rows(engine, select(bucket, func.count()).where(campaign_filter(scope)).group_by(bucket))
-    return {int(q): int(n) for q, n in rows}
-
-
 def analyse_report(
-    engine: Engine, scope: ReportScope, calendar: CampaignCalendar, window_hours: int = WINDOW_HOURS
+    engine: Engine,
+    scope: ReportScope,
+    calendar: CampaignCalendar,
+    window_hours: int = WINDOW_HOURS,
+    quarters: Mapping[int, int] | None = None,
 ) -> ReminderEffect:
-    """The analysis over the report's range, from the database."""
+    """The analysis over the report's range, from the database (`quarters`: the report's
+    queries.posts_by_quarter, when it has them already)."""
     return analyse(
-        posts_by_quarter(engine, scope),
+        posts_by_quarter(engine, scope) if quarters is None else quarters,
         sent_reminders(engine, scope),
         [day for day in scope.days() if scope.campaign.start <= day <= scope.campaign.end],
         calendar,

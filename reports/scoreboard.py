@@ -10,6 +10,7 @@ enough days exist.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -167,8 +168,10 @@ def build_sections(
     daily: pd.DataFrame,
     out_dir: Path,
     ctx: ChartContext,
+    quarters: Mapping[int, int] | None = None,
 ) -> Sections:
-    """Compute, write and render the three scoreboard sections for the report's range."""
+    """Compute, write and render the three scoreboard sections for the report's range.
+    `quarters`: the report's queries.posts_by_quarter (queried here when not given)."""
     from markupsafe import Markup
 
     from reports.html import environment
@@ -207,7 +210,7 @@ def build_sections(
             ],
             "chart": _chart_entry(path),
         }
-    effect = reminder_effect.analyse_report(engine, scope, calendar)
+    effect = reminder_effect.analyse_report(engine, scope, calendar, quarters=quarters)
     out.csv_files.append(write_effect_csv(effect, calendar, out_dir / REMINDER_CSV))
     effect_path = effect_chart(ctx, effect, out_dir / "reminder_effect.png", S)
     out.charts.append(effect_path)

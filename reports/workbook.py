@@ -14,7 +14,10 @@ A new section adds a `Sheet` in `sheets()`.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import io
+import logging
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from reports.build import ReportData
     from reports.summary import Headline
 
+log = logging.getLogger(__name__)
 CellKind = Literal["text", "int", "date", "pct", "platform"]
 MIN_WIDTH, MAX_WIDTH = 6, 60  # characters
 DATE_FORMAT = "yyyy-mm-dd"
@@ -208,9 +212,28 @@ def write_workbook(path: Path, language: str, data: ReportData, headline: Headli
     # Built in memory, then written: a failing disk is then one clean OSError, not a half-closed zip
     # archive complaining again when it is garbage collected.
     buffer = io.BytesIO()
-    book.save(buffer)
+    try:
+        book.save(buffer)
+    except OSError as exc:
+        _give_up_quietly(exc)
+        raise
     content = buffer.getvalue()
     return atomic_write_bytes(path, content)
+
+
+def _give_up_quietly(exc: BaseException) -> None:
+    """openpyxl writes each sheet through a temporary file; when that write fails (a full disk, a
+    file size limit) the sheet's writer is left open, and closing it when it is collected fails again
+    and prints "Exception ignored ... Traceback" on stderr, beside the one-line error the user gets.
+    Release the failed save's frames now, with that second failure logged at debug level instead."""
+    log.debug("writing the workbook failed", exc_info=exc)
+    previous = sys.unraisablehook
+    sys.unraisablehook = lambda failed: log.debug("while giving up the workbook: %s", failed.exc_value)
+    try:
+        exc.__traceback__ = None  # the frames hold the open sheet writers
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
 
 
 def _write_sheet(book: Any, sheet: Sheet) -> None:

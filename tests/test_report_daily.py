@@ -101,6 +101,21 @@ def test_latest_replaces_a_real_folder(config: Config, engine: Engine, calendar:
     assert os.readlink(root / "latest") == "2022-09-20"
 
 
+def test_a_build_that_fails_while_charts_are_drawn_leaves_no_folder(
+    config: Config, engine: Engine, calendar: CampaignCalendar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The charts are drawn in worker processes while the scoreboard is counted; when that fails the
+    # build waits for the workers before it removes its staging folder, so none writes into it later.
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the scoreboard failed")
+
+    monkeypatch.setattr(build.scoreboard, "build_sections", broken)
+    with pytest.raises(RuntimeError, match="the scoreboard failed"):
+        build_daily_report(config, engine, calendar, dt.date(2022, 9, 20))
+    root = config.reports.out_dir
+    assert list(root.iterdir()) == []
+
+
 def test_daily_report_before_the_campaign_is_refused(
     config: Config, engine: Engine, calendar: CampaignCalendar
 ) -> None:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import shutil
+import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,10 +22,20 @@ from monitor.config import Config
 from monitor.errors import UsageError
 from monitor.records import PostRecord, collect_hashtags
 from monitor.store import finish_run, start_run, write_batch
-from reports import build, charts
+from reports import build, charts, workbook
 from reports.build import build_report
+from reports.compare import headline_periods, headline_totals
 from reports.filters import resolve_filter
-from reports.queries import ALL, ReportScope, all_tags_daily, daily_by_platform, hashtags_daily
+from reports.queries import (
+    ALL,
+    ReportScope,
+    account_pass,
+    all_tags_daily,
+    daily_by_platform,
+    hashtags_daily,
+    range_totals,
+    top_accounts,
+)
 from reports.synthetic import add_sent_reminders
 
 DATA = Path(__file__).parent / "data"
@@ -151,6 +163,34 @@ def test_workbook_has_typed_cells_text_ids_and_neutral_formulas(office, engine, 
     assert list(csv_rows(result.out_dir / "daily.csv")[0]) == [
         "date", "campaign_day", "platform", "posts", "authors", "likes", "comments", "shares", "interactions",
     ]  # fmt: skip
+
+
+def test_a_failed_workbook_save_is_given_up_without_a_second_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # openpyxl's sheet writer is a generator over a temporary file; after a failed write, closing it
+    # fails again, which Python would print as "Exception ignored ... Traceback" when it is collected.
+    ignored: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", ignored.append)
+
+    def sheet_stream() -> Iterator[None]:
+        try:
+            yield
+        finally:
+            raise OSError(27, "File too large")
+
+    def save() -> None:
+        stream = sheet_stream()
+        next(stream)
+        raise OSError(27, "File too large")
+
+    with pytest.raises(OSError, match="File too large"):
+        try:
+            save()
+        except OSError as exc:
+            workbook._give_up_quietly(exc)
+            raise
+    assert ignored == []
 
 
 def test_workbook_in_english(write_config, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -338,6 +378,33 @@ def test_whole_campaign_compares_last_7_days_and_cut_ranges_say_so(office, engin
     reminders = page.split('id="reminders"')[1].split("</section>")[0]
     assert reminders.count("<tr>") == 1 + 3
     assert "(39 hari)" in reminders and "07:00" in reminders
+
+
+def test_headline_totals_count_the_range_and_both_periods_in_one_pass(office, engine) -> None:  # type: ignore[no-untyped-def]
+    # The week (hand-counted above) against the week before; each period on its own agrees.
+    week = ReportScope(office.campaign, *WEEK)
+    totals, comparison = headline_totals(engine, week)
+    assert totals == range_totals(engine, week)
+    assert (totals["posts"], totals["interactions"], totals["authors"]) == (7, 108, 7)
+    assert (totals["views"], totals["views_posts"]) == (400, 2)
+    assert comparison.current == totals
+    assert comparison.previous is not None
+    assert (comparison.previous["posts"], comparison.previous["interactions"]) == (1, 2)
+    before = ReportScope(office.campaign, dt.date(2022, 9, 19), dt.date(2022, 9, 25))
+    assert comparison.previous == range_totals(engine, before)
+    # The campaign so far: its last 7 days (27 Sep .. 3 Oct: 6 posts) against the 7 before (2 posts).
+    so_far = ReportScope(office.campaign, office.campaign.start, dt.date(2022, 10, 3))
+    totals, comparison = headline_totals(engine, so_far)
+    assert totals["posts"] == 8 and comparison.basis == "last7"
+    assert (comparison.current["posts"], comparison.previous and comparison.previous["posts"]) == (6, 2)
+    # The top accounts of the same pass are the week's: warga_lama posted only the week before.
+    found, top = account_pass(engine, week, 15, headline_periods(week)[1:])
+    assert found[0] == range_totals(engine, week) and found[2] == range_totals(engine, before)
+    assert top.equals(top_accounts(engine, week)) and "warga_lama" not in set(top["author"])
+    assert len(top) == 7 and top.iloc[0]["author"] == "warga_lain" and top.iloc[0]["interactions"] == 50
+    # The first day: the day before lies outside the campaign, nothing to compare with.
+    first = ReportScope(office.campaign, office.campaign.start, office.campaign.start)
+    assert headline_totals(engine, first)[1].previous is None
 
 
 def test_views_show_with_their_coverage(office, engine, later, tmp_path) -> None:  # type: ignore[no-untyped-def]
