@@ -297,9 +297,11 @@ def _whole(value: float | None) -> Any:
 def _chart_entry(path: Path) -> dict[str, Any]:
     import struct
 
+    from reports.charts import min_text_px
+
     with path.open("rb") as handle:
         width, height = struct.unpack(">II", handle.read(24)[16:24])
-    return {"file": path.name, "width": width, "height": height}
+    return {"file": path.name, "width": width, "height": height, "text_px": min_text_px(path) or 0.0}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -330,7 +332,7 @@ def votes_chart(
                     [k[0] for k in estimated], [k[1] for k in estimated], width=0.8, color="white",
                     edgecolor="#D55E00", hatch="//", label=f"{S['votes_per_day']} ({S['interpolated']})",
                 )  # fmt: skip
-        top.set_ylabel(S["votes_per_day"], fontsize=12)
+        top.set_ylabel(S["votes_per_day"])
         charts.thousands_axis(top, ctx)
         totals = [(d.date.toordinal(), d.total) for d in days if d.total is not None]
         if totals:
@@ -349,7 +351,7 @@ def votes_chart(
         every = daily[daily.platform == ALL].set_index("date").reindex(x_days).fillna(0)
         x = charts.day_x(x_days)
         middle.bar(x, [int(v) for v in every["posts"]], width=0.8, color="#0072B2", label=ctx.labels["posts"])
-        middle.set_ylabel(ctx.labels["posts"], fontsize=12)
+        middle.set_ylabel(ctx.labels["posts"])
         charts.thousands_axis(middle, ctx)
         bottom.bar(
             x,
@@ -358,7 +360,7 @@ def votes_chart(
             color="#009E73",
             label=ctx.labels["interactions"],
         )
-        bottom.set_ylabel(ctx.labels["interactions"], fontsize=12)
+        bottom.set_ylabel(ctx.labels["interactions"])
         charts.thousands_axis(bottom, ctx)
         charts.day_axis(top, ctx)
         for ax in (top, middle):

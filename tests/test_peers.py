@@ -34,6 +34,7 @@ from monitor.db import open_engine
 from monitor.errors import ConfigError, SourceError
 from monitor.ingest import ingest_file
 from reports.build import build_report
+from reports.charts import DPI, TEXT_PT, min_text_px
 from reports.queries import ReportScope, range_totals
 from reports.share_of_voice import share_of_voice
 
@@ -186,6 +187,8 @@ def test_report_shows_share_of_voice_with_completeness_labels(
     assert 'id="share-of-voice"' in html
     assert "seen through one source only (crowdtangle-instagram)" in html
     assert (tmp_path / "out" / "share_of_voice.png").stat().st_size > 0
+    # As large as the report's other charts (the browser test measures those at 412 px).
+    assert min_text_px(tmp_path / "out" / "share_of_voice.png") == round(TEXT_PT * DPI / 72, 1)
     with (tmp_path / "out" / "share_of_voice.csv").open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert rows[0] == {

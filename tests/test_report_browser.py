@@ -148,9 +148,8 @@ def test_report_in_chromium(config: Config, engine: Engine, tmp_path: Path) -> N
                 """els => els.map(e => ({src: e.getAttribute('src'), shown: e.getBoundingClientRect().width,
                     natural: e.naturalWidth, text: parseFloat(e.dataset.textPx)}))""",
             )
-            # The report's own charts (the scoreboard's, from reports/scoreboard.py, are not sized yet).
-            charts_shown = [c for c in charts_shown if c["text"] == c["text"]]  # NaN: no data-text-px
-            assert len(charts_shown) >= 7
+            assert all(c["text"] > 0 for c in charts_shown), charts_shown  # every chart says its size
+            assert len(charts_shown) == 8
             for chart in charts_shown:
                 on_screen = chart["text"] * chart["shown"] / chart["natural"]
                 assert on_screen >= body_px, f"{chart['src']}: text {on_screen:.1f} px < body {body_px} px"

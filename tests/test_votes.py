@@ -238,6 +238,11 @@ def test_report_has_the_votes_section_and_csv(write_config: Callable[..., Path],
     result = build_report(config, engine, tmp_path / "out", dt.date(2022, 10, 1), dt.date(2022, 10, 5), cal)
     html = result.index.read_text(encoding="utf-8")
     assert 'id="votes"' in html and "votes_per_day.png" in html and "estimated" in html
+    # As large as the report's other charts (the browser test measures those at 412 px).
+    from reports.charts import DPI, TEXT_PT, min_text_px
+
+    assert min_text_px(tmp_path / "out" / "votes_per_day.png") == round(TEXT_PT * DPI / 72, 1)
+    assert f'data-text-px="{round(TEXT_PT * DPI / 72, 1)}"' in html.split('id="votes"')[1]
     with (tmp_path / "out" / "votes.csv").open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert [(r["date"], r["votes"], r["total"], r["rank"], r["interpolated"]) for r in rows] == [
