@@ -381,9 +381,12 @@ def account_pass(
     per_account: list[Any] = []
     for i, (a, b) in enumerate(bounds):
         inside = and_(Post.local_date >= a, Post.local_date <= b)
+        everywhere = (a, b) == (lo, hi)  # every post of the pass is in it (the campaign so far)
 
-        def when(value: Any, inside: Any = inside) -> Any:
-            return case((inside, value))  # NULL outside the period: counted and summed as nothing
+        def when(value: Any, inside: Any = inside, everywhere: bool = everywhere) -> Any:
+            # NULL outside the period: counted and summed as nothing. A period that holds the whole
+            # pass needs no test (over 200k posts that saves about a sixth of the pass).
+            return value if everywhere else case((inside, value))
 
         per_account += [
             func.count(when(literal(1))).label(f"posts_{i}"),
@@ -395,13 +398,14 @@ def account_pass(
             func.count(when(Post.views)).label(f"views_posts_{i}"),
         ]
     in_scope = and_(Post.local_date >= bounds[0][0], Post.local_date <= bounds[0][1])
+    scope_day = Post.local_date if bounds[0] == (lo, hi) else case((in_scope, Post.local_date))
     accounts = (
         select(
             Post.platform,
             key,
             func.max(Post.author_handle).label("handle"),
             func.max(Post.author_name).label("name"),
-            func.count(func.distinct(case((in_scope, Post.local_date)))).label("active_days"),
+            func.count(func.distinct(scope_day)).label("active_days"),
             *per_account,
         )
         .where(campaign_filter(replace(scope, start=lo, end=hi)))
