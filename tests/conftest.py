@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -47,6 +48,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get(PG_ENV) or None,
         help=f"also run the database tests on PostgreSQL: a URL allowed to CREATE DATABASE (or ${PG_ENV})",
     )
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (pyproject's addopts): two test processes per core, at most 8. A test mostly waits
+    (child processes starting, locks, servers, a browser), so one per core would leave cores idle.
+    PYTEST_XDIST_AUTO_NUM_WORKERS overrides it, as in pytest-xdist."""
+    if (given := os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "").strip()).isdigit():
+        return int(given)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return min(8, 2 * cores)
+
+
+# Modules whose module-scoped fixtures are expensive (a whole demo, full reports): all their tests go
+# to one test process, which computes each fixture once. The others go test by test to whichever
+# process is free. (pytest-xdist's own xdist_group marks do not reach its scheduler on pytest 9.2.)
+ONE_PROCESS_MODULES = {"tests/test_demo.py", "tests/test_report_numbers.py"}
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduler(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_PROCESS_MODULES else nodeid
+
+    return Scheduler(config, log)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 import csv
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from click.testing import CliRunner
+import pytest
+from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
 from monitor.cli import main
 from monitor.db import open_engine
 from monitor.models import Post, VoteReminder
 
+# Its module-scoped fixture is computed once: tests/conftest.py runs its tests in one test process.
 
-def test_demo_builds_the_whole_pipeline(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
-    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
+
+@pytest.fixture(scope="module")
+def plain_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
+    """`campaign-monitor demo` in a folder of its own, run once for this module's tests, which only
+    read that folder (a test that runs the demo there again works on a copy)."""
+    out = tmp_path_factory.mktemp("plain") / "demo"
+    return out, CliRunner().invoke(main, ["demo", "--out", str(out)])
+
+
+def test_demo_builds_the_whole_pipeline(plain_demo: tuple[Path, Result], tmp_path: Path) -> None:
+    first, result = plain_demo
     assert result.exit_code == 0, result.output
-    assert "rejected" in result.output and str(out / "report" / "index.html") in result.output
+    assert "rejected" in result.output and str(first / "report" / "index.html") in result.output
+    # A copy of the folder: the second run below finds the first one's database and report in it.
+    out = tmp_path / "demo"
+    shutil.copytree(first, out)
     report = out / "report"
     for name in (
         "index.html",
@@ -53,11 +67,13 @@ def test_demo_builds_the_whole_pipeline(tmp_path: Path) -> None:
         assert list(csv.DictReader(f)) == rows
 
 
-def test_demo_on_a_given_database_gives_the_same_report(tmp_path: Path, database: str) -> None:
+def test_demo_on_a_given_database_gives_the_same_report(
+    plain_demo: tuple[Path, Result], tmp_path: Path, database: str
+) -> None:
     # A database elsewhere: another SQLite file, or the PostgreSQL database of this test.
     url = f"sqlite:///{tmp_path / 'elsewhere' / 'demo.db'}" if database.startswith("sqlite") else database
-    plain, given = tmp_path / "plain", tmp_path / "given"
-    assert CliRunner().invoke(main, ["demo", "--out", str(plain)]).exit_code == 0
+    (plain, plain_result), given = plain_demo, tmp_path / "given"
+    assert plain_result.exit_code == 0, plain_result.output
     result = CliRunner().invoke(main, ["demo", "--out", str(given), "--url", url])
     assert result.exit_code == 0, result.output
     assert not (given / "demo.db").exists()

@@ -7,6 +7,7 @@ handlers can hang or lock the database at the moment a POST arrives.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import http.server
 import os
@@ -42,13 +43,16 @@ TODAY = dt.date(2022, 10, 3)
 
 
 def child(code: str, cwd: Path) -> subprocess.Popen[str]:
-    """A Python process running `code` (after importing the project); prints 'ready' when it is."""
+    """A Python process running `code` (after importing the project); prints 'ready' when it is. It
+    leads a process group of its own, so that `kill9` also ends what it started (the report's drawing
+    processes), which would otherwise outlive the test."""
     return subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(code)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=cwd,
+        start_new_session=True,
     )
 
 
@@ -59,8 +63,11 @@ def wait_ready(proc: subprocess.Popen[str]) -> None:
 
 
 def kill9(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL the process, as the OOM killer or `kill -9` would; then its orphans (its group)."""
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -232,6 +239,7 @@ def test_a_row_left_sending_by_a_killed_remind_is_settled_by_the_next_remind(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # kill9 ends its group
     )
     try:
         assert arrived.wait(60), "the remind process never posted"

@@ -27,6 +27,8 @@ from reports.labels import LABELS, format_number
 from reports.queries import ReportScope, posting_times, range_totals, top_accounts
 from reports.synthetic import add_sent_reminders
 
+# Its module-scoped fixtures are computed once: tests/conftest.py runs its tests in one test process.
+
 WIB = dt.timezone(dt.timedelta(hours=7))
 CONFIG = """\
 [campaign]
