@@ -637,6 +637,7 @@ LINK_HOSTS = {
     "fb.com": "facebook",
     "fb.watch": "facebook",
     "instagram.com": "instagram",
+    "instagr.am": "instagram",  # Instagram's short domain, as collectors.links reads it
     "twitter.com": "twitter",
     "x.com": "twitter",
     "tiktok.com": "tiktok",

@@ -372,12 +372,18 @@ def _reject_id_column(header: Sequence[str]) -> int | None:
 # "unit" is what the file holds (row, item), a "place" what its rejects are numbered by (line, item).
 
 
-def note_repeat(result: FileResult, key: str, first: int | None, number: int, unit: str, place: str) -> None:
+def note_repeat(
+    result: FileResult, key: str, first: int | None, number: int | None, unit: str, place: str
+) -> None:
     """A unit repeating the post of an earlier one (the later wins): counted, the first few named in
-    the notes (`first` None: the earlier one was in an earlier batch, its number not kept)."""
+    the notes (`first` None: the earlier one was in an earlier batch, its number not kept; `number`
+    None: this one's number is not known either)."""
     result.repeated += 1
     if result.repeated <= SHOWN_REPEATS:
-        where = f"on {place}s {first} and {number}" if first else f"again on {place} {number}"
+        if first and number:
+            where = f"on {place}s {first} and {number}"
+        else:
+            where = f"again on {place} {number}" if number else "again"
         result.notes.append(f"post {key} appears {where}; the later {unit} wins")
 
 

@@ -117,14 +117,14 @@ def ingest_items(
     platforms: dict[str, int] = {}
     word = items.number_word
 
-    def repeated(key: str, first: int | None, number: int) -> None:
+    def repeated(key: str, first: int | None, number: int | None) -> None:
         note_repeat(result, key, first, number, "item", word)
 
     def flush() -> None:
         counts = write_batch(engine, run_id, records, tz, rejections, observed=observed, sha256=items.sha256)
         for key in counts.stored_earlier_in_run:
             first_seen = next((n for (_p, k), n in lines.items() if k == key), None)
-            repeated(key, None, first_seen or 0)
+            repeated(key, None, first_seen)
         count_campaign_posts(tally, campaign_posts, counts)
         result.counts += counts
         records.clear()

@@ -327,6 +327,14 @@ def test_from_link_takes_each_rows_platform_and_link(write_config: Callable[...,
     ]
 
 
+def test_from_link_reads_every_host_a_member_pastes() -> None:
+    from collectors.csv_formats import key_from_link
+
+    assert key_from_link("https://instagr.am/p/CiAbCdEfGhI/") == ("instagram", "CiAbCdEfGhI")
+    assert key_from_link("https://m.facebook.com/kimmayangan/posts/555000111") == ("facebook", "555000111")
+    assert key_from_link("https://twitter.com/kim/status/1572000000000000001")[1] == "1572000000000000001"
+
+
 def test_inspect_suggests_from_link_for_a_mixed_sheet(config_path: Path) -> None:
     out = CliRunner().invoke(
         main,
