@@ -94,8 +94,3 @@ class Drawing:
     def paths(self) -> list[Path]:
         """The jobs' paths in the jobs' order. An error in a job is raised here."""
         return [future.result() for future in self._futures] if self._futures else self._paths
-
-
-def draw_all(jobs: Sequence[ChartJob]) -> list[Path]:
-    """Run every job and return their paths in the jobs' order. An error in a job is raised here."""
-    return Drawing(jobs).paths()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reports import drawing
-from reports.drawing import ChartJob, Drawing, draw_all
+from reports.drawing import ChartJob, Drawing
 
 
 def slow_write(path: Path, seconds: float) -> Path:
@@ -26,7 +26,7 @@ def two_workers(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_paths_come_back_in_the_jobs_order(tmp_path: Path, two_workers: None) -> None:
     # The first job is the slowest: it still comes first.
     jobs = [ChartJob(slow_write, (tmp_path / f"{i}.txt", seconds)) for i, seconds in enumerate([0.4, 0, 0.1])]
-    assert draw_all(jobs) == [tmp_path / "0.txt", tmp_path / "1.txt", tmp_path / "2.txt"]
+    assert Drawing(jobs).paths() == [tmp_path / "0.txt", tmp_path / "1.txt", tmp_path / "2.txt"]
     assert (tmp_path / "0.txt").read_text(encoding="utf-8") == "drawn by 0.txt"
 
 
