@@ -4,7 +4,7 @@ Every headline number (campaign posts, interactions, active accounts, views) is 
 previous period of the same length: a day with the day before, a week with the week before, any
 other range with the same number of days just before it. A report on the campaign so far (or the
 whole campaign) has no period before it, so it compares its last 7 days with the 7 days before
-those. Both periods are counted by the same SQL (`queries.period_totals`) with the same filter, in
+those. Both periods are counted by the same SQL (`queries.account_pass`) with the same filter, in
 one pass with the report's own totals.
 """
 
@@ -14,9 +14,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import Engine
-
-from reports import queries
 from reports.queries import ReportScope
 
 Kind = Literal["day", "week", "campaign", "campaign_so_far", "range"]
@@ -99,8 +96,3 @@ def comparison_of(scope: ReportScope, found: list[dict[str, int]]) -> tuple[dict
     totals, current, *previous = found
     before = previous[0] if previous else None
     return totals, Comparison(basis, start, end, prev_start, prev_end, current, before)
-
-
-def headline_totals(engine: Engine, scope: ReportScope) -> tuple[dict[str, int], Comparison]:
-    """The range's totals (queries.range_totals) and the headline comparison, counted in one pass."""
-    return comparison_of(scope, queries.period_totals(engine, scope, headline_periods(scope)))

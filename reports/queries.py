@@ -172,16 +172,7 @@ def range_totals(engine: Engine, scope: ReportScope) -> dict[str, int]:
     """Totals over the whole range: posts, authors (distinct platform+author), likes ... interactions,
     views (impressions or plays, where the source gave them) and views_posts (how many posts those
     views cover: a view count the source did not give is unknown, not 0)."""
-    return period_totals(engine, scope, [(scope.start, scope.end)])[0]
-
-
-def period_totals(
-    engine: Engine, scope: ReportScope, periods: Sequence[tuple[dt.date, dt.date]]
-) -> list[dict[str, int]]:
-    """range_totals of each (start, end) period (cut to the campaign window, with the scope's
-    filter), counted in one pass over the posts of all of them (see account_pass)."""
-    found, _ = account_pass(engine, replace(scope, start=periods[0][0], end=periods[0][1]), 1, periods[1:])
-    return found
+    return account_pass(engine, scope, 1)[0][0]
 
 
 TagSets = dict[tuple[dt.date, int], tuple[int, int]]

@@ -24,7 +24,7 @@ from monitor.records import PostRecord, collect_hashtags
 from monitor.store import finish_run, start_run, write_batch
 from reports import build, charts, workbook
 from reports.build import build_report
-from reports.compare import headline_periods, headline_totals
+from reports.compare import Comparison, comparison_of, headline_periods
 from reports.filters import resolve_filter
 from reports.queries import (
     ALL,
@@ -378,6 +378,11 @@ def test_whole_campaign_compares_last_7_days_and_cut_ranges_say_so(office, engin
     reminders = page.split('id="reminders"')[1].split("</section>")[0]
     assert reminders.count("<tr>") == 1 + 3
     assert "(39 hari)" in reminders and "07:00" in reminders
+
+
+def headline_totals(engine: Engine, scope: ReportScope) -> tuple[dict[str, int], Comparison]:
+    """The range's totals and its comparison, as the report counts them (one account pass)."""
+    return comparison_of(scope, account_pass(engine, scope, 1, headline_periods(scope)[1:])[0])
 
 
 def test_headline_totals_count_the_range_and_both_periods_in_one_pass(office, engine) -> None:  # type: ignore[no-untyped-def]
