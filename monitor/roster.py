@@ -503,44 +503,47 @@ def bind_campaign(
 
 
 @contextmanager
-def matching(engine: Engine, roster: Roster) -> Iterator[Connection]:
+def matching(bind: Engine | Connection, roster: Roster) -> Iterator[Connection]:
     """A read-only connection holding the roster's accounts in a temporary table
-    (member, platform, account) that `campaign_query` SQL joins against."""
-    with readonly(engine).connect() as conn:
-        conn.execute(text(f"DROP TABLE IF EXISTS {ACCOUNTS_TABLE}"))
-        conn.execute(
-            text(
-                f"CREATE TEMPORARY TABLE {ACCOUNTS_TABLE} "
-                "(member INTEGER, platform VARCHAR(16), account TEXT)"
-            )
-        )
-        conn.execute(text(f"CREATE INDEX ix_{ACCOUNTS_TABLE} ON {ACCOUNTS_TABLE} (platform, account)"))
-        conn.execute(text(f"DROP TABLE IF EXISTS {NAMES_TABLE}"))
-        conn.execute(text(f"CREATE TEMPORARY TABLE {NAMES_TABLE} (member INTEGER, name_key TEXT)"))
-        conn.execute(text(f"CREATE INDEX ix_{NAMES_TABLE} ON {NAMES_TABLE} (name_key)"))
-        names = [
-            {"member": m, "name_key": member_key(member.name)} for m, member in enumerate(roster.members)
-        ]
-        if names:
-            conn.execute(
-                text(f"INSERT INTO {NAMES_TABLE} (member, name_key) VALUES (:member, :name_key)"), names
-            )
-        rows = [{"member": m, "platform": p, "account": a} for m, p, a in roster.accounts()]
-        if rows:
-            conn.execute(
-                text(
-                    f"INSERT INTO {ACCOUNTS_TABLE} (member, platform, account) "
-                    "VALUES (:member, :platform, :account)"
-                ),
-                rows,
-            )
+    (member, platform, account) that `campaign_query` SQL joins against. Given a Connection (the
+    report's, which holds its campaign posts), the tables are made on it and dropped after."""
+    if isinstance(bind, Connection):
+        _make_matching_tables(bind, roster)
+        try:
+            yield bind
+        finally:
+            for table in (ACCOUNTS_TABLE, NAMES_TABLE):
+                bind.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        return
+    with readonly(bind).connect() as conn:
+        _make_matching_tables(conn, roster)
         try:
             yield conn
         finally:
             conn.rollback()  # temporary tables are transactional: this also drops them
 
 
-def posts_by_member(conn: Connection, campaign: CampaignConfig, end: dt.date) -> MemberDays:
+def _make_matching_tables(conn: Connection, roster: Roster) -> None:
+    conn.execute(text(f"DROP TABLE IF EXISTS {ACCOUNTS_TABLE}"))
+    conn.execute(
+        text(f"CREATE TEMPORARY TABLE {ACCOUNTS_TABLE} (member INTEGER, platform VARCHAR(16), account TEXT)")
+    )
+    conn.execute(text(f"CREATE INDEX ix_{ACCOUNTS_TABLE} ON {ACCOUNTS_TABLE} (platform, account)"))
+    conn.execute(text(f"DROP TABLE IF EXISTS {NAMES_TABLE}"))
+    conn.execute(text(f"CREATE TEMPORARY TABLE {NAMES_TABLE} (member INTEGER, name_key TEXT)"))
+    conn.execute(text(f"CREATE INDEX ix_{NAMES_TABLE} ON {NAMES_TABLE} (name_key)"))
+    names = [{"member": m, "name_key": member_key(member.name)} for m, member in enumerate(roster.members)]
+    if names:
+        conn.execute(text(f"INSERT INTO {NAMES_TABLE} (member, name_key) VALUES (:member, :name_key)"), names)
+    rows = [{"member": m, "platform": p, "account": a} for m, p, a in roster.accounts()]
+    if rows:
+        columns = "(member, platform, account) VALUES (:member, :platform, :account)"
+        conn.execute(text(f"INSERT INTO {ACCOUNTS_TABLE} {columns}"), rows)
+
+
+def posts_by_member(
+    conn: Connection, campaign: CampaignConfig, end: dt.date, posts: str | None = None
+) -> MemberDays:
     """(member, local day) -> (campaign posts, interactions) from the campaign start to `end`, where
     member is the index into roster.members, or None for posts by accounts not on the roster.
 
@@ -551,26 +554,32 @@ def posts_by_member(conn: Connection, campaign: CampaignConfig, end: dt.date) ->
     date, tags and metrics and is a campaign post by the usual rule. A post counts for one member
     only: when two members list the same author (a Facebook page by its handle and by its id), the
     first in roster order (`roster check` reports it).
-    `conn` comes from `matching()`."""
+    `conn` comes from `matching()`. `posts`: a temporary table on `conn` that already holds the
+    campaign posts from the campaign start (reports.queries.campaign_posts: the report's); without
+    it they are selected here."""
     by_account = f"(SELECT min(r.member) FROM {ACCOUNTS_TABLE} r WHERE {AUTHOR_IS_ACCOUNT_SQL.format(p='c')})"
     # The account the source names first; else the member who submitted the post's link.
     member = f"coalesce({by_account}, {SUBMITTER_SQL.format(p='c')})"
-    sql = campaign_query(
-        f"""
+    counts = f"""
         SELECT c.local_date AS day, {member} AS member, count(*) AS posts, sum(c.interactions) AS interactions
         FROM campaign_posts c GROUP BY 1, 2
         """
-    )
-    stmt, params = bind_campaign(
-        sql,
-        campaign,
-        campaign.start,
-        end,
+    columns = (
         column("day", Date()),
         column("member", Integer()),
         column("posts", Integer()),
         column("interactions", Integer()),
     )
+    if posts is None:
+        stmt, params = bind_campaign(campaign_query(counts), campaign, campaign.start, end, *columns)
+    else:
+        chosen = (
+            "SELECT id AS post_id, platform, post_key, author_id, author_handle, local_date, interactions "
+            f"FROM {posts} WHERE local_date <= :end"
+        )
+        sql = f"WITH campaign_posts AS ({chosen})\n{counts}"
+        stmt = text(sql).bindparams(bindparam("end", type_=Date())).columns(*columns)
+        params = {"end": min(end, campaign.end)}
     return {(r.member, r.day): (int(r.posts), int(r.interactions or 0)) for r in conn.execute(stmt, params)}
 
 

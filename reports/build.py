@@ -5,10 +5,10 @@
 replacing a symlink atomically, so whoever opens `latest/index.html` always gets one whole report
 (see docs/report.md).
 
-To add a section: its query in `gather` (a field of ReportData), its charts as ChartJobs in
-`chart_jobs` (they are drawn in parallel processes while the rest of the report is counted), its
-sheet in `reports.workbook.sheets`, and a template block; the CSV files are the stable interface and
-only grow by a new file.
+To add a section: its query in `gather` (a field of ReportData) and its charts as ChartJobs handed
+to the drawing there once its numbers are in (they are drawn in parallel processes while the rest of
+the report is counted), its sheet in `reports.workbook.sheets`, and a template block; the CSV files
+are the stable interface and only grow by a new file.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 
     from reports.roster import RosterReport
 
-QUERY_THREADS = max(1, min(2, os.cpu_count() or 1))  # the report's queries run this many at a time
 TOP_POSTS_CSV = 50  # rows in top_posts.csv
 TOP_POSTS_PAGE = 20  # rows on the page (the CSV has the rest)
 TOP_ACCOUNTS = 15
@@ -153,34 +152,19 @@ def build_report(
         notes.append(f"the range ends today ({last}), not {end}: later days have no data yet")
         page_notes.append(labels["range_cut"])
 
-    # 1. every number, from SQL. The roster's pass over the posts runs beside the report's queries
-    # (it needs their counts only when a filter narrows the report).
-    beside = ThreadPoolExecutor(1, thread_name_prefix="report-roster")
-    early_roster = None
-    if not report_filter.active:
-        early_roster = beside.submit(roster.report_section, config, engine, first, last)
-    beside.shutdown(wait=False)
-    data = gather(engine, scope)
-    language = config.campaign.language
-    ctx = chart_context(data, language)
-    # 2. the charts, drawn in parallel processes while this one counts the roster and the scoreboard
-    drawings = [Drawing(chart_jobs(data, out_dir, ctx))]
+    # 1. every number, from SQL over the campaign posts selected once; 2. each chart drawn in parallel
+    # processes from the moment its numbers are in, while the database goes on with the next ones
+    drawings: list[Drawing] = []
     try:
-        try:  # the roster, when there is one
-            if early_roster is not None:
-                data.roster = early_roster.result()
-            else:
-                data.roster = roster.report_section(
-                    config, engine, first, last, report_filter, _daily_posts(data)
-                )
-        except RosterFileError as exc:
-            data.roster_error = str(exc)
-            problems.append(f"the roster is left out of the report: {exc}")
+        data, report_charts, roster_charts = gather(config, engine, scope, out_dir, drawings)
+        if data.roster_error:
+            problems.append(f"the roster is left out of the report: {data.roster_error}")
         if data.roster is not None and data.roster.bad_rows:
             notes.append(
                 f"{data.roster.bad_rows} roster rows have problems ({data.roster.skipped_rows} skipped); "
                 "run `campaign-monitor roster check` to see them"
             )
+        language = config.campaign.language
         headline = build_headline(
             labels,
             language,
@@ -195,18 +179,18 @@ def build_report(
             page_notes,
         )
         generated = local_time(calendar.now(), config.campaign.tz) + f" ({config.campaign.timezone})"
-        # 3. the roster's charts, the workbook and the one-page PDF, drawn beside the others
-        roster_jobs = roster.chart_jobs(data.roster, out_dir, ctx) if data.roster is not None else []
-        documents = document_jobs(data, out_dir, language, config.campaign.name, headline, generated)
-        drawings.append(Drawing([*roster_jobs, *documents]))
+        # 3. the workbook and the one-page PDF, drawn beside the charts
+        documents = Drawing(document_jobs(data, out_dir, language, config.campaign.name, headline, generated))
+        drawings.append(documents)
         csv_files = write_csvs(data, out_dir)  # 4. the CSV exports (the stable interface)
         # 5. votes, peer cities, the reminder effect: their own files, charts and HTML (reports/scoreboard.py)
+        ctx = chart_context(data, language)
         board = scoreboard.build_sections(
             config, engine, calendar, scope, data.daily, out_dir, ctx, data.quarters
         )
         csv_files += board.csv_files
-        *roster_charts, workbook, pdf = drawings[1].paths()
-        chart_files = [*drawings[0].paths(), *roster_charts]
+        workbook, pdf = documents.paths()
+        chart_files = [*report_charts.paths(), *roster_charts.paths()]
     except BaseException:
         for drawing in drawings:  # no worker may still write into a folder the caller removes
             drawing.wait()
@@ -216,12 +200,6 @@ def build_report(
     )
     files = [*csv_files, *chart_files, *board.charts, workbook, pdf, index]
     return ReportResult(out_dir, index, first, last, files, problems, notes)
-
-
-def _daily_posts(data: ReportData) -> dict[dt.date, int]:
-    """Campaign posts per day (all platforms), as the report counts them (with its filter)."""
-    totals = data.daily[data.daily.platform == ALL]
-    return {day: int(n) for day, n in zip(totals["date"], totals["posts"], strict=True)}
 
 
 def build_daily_report(
@@ -284,49 +262,133 @@ def _point(link: Path, target: Path) -> None:
 # Steps
 
 
-def gather(engine: Engine, scope: ReportScope) -> ReportData:
-    """Run every query of the report (all aggregated in the database), QUERY_THREADS at a time: each
-    on its own connection, and the database works while Python waits (sqlite3 and psycopg release
-    the GIL), so over a large campaign the queries take about half as long on two cores."""
-    last = scope.end
-    with ThreadPoolExecutor(QUERY_THREADS, thread_name_prefix="report-query") as pool:
+class Pending:
+    """Chart files in page order, drawn by several Drawings that start as their numbers come in."""
 
-        def run(query: Callable[..., Any], *args: Any) -> Future[Any]:
-            return pool.submit(query, engine, scope, *args)
+    def __init__(self) -> None:
+        self._parts: list[Drawing] = []
 
-        daily = run(queries.daily_by_platform)
-        tag_sets = run(queries.tag_sets)  # one pass for both tag tables
-        quarters = run(queries.posts_by_quarter)  # one pass for posting times and the reminder effect
+    def add(self, drawings: list[Drawing], jobs: list[ChartJob]) -> None:
+        drawing = Drawing(jobs)
+        drawings.append(drawing)
+        self._parts.append(drawing)
+
+    def paths(self) -> list[Path]:
+        return [path for part in self._parts for path in part.paths()]
+
+
+def gather(
+    config: Config, engine: Engine, scope: ReportScope, out_dir: Path, drawings: list[Drawing]
+) -> tuple[ReportData, Pending, Pending]:
+    """Run every query of the report and start drawing each chart as soon as its numbers are in:
+    (data, the report's charts in page order, the roster's charts).
+
+    The campaign posts are selected once (queries.campaign_posts) and the queries run one after
+    another on the connection that holds them, in a thread of their own: the database works while
+    this thread hands finished numbers to the drawing processes (sqlite3 and psycopg let go of the
+    GIL while they wait). When nothing narrows the report, the roster's pass runs at once beside the
+    selection, on its own connection, as its heatmap is the longest drawing; with a filter it needs
+    the report's posts per day, so it comes after them. Every Drawing started is appended to
+    `drawings`."""
+    language = config.campaign.language
+    charts_in_order, roster_charts = Pending(), Pending()
+    beside = ThreadPoolExecutor(1, thread_name_prefix="report-roster")
+    section: Future[RosterReport | None] | None = None
+    if not scope.filter.active:
+        section = beside.submit(roster.report_section, config, engine, scope.start, scope.end)
+    beside.shutdown(wait=False)
+    with queries.campaign_posts(engine, scope) as posts, ThreadPoolExecutor(1, "report-query") as db:
+
+        def ask(query: Callable[..., Any], *args: Any) -> Future[Any]:
+            return db.submit(query, posts, scope, *args)
+
+        reminders = ask(queries.reminders)
+        daily = ask(queries.daily_by_platform)
+        tag_sets = ask(queries.tag_sets)  # one pass for both tag tables
+        quarters = ask(queries.posts_by_quarter)  # one pass for posting times and the reminder effect
         # The range's totals, its comparison periods and the top accounts: one pass by account.
-        accounts = run(queries.account_pass, TOP_ACCOUNTS, headline_periods(scope)[1:])
-        top_posts = run(queries.top_posts, TOP_POSTS_CSV)
-        coverage = run(queries.data_coverage)
-        reminders = run(queries.reminders)
-        if scope.start < last:
-            pair_daily = daily
-        else:  # a one-day report still compares with the day before
-            pair_scope = replace(scope, start=last - dt.timedelta(days=1))
-            pair_daily = pool.submit(queries.daily_by_platform, engine, pair_scope)
-    pair = pair_daily.result()
+        accounts = ask(queries.account_pass, TOP_ACCOUNTS, headline_periods(scope)[1:])
+        top_posts = ask(queries.top_posts, TOP_POSTS_CSV)
+        coverage = ask(queries.data_coverage)
+        pair_daily = daily
+        if scope.start == scope.end:  # a one-day report still compares with the day before
+            pair_scope = replace(scope, start=scope.end - dt.timedelta(days=1))
+            pair_daily = db.submit(queries.daily_by_platform, posts, pair_scope)
+
+        ctx = charts.ChartContext(scope, language, frozenset(_sent_days(reminders.result())))
+        roster_data, roster_error = None, ""
+        if section is not None:
+            roster_data, roster_error = _roster_or_error(section)
+            if roster_data is not None:
+                roster_charts.add(drawings, roster.chart_jobs(roster_data, out_dir, ctx))
+        by_day = daily.result()
+        charts_in_order.add(
+            drawings,
+            [
+                ChartJob(charts.posts_per_day, (ctx, by_day, out_dir / "posts_per_day.png")),
+                ChartJob(charts.interactions_per_day, (ctx, by_day, out_dir / "interactions_per_day.png")),
+            ],
+        )
+        if section is None:  # a filter narrows the roster to the report's posts
+            totals = by_day[by_day.platform == ALL]
+            per_day = {day: int(n) for day, n in zip(totals["date"], totals["posts"], strict=True)}
+            late = db.submit(
+                roster.report_section, config, posts, scope.start, scope.end, scope.filter, per_day
+            )
+            roster_data, roster_error = _roster_or_error(late)
+            if roster_data is not None:
+                roster_charts.add(drawings, roster.chart_jobs(roster_data, out_dir, ctx))
+        sets = tag_sets.result()
+        hashtags = queries.hashtags_daily(posts, scope, sets)
+        all_tags = queries.all_tags_daily(posts, scope, sets)
+        charts_in_order.add(
+            drawings, [ChartJob(charts.hashtags, (ctx, hashtags, all_tags, out_dir / "hashtags.png"))]
+        )
+        by_quarter = quarters.result()
+        posting_times = queries.posting_times(posts, scope, by_quarter)
+        found, top_accounts = accounts.result()
+        charts_in_order.add(
+            drawings,
+            [
+                ChartJob(charts.top_accounts, (ctx, top_accounts, out_dir / "top_accounts.png")),
+                ChartJob(charts.posting_times, (ctx, posting_times, out_dir / "posting_times.png")),
+            ],
+        )
+        pair = pair_daily.result()
     pair_totals = pair[pair.platform == ALL].set_index("date")
-    found, top_accounts = accounts.result()
     range_totals, comparison = comparison_of(scope, found)
-    return ReportData(
+    data = ReportData(
         scope=scope,
-        daily=daily.result(),
+        daily=by_day,
         totals=range_totals,
         comparison=comparison,
-        quarters=quarters.result(),
-        last_day=_day_figures(pair_totals, last),
-        day_before=_day_figures(pair_totals, last - dt.timedelta(days=1)),
-        hashtags=queries.hashtags_daily(engine, scope, tag_sets.result()),
-        all_tags=queries.all_tags_daily(engine, scope, tag_sets.result()),
+        quarters=by_quarter,
+        last_day=_day_figures(pair_totals, scope.end),
+        day_before=_day_figures(pair_totals, scope.end - dt.timedelta(days=1)),
+        hashtags=hashtags,
+        all_tags=all_tags,
         top_posts=top_posts.result(),
         top_accounts=top_accounts,
-        posting_times=queries.posting_times(engine, scope, quarters.result()),
+        posting_times=posting_times,
         coverage=coverage.result(),
         reminders=reminders.result(),
+        roster=roster_data,
+        roster_error=roster_error,
     )
+    return data, charts_in_order, roster_charts
+
+
+def _roster_or_error(section: Future[RosterReport | None]) -> tuple[RosterReport | None, str]:
+    """The roster section, or why the roster file that is there could not be read."""
+    try:
+        return section.result(), ""
+    except RosterFileError as exc:
+        return None, str(exc)
+
+
+def _sent_days(reminders: pd.DataFrame) -> list[dt.date]:
+    """The days a vote reminder went out (marked on every day chart)."""
+    return list(reminders[reminders.status == "sent"]["date"])
 
 
 def _day_figures(totals: pd.DataFrame, day: dt.date) -> dict[str, int]:
@@ -364,19 +426,7 @@ def _csv_cells(frame: pd.DataFrame) -> list[list[Any]]:
 
 def chart_context(data: ReportData, language: str) -> charts.ChartContext:
     """The range, the language and the days a vote reminder went out, for every chart."""
-    sent = data.reminders[data.reminders.status == "sent"]["date"]
-    return charts.ChartContext(data.scope, language, frozenset(sent))
-
-
-def chart_jobs(data: ReportData, out_dir: Path, ctx: charts.ChartContext) -> list[ChartJob]:
-    """The report's PNG charts, in the order the page shows them (the roster's come after them)."""
-    return [
-        ChartJob(charts.posts_per_day, (ctx, data.daily, out_dir / "posts_per_day.png")),
-        ChartJob(charts.interactions_per_day, (ctx, data.daily, out_dir / "interactions_per_day.png")),
-        ChartJob(charts.hashtags, (ctx, data.hashtags, data.all_tags, out_dir / "hashtags.png")),
-        ChartJob(charts.top_accounts, (ctx, data.top_accounts, out_dir / "top_accounts.png")),
-        ChartJob(charts.posting_times, (ctx, data.posting_times, out_dir / "posting_times.png")),
-    ]
+    return charts.ChartContext(data.scope, language, frozenset(_sent_days(data.reminders)))
 
 
 def document_jobs(

@@ -37,6 +37,7 @@ from reports import charts
 from reports.drawing import ChartJob
 from reports.files import write_people_csv
 from reports.filters import ReportFilter
+from reports.queries import REPORT_POSTS, CampaignPosts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,7 +82,7 @@ class RosterReport:
 
 
 def roster_report(
-    engine: Engine,
+    source: Engine | CampaignPosts,
     roster: Roster,
     campaign: CampaignConfig,
     start: dt.date,
@@ -92,11 +93,17 @@ def roster_report(
     """All roster tables for the report range [start, end] (cut to the campaign window).
 
     `campaign_posts`: the campaign posts per day as the report counts them, when it is narrowed by a
-    filter (the roster's share is then a share of those); default: every campaign post."""
+    filter (the roster's share is then a share of those); default: every campaign post.
+    `source`: the report's campaign posts (reports.queries.campaign_posts), or the database."""
     start, end = max(start, campaign.start), min(end, campaign.end)
-    with matching(engine, roster) as conn:
-        counts = posts_by_member(conn, campaign, end)  # the one pass over the posts
-        waiting = waiting_by_member(conn, end)
+    if isinstance(source, CampaignPosts):
+        with matching(source.conn, roster) as conn:
+            counts = posts_by_member(conn, campaign, end, REPORT_POSTS.name)  # the one pass over the posts
+            waiting = waiting_by_member(conn, end)
+    else:
+        with matching(source, roster) as conn:
+            counts = posts_by_member(conn, campaign, end)
+            waiting = waiting_by_member(conn, end)
     table = member_stats(roster, counts, start, end, waiting)
     member_lines = {m.line for m in roster.members}
     bad_lines = {p.line for p in roster.problems}
@@ -121,7 +128,7 @@ def roster_report(
 
 def report_section(
     config: Config,
-    engine: Engine,
+    source: Engine | CampaignPosts,
     start: dt.date,
     end: dt.date,
     report_filter: ReportFilter | None = None,
@@ -151,8 +158,8 @@ def report_section(
         )
     if report_filter is not None and report_filter.active:
         roster = report_filter.narrow_roster(roster)
-        return roster_report(engine, roster, config.campaign, start, end, campaign_posts=campaign_posts)
-    return roster_report(engine, roster, config.campaign, start, end)
+        return roster_report(source, roster, config.campaign, start, end, campaign_posts=campaign_posts)
+    return roster_report(source, roster, config.campaign, start, end)
 
 
 def write_roster_csv(report: RosterReport, out_dir: Path) -> Path:
