@@ -255,7 +255,7 @@ def campaign_posts(engine: Engine, scope: ReportScope) -> Iterator[CampaignPosts
     queries below (and the roster's, monitor.roster.posts_by_member) to group.
 
     Over 200k posts this is one pass that costs about what one report query cost before, and the
-    queries over the narrow table then cost a third to a half of what each did over `posts` and the
+    queries over the narrow table then cost a third to two thirds of what each did over `posts` and the
     tag index; and every number of the report comes from one snapshot, even while an import writes."""
     tags = list(scope.tracked_tags)
     bits = case(*[(PostHashtag.tag == tag, 1 << i) for i, tag in enumerate(tags)], else_=0)

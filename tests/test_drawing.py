@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -59,3 +60,16 @@ def test_an_error_in_a_job_is_raised_by_paths(tmp_path: Path, two_workers: None)
     pending = Drawing(jobs)
     with pytest.raises(FileNotFoundError):
         pending.paths()
+
+
+def write_niceness(path: Path) -> Path:
+    path.write_text(str(os.nice(0)), encoding="utf-8")
+    return path
+
+
+def test_workers_draw_at_a_lower_priority_than_the_queries(tmp_path: Path, two_workers: None) -> None:
+    # The report's queries are its critical path: on a small machine they keep their core.
+    (drawn,) = Drawing([ChartJob(write_niceness, (tmp_path / "nice.txt",))]).paths()
+    assert int(drawn.read_text(encoding="utf-8")) >= os.nice(0) + min(
+        drawing.DRAWING_NICENESS, 19 - os.nice(0)
+    )

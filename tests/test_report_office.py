@@ -31,10 +31,12 @@ from reports.queries import (
     ReportScope,
     account_pass,
     all_tags_daily,
+    campaign_posts,
     daily_by_platform,
     hashtags_daily,
     range_totals,
     top_accounts,
+    top_posts,
 )
 from reports.synthetic import add_sent_reminders
 
@@ -502,3 +504,18 @@ def test_palette_has_every_platform() -> None:
         "X", "Facebook", "Instagram", "TikTok",
     ]  # fmt: skip
     assert ALL == "all"
+
+
+def test_the_report_counts_one_snapshot_of_its_posts(office, engine) -> None:  # type: ignore[no-untyped-def]
+    # A post imported while the report is being counted changes none of its numbers: they are
+    # grouped from the campaign posts selected once. The next report (and a one-off query) sees it.
+    week = ReportScope(office.campaign, *WEEK)
+    with campaign_posts(engine, week) as posts:
+        run = start_run(engine, "test", None)
+        write_batch(engine, run, [post("late", "twitter", 30, "datang_telat", 900)], office.campaign.tz)
+        finish_run(engine, run, "ok")
+        assert range_totals(posts, week)["posts"] == 7
+        assert "datang_telat" not in set(top_posts(posts, week)["author"])
+        assert int(daily_by_platform(posts, week).query("platform == 'all'")["posts"].sum()) == 7
+    assert range_totals(engine, week)["posts"] == 8
+    assert top_posts(engine, week).iloc[0]["author"] == "datang_telat"
