@@ -256,7 +256,7 @@ def campaign_posts(engine: Engine, scope: ReportScope) -> Iterator[CampaignPosts
 
     Over 200k posts this is one pass that costs about what one report query cost before, and the
     queries over the narrow table then cost a third to two thirds of what each did over `posts` and the
-    tag index; and every number of the report comes from one snapshot, even while an import writes."""
+    tag index; and every number grouped from it comes from one snapshot, even while an import writes."""
     tags = list(scope.tracked_tags)
     bits = case(*[(PostHashtag.tag == tag, 1 << i) for i, tag in enumerate(tags)], else_=0)
     carried = (
