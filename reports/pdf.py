@@ -20,6 +20,7 @@ import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reports import charts
 from reports.files import atomic_write_bytes
 from reports.labels import (
     format_day,
@@ -304,11 +305,11 @@ def _posts_chart(ax: Axes, data: ReportData, language: str) -> None:
             .fillna(0)
         ]
         fill, hatch = platform_print(platform)
-        ax.bar(
+        charts.bars(
+            ax,
             x,
             heights,
-            bottom=bottom,
-            width=0.8,
+            bottom,
             color=fill,
             edgecolor="#000000",
             linewidth=0.4,

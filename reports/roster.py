@@ -535,8 +535,8 @@ def share_chart(report: RosterReport, path: Path, ctx: ChartContext) -> Path:
         x = charts.day_x(list(share["date"]))
         ours = [int(v) for v in share["roster_posts"]]
         others = [int(v) for v in share["campaign_posts"] - share["roster_posts"]]
-        ax.bar(x, ours, width=0.8, color=ROSTER_COLOUR, label=labels["chart_roster_members"])
-        ax.bar(x, others, bottom=ours, width=0.8, color=OTHERS_COLOUR, label=labels["chart_roster_others"])
+        charts.bars(ax, x, ours, color=ROSTER_COLOUR, label=labels["chart_roster_members"])
+        charts.bars(ax, x, others, ours, color=OTHERS_COLOUR, label=labels["chart_roster_others"])
         ax.set_ylabel(labels["posts"])
         charts.thousands_axis(ax, ctx)
         right = ax.twinx()

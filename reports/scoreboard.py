@@ -322,15 +322,16 @@ def votes_chart(
         x_days = [d.date for d in days]
         known = [(d.date.toordinal(), d.votes or 0.0, d.interpolated) for d in days if d.votes is not None]
         if known:
-            top.bar(
-                [k[0] for k in known if not k[2]], [k[1] for k in known if not k[2]], width=0.8,
+            charts.bars(
+                top, [k[0] for k in known if not k[2]], [k[1] for k in known if not k[2]],
                 color="#D55E00", label=S["votes_per_day"],
             )  # fmt: skip
             estimated = [k for k in known if k[2]]
             if estimated:
-                top.bar(
-                    [k[0] for k in estimated], [k[1] for k in estimated], width=0.8, color="white",
-                    edgecolor="#D55E00", hatch="//", label=f"{S['votes_per_day']} ({S['interpolated']})",
+                charts.bars(
+                    top, [k[0] for k in estimated], [k[1] for k in estimated], color="white",
+                    edgecolor="#D55E00", linewidth=1.0, hatch="//",
+                    label=f"{S['votes_per_day']} ({S['interpolated']})",
                 )  # fmt: skip
         top.set_ylabel(S["votes_per_day"])
         charts.thousands_axis(top, ctx)
@@ -350,13 +351,13 @@ def votes_chart(
             charts.thousands_axis(right, ctx)
         every = daily[daily.platform == ALL].set_index("date").reindex(x_days).fillna(0)
         x = charts.day_x(x_days)
-        middle.bar(x, [int(v) for v in every["posts"]], width=0.8, color="#0072B2", label=ctx.labels["posts"])
+        charts.bars(middle, x, [int(v) for v in every["posts"]], color="#0072B2", label=ctx.labels["posts"])
         middle.set_ylabel(ctx.labels["posts"])
         charts.thousands_axis(middle, ctx)
-        bottom.bar(
+        charts.bars(
+            bottom,
             x,
             [int(v) for v in every["interactions"]],
-            width=0.8,
             color="#009E73",
             label=ctx.labels["interactions"],
         )

@@ -168,7 +168,7 @@ def chart(ctx: ChartContext, sov: ShareOfVoice, path: Path, title: str, share_la
             values = daily[daily.city == city.city].set_index("date")["posts_share"].reindex(days).fillna(0.0)
             heights = [float(v) * 100 for v in values]
             colour = charts.TAG_COLOURS[i % len(charts.TAG_COLOURS)]
-            ax.bar(x, heights, bottom=bottom, width=0.8, color=colour, label=city.city)
+            charts.bars(ax, x, heights, bottom, color=colour, label=city.city)
             bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
         ax.set_ylim(0, 100)
         ax.set_ylabel(share_label)
