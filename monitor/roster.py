@@ -425,13 +425,15 @@ def _columns(path: Path, header: Sequence[str]) -> dict[str, int]:
 
 ACCOUNTS_TABLE = "tmp_roster_accounts"
 NAMES_TABLE = "tmp_roster_names"  # (member, name_key): members by name, to join submissions
-# The member who submitted post {p}'s link ("setor link"), when it was not refused: who posted when the
-# source names no account of the roster (DESIGN 5 "Who posted"). Only one member's submission of a post
-# is ever accepted (monitor.submissions refuses the duplicates), min() only makes it one value.
-SUBMITTER_SQL = (
-    f"(SELECT min(n.member) FROM submissions s JOIN {NAMES_TABLE} n ON n.name_key = s.member_key"
-    " WHERE s.platform = {p}.platform AND s.post_key = {p}.post_key AND s.state <> 'refused')"
-)
+OWNERS_TABLE = "tmp_roster_owners"  # (platform, account, member): each account's first member
+# The member who submitted each post's link ("setor link"), when it was not refused: who posted when
+# the source names no account of the roster (DESIGN 5 "Who posted"). Only one member's submission of
+# a post is ever accepted (monitor.submissions refuses the duplicates), min() only makes it one row.
+SUBMITTERS_SQL = f"""
+SELECT s.platform, s.post_key, min(n.member) AS member
+FROM submissions s JOIN {NAMES_TABLE} n ON n.name_key = s.member_key
+WHERE s.state <> 'refused' GROUP BY s.platform, s.post_key
+"""
 
 # Campaign posts of a date range (DESIGN 5): a tracked tag, inside the range, not a repost. The tag
 # tests are `id IN (posts of these tags)`, as in reports.queries.campaign_filter: SQLite then reads
@@ -512,7 +514,7 @@ def matching(bind: Engine | Connection, roster: Roster) -> Iterator[Connection]:
         try:
             yield bind
         finally:
-            for table in (ACCOUNTS_TABLE, NAMES_TABLE):
+            for table in (ACCOUNTS_TABLE, NAMES_TABLE, OWNERS_TABLE):
                 bind.execute(text(f"DROP TABLE IF EXISTS {table}"))
         return
     with readonly(bind).connect() as conn:
@@ -536,9 +538,20 @@ def _make_matching_tables(conn: Connection, roster: Roster) -> None:
     if names:
         conn.execute(text(f"INSERT INTO {NAMES_TABLE} (member, name_key) VALUES (:member, :name_key)"), names)
     rows = [{"member": m, "platform": p, "account": a} for m, p, a in roster.accounts()]
+    conn.execute(text(f"DROP TABLE IF EXISTS {OWNERS_TABLE}"))
+    conn.execute(
+        text(f"CREATE TEMPORARY TABLE {OWNERS_TABLE} (platform VARCHAR(16), account TEXT, member INTEGER)")
+    )
+    conn.execute(text(f"CREATE UNIQUE INDEX ix_{OWNERS_TABLE} ON {OWNERS_TABLE} (platform, account)"))
     if rows:
         columns = "(member, platform, account) VALUES (:member, :platform, :account)"
         conn.execute(text(f"INSERT INTO {ACCOUNTS_TABLE} {columns}"), rows)
+        # An author listed for two members counts for the first (`roster check` reports it).
+        owners: dict[tuple[str, str], int] = {}
+        for m, platform, account in roster.accounts():
+            owners[(platform, account)] = min(owners.get((platform, account), m), m)
+        firsts = [{"platform": p, "account": a, "member": m} for (p, a), m in owners.items()]
+        conn.execute(text(f"INSERT INTO {OWNERS_TABLE} {columns}"), firsts)
 
 
 def posts_by_member(
@@ -547,7 +560,7 @@ def posts_by_member(
     """(member, local day) -> (campaign posts, interactions) from the campaign start to `end`, where
     member is the index into roster.members, or None for posts by accounts not on the roster.
 
-    This is the matching: one pass over the campaign posts, one index lookup each, aggregated in SQL
+    This is the matching: one pass over the campaign posts, two index lookups each, aggregated in SQL
     (at most days x members rows come back), so a report runs it once and builds every roster table
     from the result. A post whose author is no roster account counts for the member who submitted
     its link (a `submissions` row that was not refused): the post is seen, so it carries its real
@@ -557,12 +570,20 @@ def posts_by_member(
     `conn` comes from `matching()`. `posts`: a temporary table on `conn` that already holds the
     campaign posts from the campaign start (reports.queries.campaign_posts: the report's); without
     it they are selected here."""
-    by_account = f"(SELECT min(r.member) FROM {ACCOUNTS_TABLE} r WHERE {AUTHOR_IS_ACCOUNT_SQL.format(p='c')})"
-    # The account the source names first; else the member who submitted the post's link.
-    member = f"coalesce({by_account}, {SUBMITTER_SQL.format(p='c')})"
+    # The author's account by handle and, on Facebook, by page id (the first member when both match,
+    # as in roster order); else the submitter. Joins, not a subquery per post: a third faster.
     counts = f"""
-        SELECT c.local_date AS day, {member} AS member, count(*) AS posts, sum(c.interactions) AS interactions
-        FROM campaign_posts c GROUP BY 1, 2
+        SELECT c.local_date AS day,
+               coalesce(CASE WHEN h.member <= i.member THEN h.member ELSE i.member END,
+                        h.member, i.member, sub.member) AS member,
+               count(*) AS posts, sum(c.interactions) AS interactions
+        FROM campaign_posts c
+        LEFT JOIN {OWNERS_TABLE} h
+               ON h.platform = c.platform AND h.account = {AUTHOR_HANDLE_SQL.format(p="c")}
+        LEFT JOIN {OWNERS_TABLE} i
+               ON c.platform = 'facebook' AND i.platform = 'facebook' AND i.account = lower(c.author_id)
+        LEFT JOIN ({SUBMITTERS_SQL}) sub ON sub.platform = c.platform AND sub.post_key = c.post_key
+        GROUP BY 1, 2
         """
     columns = (
         column("day", Date()),
