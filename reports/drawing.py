@@ -24,7 +24,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 WORKERS_ENV = "CAMPAIGN_MONITOR_REPORT_WORKERS"
 PRELOAD = ["reports.warmup"]
-DRAWING_NICENESS = 5
+DRAWING_NICENESS = 10
 _pool: Executor | None = None
 _pool_size = 0
 

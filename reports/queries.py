@@ -48,6 +48,7 @@ from sqlalchemy import (
     select,
     text,
     true,
+    tuple_,
 )
 
 from monitor.config import CampaignConfig
@@ -590,14 +591,7 @@ def account_pass(
     )
     scope_day = P.local_date if whole else case((in_scope, P.local_date))
     accounts = (
-        select(
-            P.platform,
-            P.author_key,
-            func.max(P.author_handle).label("handle"),
-            func.max(P.author_name).label("name"),
-            func.count(func.distinct(scope_day)).label("active_days"),
-            *per_account,
-        )
+        select(P.platform, P.author_key, *per_account)
         .where(P.local_date >= lo, P.local_date <= hi, _kept(scope))
         .group_by(P.platform, P.author_key)
         .subquery()
@@ -610,22 +604,36 @@ def account_pass(
     # Accounts without an author, or without a post in the scope itself, are never top accounts.
     unranked = case((or_(g.author_key.is_(None), g.posts_0 == 0), 1), else_=0)
     ranked = (
-        select(
-            g.platform, g.author_key, g.handle, g.name, g.posts_0, g.interactions_0, g.active_days, *totals
-        )
+        select(g.platform, g.author_key, g.posts_0, g.interactions_0, *totals)
         .order_by(unranked, g.interactions_0.desc(), g.posts_0.desc(), g.author_key)
         .limit(max(1, limit))
     )
     with _reading(source, scope) as posts:
         rows = posts.rows(ranked)
         top = [r for r in rows[:limit] if r.author_key is not None and r.posts_0]
-        spelled = account_spellings(posts.conn, [(r.platform, r.author_key) for r in top])
+        chosen = [(r.platform, r.author_key) for r in top]
+        # The names and active days of the top accounts only: counted over every account they cost a
+        # third of the pass.
+        shown: dict[tuple[str, str], Any] = {}
+        if chosen:
+            named = (
+                select(
+                    P.platform,
+                    P.author_key,
+                    func.max(P.author_handle),
+                    func.max(P.author_name),
+                    func.count(func.distinct(scope_day)),
+                )
+                .where(P.local_date >= lo, P.local_date <= hi, _kept(scope))
+                .where(tuple_(P.platform, P.author_key).in_(chosen))
+                .group_by(P.platform, P.author_key)
+            )
+            shown = {(r[0], r[1]): r[2:] for r in posts.rows(named)}
+        spelled = account_spellings(posts.conn, chosen)
         found = [_period_sums(posts.mixed(a, b)) for a, b in bounds]
     for i, totals_of in enumerate(found):
-        totals_of["authors"] = int(rows[0][7 + i] or 0) if rows else 0  # no rows: no post in any period
-    labels = [
-        author_label(spelled.get((r.platform, r.author_key), r.handle), r.name, r.author_key) for r in top
-    ]
+        totals_of["authors"] = int(rows[0][4 + i] or 0) if rows else 0  # no rows: no post in any period
+    labels = [author_label(spelled.get(a, shown[a][0]), shown[a][1], a[1]) for a in chosen]
     # The same name on two platforms: say which is which (the chart shows names only).
     platforms_of: dict[str, set[str]] = {}
     for r, label in zip(top, labels, strict=True):
@@ -635,8 +643,8 @@ def account_pass(
         for r, label in zip(top, labels, strict=True)
     ]
     records = [
-        (r.platform, label, r.name or "", int(r.posts_0), int(r.interactions_0 or 0), int(r.active_days))
-        for r, label in zip(top, labels, strict=True)
+        (r.platform, label, shown[a][1] or "", int(r.posts_0), int(r.interactions_0 or 0), int(shown[a][2]))
+        for r, a, label in zip(top, chosen, labels, strict=True)
     ]
     frame = pd.DataFrame.from_records(
         records, columns=["platform", "author", "author_name", "posts", "interactions", "active_days"]
