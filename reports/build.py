@@ -303,10 +303,10 @@ def gather(
             return db.submit(query, posts, scope, *args)
 
         reminders = ask(queries.reminders)
-        daily = ask(queries.daily_by_platform)
-        tag_sets = ask(queries.tag_sets)  # one pass for both tag tables
-        quarters = ask(queries.posts_by_quarter)  # one pass for posting times and the reminder effect
-        # The range's totals, its comparison periods and the top accounts: one pass by account.
+        daily = ask(queries.daily_by_platform)  # groups the mix (CampaignPosts.mix) the next ones share
+        tag_sets = ask(queries.tag_sets)  # both tag tables
+        quarters = ask(queries.posts_by_quarter)  # posting times and the reminder effect
+        # The active accounts of the range and its comparison periods, and the top accounts.
         accounts = ask(queries.account_pass, TOP_ACCOUNTS, headline_periods(scope)[1:])
         top_posts = ask(queries.top_posts, TOP_POSTS_CSV)
         coverage = ask(queries.data_coverage)
