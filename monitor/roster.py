@@ -537,7 +537,8 @@ def _make_matching_tables(conn: Connection, roster: Roster) -> None:
     names = [{"member": m, "name_key": member_key(member.name)} for m, member in enumerate(roster.members)]
     if names:
         conn.execute(text(f"INSERT INTO {NAMES_TABLE} (member, name_key) VALUES (:member, :name_key)"), names)
-    rows = [{"member": m, "platform": p, "account": a} for m, p, a in roster.accounts()]
+    accounts = list(roster.accounts())
+    rows = [{"member": m, "platform": p, "account": a} for m, p, a in accounts]
     conn.execute(text(f"DROP TABLE IF EXISTS {OWNERS_TABLE}"))
     conn.execute(
         text(f"CREATE TEMPORARY TABLE {OWNERS_TABLE} (platform VARCHAR(16), account TEXT, member INTEGER)")
@@ -548,7 +549,7 @@ def _make_matching_tables(conn: Connection, roster: Roster) -> None:
         conn.execute(text(f"INSERT INTO {ACCOUNTS_TABLE} {columns}"), rows)
         # An author listed for two members counts for the first (`roster check` reports it).
         owners: dict[tuple[str, str], int] = {}
-        for m, platform, account in roster.accounts():
+        for m, platform, account in accounts:
             owners[(platform, account)] = min(owners.get((platform, account), m), m)
         firsts = [{"platform": p, "account": a, "member": m} for (p, a), m in owners.items()]
         conn.execute(text(f"INSERT INTO {OWNERS_TABLE} {columns}"), firsts)

@@ -184,7 +184,7 @@ def build_report(
         drawings.append(documents)
         csv_files = write_csvs(data, out_dir)  # 4. the CSV exports (the stable interface)
         # 5. votes, peer cities, the reminder effect: their own files, charts and HTML (reports/scoreboard.py)
-        ctx = chart_context(data, language)
+        ctx = chart_context(scope, data.reminders, language)
         board = scoreboard.build_sections(
             config, engine, calendar, scope, data.daily, out_dir, ctx, data.quarters
         )
@@ -315,12 +315,19 @@ def gather(
             pair_scope = replace(scope, start=scope.end - dt.timedelta(days=1))
             pair_daily = db.submit(queries.daily_by_platform, posts, pair_scope)
 
-        ctx = charts.ChartContext(scope, language, frozenset(_sent_days(reminders.result())))
-        roster_data, roster_error = None, ""
-        if section is not None:
-            roster_data, roster_error = _roster_or_error(section)
-            if roster_data is not None:
-                roster_charts.add(drawings, roster.chart_jobs(roster_data, out_dir, ctx))
+        ctx = chart_context(scope, reminders.result(), language)
+
+        def roster_section(done: Future[RosterReport | None]) -> tuple[RosterReport | None, str]:
+            # The section, or why the roster file could not be read; its charts start drawing.
+            try:
+                found = done.result()
+            except RosterFileError as exc:
+                return None, str(exc)
+            if found is not None:
+                roster_charts.add(drawings, roster.chart_jobs(found, out_dir, ctx))
+            return found, ""
+
+        roster_data, roster_error = roster_section(section) if section is not None else (None, "")
         by_day = daily.result()
         charts_in_order.add(
             drawings,
@@ -335,9 +342,7 @@ def gather(
             late = db.submit(
                 roster.report_section, config, posts, scope.start, scope.end, scope.filter, per_day
             )
-            roster_data, roster_error = _roster_or_error(late)
-            if roster_data is not None:
-                roster_charts.add(drawings, roster.chart_jobs(roster_data, out_dir, ctx))
+            roster_data, roster_error = roster_section(late)
         sets = tag_sets.result()
         hashtags = queries.hashtags_daily(posts, scope, sets)
         all_tags = queries.all_tags_daily(posts, scope, sets)
@@ -378,19 +383,6 @@ def gather(
     return data, charts_in_order, roster_charts
 
 
-def _roster_or_error(section: Future[RosterReport | None]) -> tuple[RosterReport | None, str]:
-    """The roster section, or why the roster file that is there could not be read."""
-    try:
-        return section.result(), ""
-    except RosterFileError as exc:
-        return None, str(exc)
-
-
-def _sent_days(reminders: pd.DataFrame) -> list[dt.date]:
-    """The days a vote reminder went out (marked on every day chart)."""
-    return list(reminders[reminders.status == "sent"]["date"])
-
-
 def _day_figures(totals: pd.DataFrame, day: dt.date) -> dict[str, int]:
     row: Any = totals.loc[day]
     return {
@@ -424,9 +416,10 @@ def _csv_cells(frame: pd.DataFrame) -> list[list[Any]]:
     ]
 
 
-def chart_context(data: ReportData, language: str) -> charts.ChartContext:
-    """The range, the language and the days a vote reminder went out, for every chart."""
-    return charts.ChartContext(data.scope, language, frozenset(_sent_days(data.reminders)))
+def chart_context(scope: ReportScope, reminders: pd.DataFrame, language: str) -> charts.ChartContext:
+    """The range, the language and the days a vote reminder went out (marked on every day chart)."""
+    sent = reminders[reminders.status == "sent"]["date"]
+    return charts.ChartContext(scope, language, frozenset(sent))
 
 
 def document_jobs(

@@ -219,8 +219,17 @@ class CampaignPosts:
             func.sum(P.views),
             func.count(P.views),
         )
-        rows = self.rows(select(*key, *sums).where(_kept(self.scope)).group_by(*key))
-        return [Mix(_as_date(r[0]), r[1], int(r[2]), r[3], r[4], *(int(v or 0) for v in r[5:])) for r in rows]
+        grouped = select(*key, *sums).where(_kept(self.scope)).group_by(*key).subquery()
+        # Each run's file or API, named after the grouping (a join per post would cost a third more).
+        g = grouped.c
+        target = func.coalesce(CollectionRun.target, "")
+        named = select(g.local_date, g.platform, g.mask, g.source, target, *list(g)[len(key) :]).outerjoin(
+            CollectionRun, CollectionRun.id == g.run_id
+        )
+        return [
+            Mix(_as_date(r[0]), r[1], int(r[2]), r[3], r[4], *(int(v or 0) for v in r[5:]))
+            for r in self.rows(named)
+        ]
 
     def mixed(self, start: dt.date, end: dt.date) -> list[Mix]:
         """The mix rows of the local days start..end."""
@@ -235,7 +244,7 @@ class Mix:
     platform: str
     mask: int
     source: str
-    run_id: int | None
+    target: str  # the run's file or API ('' when unknown)
     posts: int
     likes: int
     comments: int
@@ -728,21 +737,12 @@ def data_coverage(source: Engine | CampaignPosts, scope: ReportScope) -> pd.Data
 
     with _reading(source, scope) as posts:
         mixed = posts.mixed(scope.start, scope.end)
-        runs = sorted({m.run_id for m in mixed if m.run_id is not None})
-        targets: dict[int | None, str] = {}
-        for start in range(0, len(runs), 900):  # the runs' files or APIs, named after the grouping
-            chosen = runs[start : start + 900]
-            targets.update(
-                posts.rows(select(CollectionRun.id, CollectionRun.target).where(CollectionRun.id.in_(chosen)))
-            )
     counts: dict[tuple[dt.date, str, str], int] = {}
     for m in mixed:
-        key = (m.day, m.source, targets.get(m.run_id) or "")
-        counts[key] = counts.get(key, 0) + m.posts
-    rows = [(*key, n) for key, n in sorted(counts.items())]
+        counts[(m.day, m.source, m.target)] = counts.get((m.day, m.source, m.target), 0) + m.posts
     by_day: dict[dt.date, list[tuple[str, str, int]]] = {}
-    for day, name, target, count in rows:
-        by_day.setdefault(_as_date(day), []).append((name, target, int(count)))
+    for (day, name, target), count in sorted(counts.items()):
+        by_day.setdefault(day, []).append((name, target, count))
     records = []
     for day in scope.days():
         for name, target, count in by_day.get(day, [("", "", 0)]):

@@ -96,14 +96,10 @@ def roster_report(
     filter (the roster's share is then a share of those); default: every campaign post.
     `source`: the report's campaign posts (reports.queries.campaign_posts), or the database."""
     start, end = max(start, campaign.start), min(end, campaign.end)
-    if isinstance(source, CampaignPosts):
-        with matching(source.conn, roster) as conn:
-            counts = posts_by_member(conn, campaign, end, REPORT_POSTS.name)  # the one pass over the posts
-            waiting = waiting_by_member(conn, end)
-    else:
-        with matching(source, roster) as conn:
-            counts = posts_by_member(conn, campaign, end)
-            waiting = waiting_by_member(conn, end)
+    bind, table = (source.conn, REPORT_POSTS.name) if isinstance(source, CampaignPosts) else (source, None)
+    with matching(bind, roster) as conn:
+        counts = posts_by_member(conn, campaign, end, table)  # the one pass over the posts
+        waiting = waiting_by_member(conn, end)
     table = member_stats(roster, counts, start, end, waiting)
     member_lines = {m.line for m in roster.members}
     bad_lines = {p.line for p in roster.problems}
