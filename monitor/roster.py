@@ -425,7 +425,6 @@ def _columns(path: Path, header: Sequence[str]) -> dict[str, int]:
 
 ACCOUNTS_TABLE = "tmp_roster_accounts"
 NAMES_TABLE = "tmp_roster_names"  # (member, name_key): members by name, to join submissions
-OWNERS_TABLE = "tmp_roster_owners"  # (platform, account, member): each account's first member
 # The member who submitted each post's link ("setor link"), when it was not refused: who posted when
 # the source names no account of the roster (DESIGN 5 "Who posted"). Only one member's submission of
 # a post is ever accepted (monitor.submissions refuses the duplicates), min() only makes it one row.
@@ -514,7 +513,7 @@ def matching(bind: Engine | Connection, roster: Roster) -> Iterator[Connection]:
         try:
             yield bind
         finally:
-            for table in (ACCOUNTS_TABLE, NAMES_TABLE, OWNERS_TABLE):
+            for table in (ACCOUNTS_TABLE, NAMES_TABLE):
                 bind.execute(text(f"DROP TABLE IF EXISTS {table}"))
         return
     with readonly(bind).connect() as conn:
@@ -530,29 +529,18 @@ def _make_matching_tables(conn: Connection, roster: Roster) -> None:
     conn.execute(
         text(f"CREATE TEMPORARY TABLE {ACCOUNTS_TABLE} (member INTEGER, platform VARCHAR(16), account TEXT)")
     )
-    conn.execute(text(f"CREATE INDEX ix_{ACCOUNTS_TABLE} ON {ACCOUNTS_TABLE} (platform, account)"))
+    # Unique: load_roster already gives an account listed for two members to the first only.
+    conn.execute(text(f"CREATE UNIQUE INDEX ix_{ACCOUNTS_TABLE} ON {ACCOUNTS_TABLE} (platform, account)"))
     conn.execute(text(f"DROP TABLE IF EXISTS {NAMES_TABLE}"))
     conn.execute(text(f"CREATE TEMPORARY TABLE {NAMES_TABLE} (member INTEGER, name_key TEXT)"))
     conn.execute(text(f"CREATE INDEX ix_{NAMES_TABLE} ON {NAMES_TABLE} (name_key)"))
     names = [{"member": m, "name_key": member_key(member.name)} for m, member in enumerate(roster.members)]
     if names:
         conn.execute(text(f"INSERT INTO {NAMES_TABLE} (member, name_key) VALUES (:member, :name_key)"), names)
-    accounts = list(roster.accounts())
-    rows = [{"member": m, "platform": p, "account": a} for m, p, a in accounts]
-    conn.execute(text(f"DROP TABLE IF EXISTS {OWNERS_TABLE}"))
-    conn.execute(
-        text(f"CREATE TEMPORARY TABLE {OWNERS_TABLE} (platform VARCHAR(16), account TEXT, member INTEGER)")
-    )
-    conn.execute(text(f"CREATE UNIQUE INDEX ix_{OWNERS_TABLE} ON {OWNERS_TABLE} (platform, account)"))
+    rows = [{"member": m, "platform": p, "account": a} for m, p, a in roster.accounts()]
     if rows:
         columns = "(member, platform, account) VALUES (:member, :platform, :account)"
         conn.execute(text(f"INSERT INTO {ACCOUNTS_TABLE} {columns}"), rows)
-        # An author listed for two members counts for the first (`roster check` reports it).
-        owners: dict[tuple[str, str], int] = {}
-        for m, platform, account in accounts:
-            owners[(platform, account)] = min(owners.get((platform, account), m), m)
-        firsts = [{"platform": p, "account": a, "member": m} for (p, a), m in owners.items()]
-        conn.execute(text(f"INSERT INTO {OWNERS_TABLE} {columns}"), firsts)
 
 
 def posts_by_member(
@@ -579,9 +567,9 @@ def posts_by_member(
                         h.member, i.member, sub.member) AS member,
                count(*) AS posts, sum(c.interactions) AS interactions
         FROM campaign_posts c
-        LEFT JOIN {OWNERS_TABLE} h
+        LEFT JOIN {ACCOUNTS_TABLE} h
                ON h.platform = c.platform AND h.account = {AUTHOR_HANDLE_SQL.format(p="c")}
-        LEFT JOIN {OWNERS_TABLE} i
+        LEFT JOIN {ACCOUNTS_TABLE} i
                ON c.platform = 'facebook' AND i.platform = 'facebook' AND i.account = lower(c.author_id)
         LEFT JOIN ({SUBMITTERS_SQL}) sub ON sub.platform = c.platform AND sub.post_key = c.post_key
         GROUP BY 1, 2
