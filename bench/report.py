@@ -110,10 +110,10 @@ def main() -> None:
                 bench.runs.append(bench.build())
         for bench in sizes:
             bench.engine.dispose()
-    small, big = (statistics.median(b.runs) for b in sizes)
-    for bench in sizes:
+    small, big = medians = [statistics.median(b.runs) for b in sizes]
+    for bench, median in zip(sizes, medians, strict=True):
         runs = " ".join(f"{r:.2f}" for r in bench.runs)
-        print(f"report over {bench.posts:>7} posts: {statistics.median(bench.runs):6.2f} s  (runs: {runs})")
+        print(f"report over {bench.posts:>7} posts: {median:6.2f} s  (runs: {runs})")
     ratio = big / small
     pairs = sorted(b / s for s, b in zip(sizes[0].runs, sizes[1].runs, strict=True))
     verdict = "ok" if ratio <= TARGET_RATIO else "SLOWER than the target"

@@ -18,11 +18,11 @@ thousand aggregate rows (days x platforms, days x tags, UTC quarter-hours).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -73,6 +73,7 @@ DAILY_COLUMNS = [
     "interactions",
 ]
 METRICS = ("likes", "comments", "shares", "interactions")
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,11 @@ def campaign_filter(scope: ReportScope, tagged: bool = True) -> ColumnElement[bo
     return and_(in_scope, Post.id.in_(carrying))
 
 
-def _rows(engine: Engine, query: Any) -> list[Any]:
-    with readonly(engine).connect() as conn:
+def _rows(bind: Engine | Connection, query: Any) -> list[Any]:
+    """The rows of `query` on `bind`: a Connection as it is, an Engine on a read-only connection."""
+    if isinstance(bind, Connection):
+        return list(bind.execute(query).all())
+    with readonly(bind).connect() as conn:
         return list(conn.execute(query).all())
 
 
@@ -216,14 +220,13 @@ class CampaignPosts:
     conn: Connection
     scope: ReportScope
 
-    def within(self, start: dt.date | None = None, end: dt.date | None = None) -> ColumnElement[bool]:
-        """Posts of the local days start..end (default: the scope's range) that the filter keeps."""
-        first = max(start or self.scope.start, self.scope.campaign.start)
-        last = min(end or self.scope.end, self.scope.campaign.end)
+    def within(self, start: dt.date, end: dt.date) -> ColumnElement[bool]:
+        """Posts of the local days start..end (cut to the campaign) that the filter keeps."""
+        first, last = max(start, self.scope.campaign.start), min(end, self.scope.campaign.end)
         return and_(P.local_date >= first, P.local_date <= last, _kept(self.scope))
 
     def rows(self, query: Any) -> list[Any]:
-        return list(self.conn.execute(query).all())
+        return _rows(self.conn, query)
 
     @cached_property
     def mix(self) -> list[Mix]:
@@ -277,6 +280,16 @@ class Mix:
     interactions: int
     views: int
     views_posts: int
+
+
+def _summed(mixed: Iterable[Mix], key: Callable[[Mix], K], fields: Sequence[str]) -> dict[K, tuple[int, ...]]:
+    """The mix rows added up by `key`: for each key, the sums of the Mix `fields`."""
+    sums: dict[K, tuple[int, ...]] = {}
+    for m in mixed:
+        values = tuple(getattr(m, f) for f in fields)
+        before = sums.get(key(m))
+        sums[key(m)] = values if before is None else tuple(a + b for a, b in zip(before, values, strict=True))
+    return sums
 
 
 def _kept(scope: ReportScope) -> ColumnElement[bool]:
@@ -368,16 +381,7 @@ def daily_by_platform(source: Engine | CampaignPosts, scope: ReportScope) -> pd.
             .group_by(P.local_date, P.platform)
         )
         mixed = posts.mixed(scope.start, scope.end)
-    found: dict[tuple[dt.date, str], tuple[int, ...]] = {}
-    for m in mixed:
-        n, likes, comments, shares, inter = found.get((m.day, m.platform), (0, 0, 0, 0, 0))
-        found[(m.day, m.platform)] = (
-            n + m.posts,
-            likes + m.likes,
-            comments + m.comments,
-            shares + m.shares,
-            inter + m.interactions,
-        )
+    found = _summed(mixed, lambda m: (m.day, m.platform), ("posts", *METRICS))
     counted = {(_as_date(day), platform): int(n) for day, platform, n in authors}
     found = {key: (v[0], counted.get(key, 0), *v[1:]) for key, v in found.items()}
     # The `all` row sums the platforms. That holds for `authors` too: an account is a (platform,
@@ -404,7 +408,7 @@ def range_totals(source: Engine | CampaignPosts, scope: ReportScope) -> dict[str
     return account_pass(source, scope, 1)[0][0]
 
 
-TagSets = dict[tuple[dt.date, int], tuple[int, int]]
+TagSets = dict[tuple[dt.date, int], tuple[int, ...]]  # (posts, interactions)
 
 
 def tag_sets(source: Engine | CampaignPosts, scope: ReportScope) -> TagSets:
@@ -413,11 +417,7 @@ def tag_sets(source: Engine | CampaignPosts, scope: ReportScope) -> TagSets:
     all_tags_daily."""
     with _reading(source, scope) as posts:
         mixed = posts.mixed(scope.start, scope.end)
-    sets: TagSets = {}
-    for m in mixed:
-        n, inter = sets.get((m.day, m.mask), (0, 0))
-        sets[(m.day, m.mask)] = (n + m.posts, inter + m.interactions)
-    return sets
+    return _summed(mixed, lambda m: (m.day, m.mask), ("posts", "interactions"))
 
 
 def hashtags_daily(
@@ -503,7 +503,7 @@ def account_spellings(
             .where(tuple_(Post.platform, key).in_(wanted[start : start + 450]))
             .group_by(Post.platform, key, Post.author_handle, Post.source)
         )
-        found: list[Any] = list(bind.execute(query)) if isinstance(bind, Connection) else _rows(bind, query)
+        found = _rows(bind, query)
         for platform, author, handle, source, count in found:
             spelled = votes.setdefault((platform, author), {})
             by_own, total = spelled.get(handle, (0, 0))
@@ -601,26 +601,19 @@ def account_pass(
     periods = [(scope.start, scope.end), *others]
     bounds = [(max(a, scope.campaign.start), min(b, scope.campaign.end)) for a, b in periods]
     lo, hi = min(a for a, _ in bounds), max(b for _, b in bounds)
-    per_account: list[Any] = []
-    in_scope = and_(P.local_date >= bounds[0][0], P.local_date <= bounds[0][1])
-    for i, (a, b) in enumerate(bounds):
-        inside = and_(P.local_date >= a, P.local_date <= b)
-        everywhere = (a, b) == (lo, hi)  # every post of the pass is in it (the campaign so far)
 
-        def when(value: Any, inside: Any = inside, everywhere: bool = everywhere) -> Any:
-            # NULL outside the period: counted and summed as nothing. A period that holds the whole
-            # pass needs no test (over 200k posts that saves about a sixth of the pass).
-            return value if everywhere else case((inside, value))
+    def during(value: Any, a: dt.date, b: dt.date) -> Any:
+        # NULL outside the period a..b: counted and summed as nothing. A period that holds the whole
+        # pass needs no test (over 200k posts that saves about a sixth of the pass).
+        return value if (a, b) == (lo, hi) else case((and_(P.local_date >= a, P.local_date <= b), value))
 
-        per_account.append(func.count(when(literal(1))).label(f"posts_{i}"))
-    whole = bounds[0] == (lo, hi)
-    per_account.append(
-        func.sum(P.interactions if whole else case((in_scope, P.interactions))).label("interactions_0")
-    )
-    scope_day = P.local_date if whole else case((in_scope, P.local_date))
+    per_account = [func.count(during(literal(1), *ab)).label(f"posts_{i}") for i, ab in enumerate(bounds)]
+    per_account.append(func.sum(during(P.interactions, *bounds[0])).label("interactions_0"))
+    scope_day = during(P.local_date, *bounds[0])
+    in_pass = (P.local_date >= lo, P.local_date <= hi, _kept(scope))
     accounts = (
         select(P.platform, P.author_key, *per_account)
-        .where(P.local_date >= lo, P.local_date <= hi, _kept(scope))
+        .where(*in_pass)
         .group_by(P.platform, P.author_key)
         .subquery()
     )
@@ -652,8 +645,7 @@ def account_pass(
                     func.max(P.author_name),
                     func.count(func.distinct(scope_day)),
                 )
-                .where(P.local_date >= lo, P.local_date <= hi, _kept(scope))
-                .where(tuple_(P.platform, P.author_key).in_(chosen))
+                .where(*in_pass, tuple_(P.platform, P.author_key).in_(chosen))
                 .group_by(P.platform, P.author_key)
             )
             shown = {(r[0], r[1]): r[2:] for r in posts.rows(named)}
@@ -682,16 +674,9 @@ def account_pass(
 
 def _period_sums(mixed: list[Mix]) -> dict[str, int]:
     """TOTALS of a period from its mix rows (authors: 0, counted by account_pass)."""
-    return {
-        "posts": sum(m.posts for m in mixed),
-        "authors": 0,
-        "likes": sum(m.likes for m in mixed),
-        "comments": sum(m.comments for m in mixed),
-        "shares": sum(m.shares for m in mixed),
-        "interactions": sum(m.interactions for m in mixed),
-        "views": sum(m.views for m in mixed),
-        "views_posts": sum(m.views_posts for m in mixed),
-    }
+    fields = [f for f in TOTALS if f != "authors"]
+    sums = _summed(mixed, lambda m: (), fields).get((), (0,) * len(fields))
+    return {"authors": 0, **dict(zip(fields, sums, strict=True))}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -759,11 +744,9 @@ def data_coverage(source: Engine | CampaignPosts, scope: ReportScope) -> pd.Data
 
     with _reading(source, scope) as posts:
         mixed = posts.mixed(scope.start, scope.end)
-    counts: dict[tuple[dt.date, str, str], int] = {}
-    for m in mixed:
-        counts[(m.day, m.source, m.target)] = counts.get((m.day, m.source, m.target), 0) + m.posts
+    counts = _summed(mixed, lambda m: (m.day, m.source, m.target), ("posts",))
     by_day: dict[dt.date, list[tuple[str, str, int]]] = {}
-    for (day, name, target), count in sorted(counts.items()):
+    for (day, name, target), (count,) in sorted(counts.items()):
         by_day.setdefault(day, []).append((name, target, count))
     records = []
     for day in scope.days():
@@ -788,7 +771,7 @@ def reminders(source: Engine | CampaignPosts, scope: ReportScope) -> pd.DataFram
         .where(VoteReminder.local_date >= scope.start, VoteReminder.local_date <= scope.end)
         .order_by(VoteReminder.local_date, VoteReminder.channel)
     )
-    rows = source.rows(query) if isinstance(source, CampaignPosts) else _rows(source, query)
+    rows = _rows(source.conn if isinstance(source, CampaignPosts) else source, query)
     records = [(_as_date(r[0]), int(r[1]), r[2], r[3], r[4], r[5] or "") for r in rows]
     return pd.DataFrame.from_records(
         records, columns=["date", "campaign_day", "channel", "status", "sent_at", "message"]
