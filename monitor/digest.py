@@ -160,12 +160,10 @@ def roster_facts(engine: Engine, config: Config, day: dt.date) -> RosterFacts | 
     campaign = config.campaign
     with matching(engine, roster) as conn:
         counts = posts_by_member(conn, campaign, day)
-    posted = sorted(
-        {roster.members[m].name for (m, when) in counts if m is not None and when == day}, key=str.casefold
-    )
+    posted = sorted({roster.members[m].name for (m, when) in counts if when == day}, key=str.casefold)
     last: dict[int, dt.date] = {}
     for m, when in counts:
-        if m is not None and when <= day and when > last.get(m, dt.date.min):
+        if when <= day and when > last.get(m, dt.date.min):
             last[m] = when
     quiet: list[Quiet] = []
     if (day - campaign.start).days + 1 >= QUIET_DAYS:  # nobody is "quiet for 3 days" on day 2

@@ -103,8 +103,8 @@ class RosterMissing(UsageError):
     """No roster file where the config says it is."""
 
 
-# (member index or None for accounts not on the roster, local day) -> (campaign posts, interactions)
-MemberDays = dict[tuple[int | None, dt.date], tuple[int, int]]
+# (member index, local day) -> (campaign posts, interactions): the roster's members only
+MemberDays = dict[tuple[int, dt.date], tuple[int, int]]
 
 
 class RosterFileError(UsageError):
@@ -547,7 +547,9 @@ def posts_by_member(
     conn: Connection, campaign: CampaignConfig, end: dt.date, posts: str | None = None
 ) -> MemberDays:
     """(member, local day) -> (campaign posts, interactions) from the campaign start to `end`, where
-    member is the index into roster.members, or None for posts by accounts not on the roster.
+    member is the index into roster.members. Posts by accounts not on the roster are not counted here
+    (the report's day table has every campaign post): over 200k posts, grouping only the members'
+    posts takes a sixth fewer instructions.
 
     This is the matching: one pass over the campaign posts, two index lookups each, aggregated in SQL
     (at most days x members rows come back), so a report runs it once and builds every roster table
@@ -562,17 +564,20 @@ def posts_by_member(
     # The author's account by handle and, on Facebook, by page id (the first member when both match,
     # as in roster order); else the submitter. Joins, not a subquery per post: a third faster.
     counts = f"""
-        SELECT c.local_date AS day,
-               coalesce(CASE WHEN h.member <= i.member THEN h.member ELSE i.member END,
-                        h.member, i.member, sub.member) AS member,
-               count(*) AS posts, sum(c.interactions) AS interactions
-        FROM campaign_posts c
-        LEFT JOIN {ACCOUNTS_TABLE} h
-               ON h.platform = c.platform AND h.account = {AUTHOR_HANDLE_SQL.format(p="c")}
-        LEFT JOIN {ACCOUNTS_TABLE} i
-               ON c.platform = 'facebook' AND i.platform = 'facebook' AND i.account = lower(c.author_id)
-        LEFT JOIN ({SUBMITTERS_SQL}) sub ON sub.platform = c.platform AND sub.post_key = c.post_key
-        GROUP BY 1, 2
+        SELECT day, member, count(*) AS posts, sum(interactions) AS interactions
+        FROM (
+            SELECT c.local_date AS day, c.interactions,
+                   coalesce(CASE WHEN h.member <= i.member THEN h.member ELSE i.member END,
+                            h.member, i.member, sub.member) AS member
+            FROM campaign_posts c
+            LEFT JOIN {ACCOUNTS_TABLE} h
+                   ON h.platform = c.platform AND h.account = {AUTHOR_HANDLE_SQL.format(p="c")}
+            LEFT JOIN {ACCOUNTS_TABLE} i
+                   ON c.platform = 'facebook' AND i.platform = 'facebook' AND i.account = lower(c.author_id)
+            LEFT JOIN ({SUBMITTERS_SQL}) sub ON sub.platform = c.platform AND sub.post_key = c.post_key
+        ) matched
+        WHERE member IS NOT NULL
+        GROUP BY day, member
         """
     columns = (
         column("day", Date()),

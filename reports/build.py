@@ -44,7 +44,7 @@ from reports.summary import Headline, build_headline, reminder_runs
 if TYPE_CHECKING:
     import pandas as pd
 
-    from reports.roster import RosterReport
+    from reports.roster import RosterCounts, RosterReport
 
 TOP_POSTS_CSV = 50  # rows in top_posts.csv
 TOP_POSTS_PAGE = 20  # rows on the page (the CSV has the rest)
@@ -287,15 +287,16 @@ def gather(
     another on the connection that holds them, in a thread of their own: the database works while
     this thread hands finished numbers to the drawing processes (sqlite3 and psycopg let go of the
     GIL while they wait). When nothing narrows the report, the roster's pass runs at once beside the
-    selection, on its own connection, as its heatmap is the longest drawing; with a filter it needs
-    the report's posts per day, so it comes after them. Every Drawing started is appended to
+    selection, on its own connection, as its heatmap is the longest drawing; with a filter it counts
+    the report's own posts, after the day table. The rest of the roster section waits for the day
+    table: its share is a share of the report's posts per day. Every Drawing started is appended to
     `drawings`."""
     language = config.campaign.language
     charts_in_order, roster_charts = Pending(), Pending()
     beside = ThreadPoolExecutor(1, thread_name_prefix="report-roster")
-    section: Future[RosterReport | None] | None = None
+    counting: Future[RosterCounts | None] | None = None
     if not scope.filter.active:
-        section = beside.submit(roster.report_section, config, engine, scope.start, scope.end)
+        counting = beside.submit(roster.count_section, config, engine, scope.end)
     beside.shutdown(wait=False)
     with queries.campaign_posts(engine, scope) as posts, ThreadPoolExecutor(1, "report-query") as db:
 
@@ -304,6 +305,8 @@ def gather(
 
         reminders = ask(queries.reminders)
         daily = ask(queries.daily_by_platform)  # groups the mix (CampaignPosts.mix) the next ones share
+        if counting is None:  # a filter narrows the roster to the report's posts
+            counting = db.submit(roster.count_section, config, posts, scope.end, scope.filter)
         tag_sets = ask(queries.tag_sets)  # both tag tables
         quarters = ask(queries.posts_by_quarter)  # posting times and the reminder effect
         # The active accounts of the range and its comparison periods, and the top accounts.
@@ -316,18 +319,13 @@ def gather(
             pair_daily = db.submit(queries.daily_by_platform, posts, pair_scope)
 
         ctx = chart_context(scope, reminders.result(), language)
-
-        def roster_section(done: Future[RosterReport | None]) -> tuple[RosterReport | None, str]:
-            # The section, or why the roster file could not be read; its charts start drawing.
-            try:
-                found = done.result()
-            except RosterFileError as exc:
-                return None, str(exc)
-            if found is not None:
-                roster_charts.add(drawings, roster.chart_jobs(found, out_dir, ctx))
-            return found, ""
-
-        roster_data, roster_error = roster_section(section) if section is not None else (None, "")
+        counted, roster_error = None, ""
+        try:
+            counted = counting.result()
+        except RosterFileError as exc:  # the page says why instead of showing the section
+            roster_error = str(exc)
+        if counted is not None:
+            roster_charts.add(drawings, [roster.heatmap_job(counted, scope.start, scope.end, out_dir, ctx)])
         by_day = daily.result()
         charts_in_order.add(
             drawings,
@@ -336,13 +334,12 @@ def gather(
                 ChartJob(charts.interactions_per_day, (ctx, by_day, out_dir / "interactions_per_day.png")),
             ],
         )
-        if section is None:  # a filter narrows the roster to the report's posts
+        roster_data = None
+        if counted is not None:
             totals = by_day[by_day.platform == ALL]
             per_day = {day: int(n) for day, n in zip(totals["date"], totals["posts"], strict=True)}
-            late = db.submit(
-                roster.report_section, config, posts, scope.start, scope.end, scope.filter, per_day
-            )
-            roster_data, roster_error = roster_section(late)
+            roster_data = roster.roster_tables(counted, config.campaign, scope.start, scope.end, per_day)
+            roster_charts.add(drawings, [roster.share_job(roster_data, out_dir, ctx)])
         sets = tag_sets.result()
         hashtags = queries.hashtags_daily(posts, scope, sets)
         all_tags = queries.all_tags_daily(posts, scope, sets)

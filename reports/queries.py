@@ -398,6 +398,13 @@ def daily_by_platform(source: Engine | CampaignPosts, scope: ReportScope) -> pd.
     return pd.DataFrame.from_records(records, columns=DAILY_COLUMNS)
 
 
+def posts_per_day(source: Engine | CampaignPosts, scope: ReportScope) -> dict[dt.date, int]:
+    """Campaign posts per local day of the range (days without any left out), from the mix."""
+    with _reading(source, scope) as posts:
+        mixed = posts.mixed(scope.start, scope.end)
+    return {day: n for day, (n,) in _summed(mixed, lambda m: m.day, ("posts",)).items()}
+
+
 TOTALS = ("posts", "authors", "likes", "comments", "shares", "interactions", "views", "views_posts")
 
 

@@ -4,9 +4,9 @@ Every number counts campaign posts (DESIGN 5) whose author is one of a member's 
 no member's account wrote it, whose link the member submitted ("setor link"); `waiting` counts the
 links a member submitted whose post no source has brought yet. The match
 itself lives in `monitor.roster.posts_by_member`: one SQL pass per report that returns each member's
-campaign posts and interactions per day (at most members x days rows, plus the posts of everyone
-else), and every roster table is built from those counts. Heavy imports (pandas, matplotlib) stay
-inside the functions.
+campaign posts and interactions per day (at most members x days rows), and every roster table is
+built from those counts and the report's campaign posts per day (the share). Heavy imports (pandas,
+matplotlib) stay inside the functions.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from reports import charts
 from reports.drawing import ChartJob
 from reports.files import write_people_csv
 from reports.filters import ReportFilter
-from reports.queries import REPORT_POSTS, CampaignPosts
+from reports.queries import REPORT_POSTS, CampaignPosts, ReportScope, posts_per_day
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,25 +81,42 @@ class RosterReport:
     skipped_rows: int = 0  # of those, lines that gave no member at all (no name)
 
 
-def roster_report(
-    source: Engine | CampaignPosts,
-    roster: Roster,
-    campaign: CampaignConfig,
-    start: dt.date,
-    end: dt.date,
-    quiet_days: int = QUIET_DAYS,
-    campaign_posts: dict[dt.date, int] | None = None,
-) -> RosterReport:
-    """All roster tables for the report range [start, end] (cut to the campaign window).
+@dataclass(frozen=True)
+class RosterCounts:
+    """A roster and what its one pass over the campaign posts counted: the slow half of the roster
+    section, which a report runs beside its own queries."""
 
-    `campaign_posts`: the campaign posts per day as the report counts them, when it is narrowed by a
-    filter (the roster's share is then a share of those); default: every campaign post.
+    roster: Roster
+    counts: MemberDays  # monitor.roster.posts_by_member, from the campaign start
+    waiting: Mapping[str, int]  # monitor.submissions.waiting_by_member
+
+
+def count_roster(
+    source: Engine | CampaignPosts, roster: Roster, campaign: CampaignConfig, end: dt.date
+) -> RosterCounts:
+    """Match the campaign posts from the campaign start to `end` to the roster's members (one pass).
     `source`: the report's campaign posts (reports.queries.campaign_posts), or the database."""
-    start, end = max(start, campaign.start), min(end, campaign.end)
+    end = min(end, campaign.end)
     bind, table = (source.conn, REPORT_POSTS.name) if isinstance(source, CampaignPosts) else (source, None)
     with matching(bind, roster) as conn:
         counts = posts_by_member(conn, campaign, end, table)  # the one pass over the posts
         waiting = waiting_by_member(conn, end)
+    return RosterCounts(roster, counts, waiting)
+
+
+def roster_tables(
+    counted: RosterCounts,
+    campaign: CampaignConfig,
+    start: dt.date,
+    end: dt.date,
+    campaign_posts: Mapping[dt.date, int],
+    quiet_days: int = QUIET_DAYS,
+) -> RosterReport:
+    """All roster tables for the report range [start, end] (cut to the campaign window), from the
+    counts. `campaign_posts`: the campaign posts per day as the report counts them (the roster's
+    share is a share of those; a filter narrows them)."""
+    start, end = max(start, campaign.start), min(end, campaign.end)
+    roster, counts, waiting = counted.roster, counted.counts, counted.waiting
     table = member_stats(roster, counts, start, end, waiting)
     member_lines = {m.line for m in roster.members}
     bad_lines = {p.line for p in roster.problems}
@@ -118,25 +135,43 @@ def roster_report(
     )
 
 
+def roster_report(
+    source: Engine | CampaignPosts,
+    roster: Roster,
+    campaign: CampaignConfig,
+    start: dt.date,
+    end: dt.date,
+    quiet_days: int = QUIET_DAYS,
+    campaign_posts: Mapping[dt.date, int] | None = None,
+) -> RosterReport:
+    """All roster tables for the report range [start, end] (cut to the campaign window): the pass and
+    the tables in one call.
+
+    `campaign_posts`: the campaign posts per day as the report counts them; default: those of
+    `source` (every campaign post of the database, or the report's filtered ones).
+    `source`: the report's campaign posts (reports.queries.campaign_posts), or the database."""
+    counted = count_roster(source, roster, campaign, end)
+    if campaign_posts is None:
+        scope = ReportScope(campaign, max(start, campaign.start), min(end, campaign.end))
+        campaign_posts = posts_per_day(source, scope)
+    return roster_tables(counted, campaign, start, end, campaign_posts, quiet_days)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The report's use of it: section data, roster.csv, template context
 
 
-def report_section(
-    config: Config,
-    source: Engine | CampaignPosts,
-    start: dt.date,
-    end: dt.date,
-    report_filter: ReportFilter | None = None,
-    campaign_posts: dict[dt.date, int] | None = None,
-) -> RosterReport | None:
-    """The roster section of a report for [start, end], or None when there is no roster file (the
+def count_section(
+    config: Config, source: Engine | CampaignPosts, end: dt.date, report_filter: ReportFilter | None = None
+) -> RosterCounts | None:
+    """The slow half of a report's roster section: the roster file read and its pass over the posts
+    up to `end` (roster_tables makes the section from it). None when there is no roster file (the
     roster is optional). Raises RosterFileError when the file is there but cannot be read as a roster
-    (the report shows that instead of the section). Bad rows are logged and counted in `bad_rows`
-    (`campaign-monitor roster check` lists them); the good rows are reported.
+    (the report shows that instead of the section). Bad rows are logged and counted in the section's
+    `bad_rows` (`campaign-monitor roster check` lists them); the good rows are reported.
 
     With a `report_filter` (--platform, --group) only the group's members and their accounts on
-    those platforms count, and the roster share is a share of `campaign_posts` (the report's)."""
+    those platforms count."""
     path = config.roster.path
     if not path.is_file():
         return None
@@ -154,8 +189,7 @@ def report_section(
         )
     if report_filter is not None and report_filter.active:
         roster = report_filter.narrow_roster(roster)
-        return roster_report(source, roster, config.campaign, start, end, campaign_posts=campaign_posts)
-    return roster_report(source, roster, config.campaign, start, end)
+    return count_roster(source, roster, config.campaign, end)
 
 
 def write_roster_csv(report: RosterReport, out_dir: Path) -> Path:
@@ -229,7 +263,7 @@ def member_stats(
 
     by_member: dict[int, dict[dt.date, tuple[int, int]]] = {}
     for (m, day), value in counts.items():
-        if m is not None and start <= day <= end:
+        if start <= day <= end:
             by_member.setdefault(m, {})[day] = value
     rows = []
     for index, member in enumerate(roster.members):
@@ -257,7 +291,7 @@ def participation(roster: Roster, counts: MemberDays, start: dt.date, end: dt.da
     import pandas as pd
 
     days = list(_days(start, end))
-    posts = {(m, day): n for (m, day), (n, _) in counts.items() if m is not None and start <= day <= end}
+    posts = {(m, day): n for (m, day), (n, _) in counts.items() if start <= day <= end}
     totals = Counter[int]()
     for (m, _), n in posts.items():
         totals[m] += n
@@ -323,7 +357,7 @@ def _last_posts(counts: MemberDays, day: dt.date) -> dict[int, dt.date]:
     """Each member's last campaign post day from the campaign start up to `day`."""
     last: dict[int, dt.date] = {}
     for m, when in counts:
-        if m is not None and when <= day and when > last.get(m, dt.date.min):
+        if when <= day and when > last.get(m, dt.date.min):
             last[m] = when
     return last
 
@@ -372,22 +406,18 @@ def kecamatan_leaderboard(member_stats: pd.DataFrame) -> pd.DataFrame:
 
 
 def roster_share(
-    counts: MemberDays, start: dt.date, end: dt.date, campaign_posts: dict[dt.date, int] | None = None
+    counts: MemberDays, start: dt.date, end: dt.date, campaign_posts: Mapping[dt.date, int]
 ) -> pd.DataFrame:
-    """Per day of the range: campaign_posts, roster_posts (campaign posts by any member) and share_pct.
-    `campaign_posts`: the day's campaign posts when the report counts fewer than all (a filter)."""
+    """Per day of the range: campaign_posts (as the report counts them), roster_posts (campaign posts
+    by any member) and share_pct."""
     import pandas as pd
 
-    ours, everyone = Counter[dt.date](), Counter[dt.date]()
-    for (m, day), (n, _) in counts.items():
-        everyone[day] += n
-        if m is not None:
-            ours[day] += n
-    if campaign_posts is not None:
-        everyone = Counter(campaign_posts)
+    ours = Counter[dt.date]()
+    for (_, day), (n, _) in counts.items():
+        ours[day] += n
     rows = []
     for day in _days(start, end):
-        total = everyone[day]
+        total = campaign_posts.get(day, 0)
         rows.append(
             {
                 "date": day,
@@ -440,19 +470,26 @@ def _days(start: dt.date, end: dt.date) -> Iterable[dt.date]:
 # Charts: matplotlib Figure() with Agg (no pyplot state), written to a temporary name and renamed.
 
 
-def chart_jobs(report: RosterReport, out_dir: Path, ctx: ChartContext) -> list[ChartJob]:
-    """The roster's charts as jobs for reports.drawing (drawn in parallel with the others)."""
-    return [
-        ChartJob(heatmap_chart, (report, out_dir / "roster_heatmap.png", ctx)),
-        ChartJob(share_chart, (report, out_dir / "roster_share.png", ctx)),
-    ]
+def heatmap_job(
+    counted: RosterCounts, start: dt.date, end: dt.date, out_dir: Path, ctx: ChartContext
+) -> ChartJob:
+    """roster_heatmap.png as a job for reports.drawing: from the counts alone, so the longest chart
+    starts drawing before the rest of the section (which waits for the report's posts per day)."""
+    campaign = ctx.scope.campaign
+    start, end = max(start, campaign.start), min(end, campaign.end)
+    grid = participation(counted.roster, counted.counts, start, end)
+    return ChartJob(heatmap_chart, (grid, out_dir / "roster_heatmap.png", ctx))
+
+
+def share_job(report: RosterReport, out_dir: Path, ctx: ChartContext) -> ChartJob:
+    return ChartJob(share_chart, (report, out_dir / "roster_share.png", ctx))
 
 
 def write_roster_charts(report: RosterReport, out_dir: Path, ctx: ChartContext) -> list[Path]:
     """roster_heatmap.png and roster_share.png in out_dir, in the report's chart style."""
     out_dir.mkdir(parents=True, exist_ok=True)
     return [
-        heatmap_chart(report, out_dir / "roster_heatmap.png", ctx),
+        heatmap_chart(report.participation, out_dir / "roster_heatmap.png", ctx),
         share_chart(report, out_dir / "roster_share.png", ctx),
     ]
 
@@ -462,16 +499,16 @@ NAME_FONT = charts.TEXT_PT
 NAME_CHARS = 20
 
 
-def heatmap_chart(report: RosterReport, path: Path, ctx: ChartContext) -> Path:
-    """Members (rows, most posts first) x days (columns); the colour is the day's campaign posts."""
+def heatmap_chart(grid: pd.DataFrame, path: Path, ctx: ChartContext) -> Path:
+    """Members (rows, most posts first) x days (columns) of `grid` (RosterReport.participation); the
+    colour is the day's campaign posts."""
     with charts.chart_style():
-        grid = report.participation
         if grid.shape[0] == 0 or grid.shape[1] == 0:
             return charts.no_data_chart(ctx, ctx.labels["chart_roster_heatmap"], path)
-        return charts.save_figure(heatmap_figure(report, ctx), path)
+        return charts.save_figure(heatmap_figure(grid, ctx), path)
 
 
-def heatmap_figure(report: RosterReport, ctx: ChartContext) -> Figure:
+def heatmap_figure(grid: pd.DataFrame, ctx: ChartContext) -> Figure:
     """The heatmap's figure (call inside charts.chart_style(), with at least one member and day).
 
     The title sits at the figure's left edge (the names push the plot right), and dates are on top
@@ -482,7 +519,6 @@ def heatmap_figure(report: RosterReport, ctx: ChartContext) -> Figure:
     from matplotlib.ticker import MaxNLocator
 
     labels = ctx.labels
-    grid = report.participation
     members = grid.shape[0]
     height = max(3.8, ROW_IN * members + 3.2)
     fig = charts.new_figure(height=height)

@@ -184,6 +184,18 @@ def test_not_posted_today_and_quiet_lists(report) -> None:  # type: ignore[no-un
     ]
 
 
+def test_the_pass_counts_members_posts_only(engine, config) -> None:  # type: ignore[no-untyped-def]
+    from monitor.roster import matching, posts_by_member
+
+    write_batch(engine, start_run(engine, "test", None), POSTS, config.campaign.tz)
+    roster = load_roster(DATA / "roster.csv")
+    with matching(engine, roster) as conn:
+        counts = posts_by_member(conn, config.campaign, END)
+    # Budi, Siti, Dewi and Rudi (roster order 0, 1, 3, 4); the other dewi_lestari's posts are nobody's.
+    assert sorted({m for m, _ in counts}) == [0, 1, 3, 4]
+    assert sum(n for n, _ in counts.values()) == 8
+
+
 def test_kecamatan_leaderboard(report) -> None:  # type: ignore[no-untyped-def]
     board = report.kecamatan
     assert board.values.tolist() == [
@@ -323,6 +335,42 @@ def test_report_folder_has_the_roster_section(write_config, tmp_path: Path, lang
     engine.dispose()
 
 
+@pytest.mark.parametrize("platforms", [(), ("instagram",)])
+def test_the_roster_share_is_a_share_of_the_day_tables_posts(  # type: ignore[no-untyped-def]
+    write_config, tmp_path: Path, platforms: tuple[str, ...]
+) -> None:
+    """The roster's pass counts members' posts only; the share's campaign posts are the report's own
+    posts per day (the day table's `all` row), the filtered ones with --platform."""
+    from reports.build import gather
+    from reports.filters import resolve_filter
+    from reports.queries import ALL
+
+    config = load_config(write_config('[roster]\npath = "roster.csv"\n'))
+    (tmp_path / "roster.csv").write_text(
+        (DATA / "roster.csv").read_text(encoding="utf-8-sig"), encoding="utf-8"
+    )
+    engine = open_engine(config.storage.url)
+    write_batch(engine, start_run(engine, "test", None), POSTS, config.campaign.tz)
+    scope = ReportScope(config.campaign, START, END, resolve_filter(config, platforms))
+    out = tmp_path / "out"
+    out.mkdir()
+    drawings: list = []  # type: ignore[type-arg]
+    data, _, roster_charts = gather(config, engine, scope, out, drawings)
+    assert [p.name for p in roster_charts.paths()] == ["roster_heatmap.png", "roster_share.png"]
+    for drawing in drawings:
+        drawing.wait()
+    assert data.roster is not None
+    share = data.roster.share.set_index("date")
+    totals = data.daily[data.daily.platform == ALL].set_index("date")["posts"]
+    assert share["campaign_posts"].to_dict() == totals.to_dict()
+    assert int(share["roster_posts"].sum()) == int(data.roster.table["posts"].sum())
+    # Hand-counted from POSTS: 10 campaign posts in the range, 8 by members; on Instagram i1, o1, o2,
+    # r1, r2, of which o1 and o2 are by the other dewi_lestari.
+    expected = (5, 3) if platforms else (10, 8)
+    assert (int(share["campaign_posts"].sum()), int(share["roster_posts"].sum())) == expected
+    engine.dispose()
+
+
 def test_report_without_a_roster_file_has_no_roster_section(config, engine, calendar, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = build_report(config, engine, tmp_path / "out", START, END, calendar)
     assert not (result.out_dir / "roster.csv").exists()
@@ -425,7 +473,7 @@ def test_a_long_roster_heatmap_stays_readable(engine, config, tmp_path: Path) ->
     report = roster_report(engine, load_roster(roster_file), campaign, campaign.start, campaign.end)
     ctx = chart_context(report, campaign, "id")
     with charts.chart_style():
-        fig = heatmap_figure(report, ctx)
+        fig = heatmap_figure(report.participation, ctx)
         fig.canvas.draw()
         renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
         (ax,) = [a for a in fig.axes if a.get_images()]
@@ -439,6 +487,6 @@ def test_a_long_roster_heatmap_stays_readable(engine, config, tmp_path: Path) ->
         assert any(b.y0 > plot.y1 for b in dates) and any(b.y1 < plot.y0 for b in dates)
         # Names as large as every other chart text (readable on a phone, see charts.TEXT_PT).
         assert min(t.get_fontsize() for t in ax.get_yticklabels()) >= charts.TEXT_PT
-    png = heatmap_chart(report, tmp_path / "heatmap.png", ctx).read_bytes()
+    png = heatmap_chart(report.participation, tmp_path / "heatmap.png", ctx).read_bytes()
     width, height = int.from_bytes(png[16:20]), int.from_bytes(png[20:24])
     assert width == charts.WIDTH_IN * charts.DPI and height <= 4000
