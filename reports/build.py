@@ -310,8 +310,8 @@ def gather(
         tag_sets = ask(queries.tag_sets)  # both tag tables
         quarters = ask(queries.posts_by_quarter)  # posting times and the reminder effect
         # The active accounts of the range and its comparison periods, and the top accounts.
-        accounts = ask(queries.account_pass, TOP_ACCOUNTS, headline_periods(scope)[1:])
-        top_posts = ask(queries.top_posts, TOP_POSTS_CSV)
+        accounts = ask(queries.rank_accounts, TOP_ACCOUNTS, headline_periods(scope)[1:])
+        ranked_posts = ask(queries.rank_top_posts, TOP_POSTS_CSV)
         coverage = ask(queries.data_coverage)
         pair_daily = daily
         if scope.start == scope.end:  # a one-day report still compares with the day before
@@ -348,7 +348,11 @@ def gather(
         )
         by_quarter = quarters.result()
         posting_times = queries.posting_times(posts, scope, by_quarter)
-        found, top_accounts = accounts.result()
+        # The top accounts and the top posts' authors named in one pass over the posts.
+        ranked_accounts, ranked = accounts.result(), ranked_posts.result()
+        named = [*ranked_accounts.accounts, *ranked.accounts]
+        spelled = db.submit(queries.account_spellings, posts.conn, named).result()
+        top_accounts = ranked_accounts.frame(spelled)
         charts_in_order.add(
             drawings,
             [
@@ -358,7 +362,7 @@ def gather(
         )
         pair = pair_daily.result()
     pair_totals = pair[pair.platform == ALL].set_index("date")
-    range_totals, comparison = comparison_of(scope, found)
+    range_totals, comparison = comparison_of(scope, ranked_accounts.totals)
     data = ReportData(
         scope=scope,
         daily=by_day,
@@ -369,7 +373,7 @@ def gather(
         day_before=_day_figures(pair_totals, scope.end - dt.timedelta(days=1)),
         hashtags=hashtags,
         all_tags=all_tags,
-        top_posts=top_posts.result(),
+        top_posts=ranked.frame(spelled),
         top_accounts=top_accounts,
         posting_times=posting_times,
         coverage=coverage.result(),

@@ -4,7 +4,7 @@ Every headline number (campaign posts, interactions, active accounts, views) is 
 previous period of the same length: a day with the day before, a week with the week before, any
 other range with the same number of days just before it. A report on the campaign so far (or the
 whole campaign) has no period before it, so it compares its last 7 days with the 7 days before
-those. Both periods are counted by the same SQL (`queries.account_pass`) with the same filter, in
+those. Both periods are counted by the same SQL (`queries.rank_accounts`) with the same filter, in
 one pass with the report's own totals.
 """
 

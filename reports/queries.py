@@ -18,7 +18,7 @@ thousand aggregate rows (days x platforms, days x tags, UTC quarter-hours).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -529,10 +529,53 @@ def top_posts(source: Engine | CampaignPosts, scope: ReportScope, limit: int = 5
     An unknown metric stays None in likes/comments/shares (shown as unknown, not as 0) and counts as 0
     in interactions.
     """
-    import pandas as pd
-
     with _reading(source, scope) as posts:
-        # The ranking over the narrow table; the text and the links of the few winners from posts.
+        ranked = rank_top_posts(posts, scope, limit)
+        spelled = account_spellings(posts.conn, ranked.accounts)
+    return ranked.frame(spelled)
+
+
+@dataclass(frozen=True)
+class RankedPosts:
+    """The top posts before their authors are named (account_spellings names them)."""
+
+    rows: list[Any]  # posts columns, see rank_top_posts
+
+    @property
+    def accounts(self) -> list[tuple[str, str]]:
+        """The (platform, author key) of each post's author."""
+        return [(r[0], r[11]) for r in self.rows if r[11] is not None]
+
+    def frame(self, spelled: Mapping[tuple[str, str], str]) -> pd.DataFrame:
+        """The top_posts() frame, with each author shown as `spelled` spells the account."""
+        import pandas as pd
+
+        records = [
+            (
+                rank,
+                r[0],
+                _as_date(r[1]),
+                author_label(spelled.get((r[0], r[11]), r[2]), r[3], r[4]),
+                r[3] or "",
+                r[5] or post_link(r[0], r[12], r[2]) or "",  # posts stored before links were built
+                *(None if v is None else int(v) for v in r[6:9]),
+                int(r[9]),
+                r[10] or "",
+                None if r[13] is None else int(r[13]),
+                r[12],
+            )
+            for rank, r in enumerate(self.rows, start=1)
+        ]
+        columns = ["rank", "platform", "date", "author", "author_name", "url"]
+        # dtype=object keeps None for an unknown metric (pandas would make the column floats with NaN).
+        frame = pd.DataFrame(records, columns=[*columns, *METRICS, "text", "views", "post_key"], dtype=object)
+        return frame.astype({"rank": "int64", "interactions": "int64"})
+
+
+def rank_top_posts(source: Engine | CampaignPosts, scope: ReportScope, limit: int = 50) -> RankedPosts:
+    """The `limit` campaign posts with the most interactions, ranked on the narrow table; only the
+    winners' text, links and metrics are read from `posts`."""
+    with _reading(source, scope) as posts:
         top = (
             select(P.id, P.interactions, P.created_at)
             .where(posts.within(scope.start, scope.end))
@@ -560,27 +603,7 @@ def top_posts(source: Engine | CampaignPosts, scope: ReportScope, limit: int = 5
             .join(top, top.c.id == Post.id)
             .order_by(top.c.interactions.desc(), top.c.created_at, top.c.id)
         )
-        spelled = account_spellings(posts.conn, [(r[0], r[11]) for r in rows if r[11] is not None])
-    records = [
-        (
-            rank,
-            r[0],
-            _as_date(r[1]),
-            author_label(spelled.get((r[0], r[11]), r[2]), r[3], r[4]),
-            r[3] or "",
-            r[5] or post_link(r[0], r[12], r[2]) or "",  # posts stored before links were built
-            *(None if v is None else int(v) for v in r[6:9]),
-            int(r[9]),
-            r[10] or "",
-            None if r[13] is None else int(r[13]),
-            r[12],
-        )
-        for rank, r in enumerate(rows, start=1)
-    ]
-    columns = ["rank", "platform", "date", "author", "author_name", "url"]
-    # dtype=object keeps None for an unknown metric (pandas would make the column floats with NaN).
-    frame = pd.DataFrame(records, columns=[*columns, *METRICS, "text", "views", "post_key"], dtype=object)
-    return frame.astype({"rank": "int64", "interactions": "int64"})
+    return RankedPosts(rows)
 
 
 def top_accounts(source: Engine | CampaignPosts, scope: ReportScope, limit: int = 15) -> pd.DataFrame:
@@ -598,13 +621,59 @@ def account_pass(
     others: Sequence[tuple[dt.date, dt.date]] = (),
 ) -> tuple[list[dict[str, int]], pd.DataFrame]:
     """The range totals (range_totals) of the scope and of each `others` period, and the scope's
-    `limit` top accounts (top_accounts). The active accounts of every period and the top accounts
-    come from one pass that groups the posts of all the periods by account (platform, author) and
-    counts each group's posts per period (an account is active in a period when it has a post there;
-    a window sums over the groups, LIMIT cuts the top); the posts, interactions and views of each
-    period are summed from the mix (CampaignPosts.mix)."""
-    import pandas as pd
+    `limit` top accounts (top_accounts), named (rank_accounts, then account_spellings)."""
+    with _reading(source, scope) as posts:
+        ranked = rank_accounts(posts, scope, limit, others)
+        spelled = account_spellings(posts.conn, ranked.accounts)
+    return ranked.totals, ranked.frame(spelled)
 
+
+@dataclass(frozen=True)
+class RankedAccounts:
+    """The account pass before its top accounts are named (account_spellings names them)."""
+
+    totals: list[dict[str, int]]  # TOTALS of the scope, then of each other period
+    top: list[tuple[str, str, int, int]]  # platform, author key, posts, interactions (best first)
+    shown: dict[tuple[str, str], tuple[Any, ...]]  # a handle, a display name, active days
+
+    @property
+    def accounts(self) -> list[tuple[str, str]]:
+        return [(platform, key) for platform, key, _, _ in self.top]
+
+    def frame(self, spelled: Mapping[tuple[str, str], str]) -> pd.DataFrame:
+        """The top_accounts() frame, each account shown as `spelled` spells it."""
+        import pandas as pd
+
+        shown = self.shown
+        labels = [author_label(spelled.get(a, shown[a][0]), shown[a][1], a[1]) for a in self.accounts]
+        # The same name on two platforms: say which is which (the chart shows names only).
+        platforms_of: dict[str, set[str]] = {}
+        for (platform, *_), label in zip(self.top, labels, strict=True):
+            platforms_of.setdefault(label.casefold(), set()).add(platform)
+        labels = [
+            f"{label} ({platform})" if len(platforms_of[label.casefold()]) > 1 else label
+            for (platform, *_), label in zip(self.top, labels, strict=True)
+        ]
+        records = [
+            (platform, label, shown[(platform, key)][1] or "", posts, interactions, shown[(platform, key)][2])
+            for (platform, key, posts, interactions), label in zip(self.top, labels, strict=True)
+        ]
+        return pd.DataFrame.from_records(
+            records, columns=["platform", "author", "author_name", "posts", "interactions", "active_days"]
+        )
+
+
+def rank_accounts(
+    source: Engine | CampaignPosts,
+    scope: ReportScope,
+    limit: int,
+    others: Sequence[tuple[dt.date, dt.date]] = (),
+) -> RankedAccounts:
+    """The active accounts of the scope and of each `others` period, and the top accounts, from one
+    pass that groups the posts of all the periods by account (platform, author) and counts each
+    group's posts per period (an account is active in a period when it has a post there; a window
+    sums over the groups, LIMIT cuts the top); the posts, interactions and views of each period are
+    summed from the mix (CampaignPosts.mix)."""
     periods = [(scope.start, scope.end), *others]
     bounds = [(max(a, scope.campaign.start), min(b, scope.campaign.end)) for a, b in periods]
     lo, hi = min(a for a, _ in bounds), max(b for _, b in bounds)
@@ -638,11 +707,15 @@ def account_pass(
     )
     with _reading(source, scope) as posts:
         rows = posts.rows(ranked)
-        top = [r for r in rows[:limit] if r.author_key is not None and r.posts_0]
-        chosen = [(r.platform, r.author_key) for r in top]
+        top = [
+            (r.platform, r.author_key, int(r.posts_0), int(r.interactions_0 or 0))
+            for r in rows[:limit]
+            if r.author_key is not None and r.posts_0
+        ]
+        chosen = [(platform, key) for platform, key, _, _ in top]
         # The names and active days of the top accounts only: counted over every account they cost a
         # third of the pass.
-        shown: dict[tuple[str, str], Any] = {}
+        shown: dict[tuple[str, str], tuple[Any, ...]] = {}
         if chosen:
             named = (
                 select(
@@ -655,28 +728,11 @@ def account_pass(
                 .where(*in_pass, tuple_(P.platform, P.author_key).in_(chosen))
                 .group_by(P.platform, P.author_key)
             )
-            shown = {(r[0], r[1]): r[2:] for r in posts.rows(named)}
-        spelled = account_spellings(posts.conn, chosen)
+            shown = {(r[0], r[1]): (r[2], r[3], int(r[4])) for r in posts.rows(named)}
         found = [_period_sums(posts.mixed(a, b)) for a, b in bounds]
     for i, totals_of in enumerate(found):
         totals_of["authors"] = int(rows[0][4 + i] or 0) if rows else 0  # no rows: no post in any period
-    labels = [author_label(spelled.get(a, shown[a][0]), shown[a][1], a[1]) for a in chosen]
-    # The same name on two platforms: say which is which (the chart shows names only).
-    platforms_of: dict[str, set[str]] = {}
-    for r, label in zip(top, labels, strict=True):
-        platforms_of.setdefault(label.casefold(), set()).add(r.platform)
-    labels = [
-        f"{label} ({r.platform})" if len(platforms_of[label.casefold()]) > 1 else label
-        for r, label in zip(top, labels, strict=True)
-    ]
-    records = [
-        (r.platform, label, shown[a][1] or "", int(r.posts_0), int(r.interactions_0 or 0), int(shown[a][2]))
-        for r, a, label in zip(top, chosen, labels, strict=True)
-    ]
-    frame = pd.DataFrame.from_records(
-        records, columns=["platform", "author", "author_name", "posts", "interactions", "active_days"]
-    )
-    return found, frame
+    return RankedAccounts(found, top, shown)
 
 
 def _period_sums(mixed: list[Mix]) -> dict[str, int]:
