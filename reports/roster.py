@@ -482,7 +482,7 @@ def heatmap_job(
 
 
 def share_job(report: RosterReport, out_dir: Path, ctx: ChartContext) -> ChartJob:
-    return ChartJob(share_chart, (report, out_dir / "roster_share.png", ctx))
+    return ChartJob(share_chart, (report.share, out_dir / "roster_share.png", ctx))
 
 
 def write_roster_charts(report: RosterReport, out_dir: Path, ctx: ChartContext) -> list[Path]:
@@ -490,7 +490,7 @@ def write_roster_charts(report: RosterReport, out_dir: Path, ctx: ChartContext) 
     out_dir.mkdir(parents=True, exist_ok=True)
     return [
         heatmap_chart(report.participation, out_dir / "roster_heatmap.png", ctx),
-        share_chart(report, out_dir / "roster_share.png", ctx),
+        share_chart(report.share, out_dir / "roster_share.png", ctx),
     ]
 
 
@@ -553,11 +553,11 @@ def heatmap_figure(grid: pd.DataFrame, ctx: ChartContext) -> Figure:
     return fig
 
 
-def share_chart(report: RosterReport, path: Path, ctx: ChartContext) -> Path:
-    """Campaign posts per day, split into roster members and other accounts, with the roster share."""
+def share_chart(share: pd.DataFrame, path: Path, ctx: ChartContext) -> Path:
+    """Campaign posts per day, split into roster members and other accounts, with the roster share
+    (`share`: RosterReport.share)."""
     labels = ctx.labels
     title = labels["chart_roster_share"]
-    share = report.share
     with charts.chart_style():
         if share.empty or int(share["campaign_posts"].sum()) == 0:
             return charts.no_data_chart(ctx, title, path)
