@@ -165,11 +165,22 @@ _CONNECTION_PROBLEMS = (
 )  # fmt: skip
 
 
+# SQLITE_CORRUPT: a file cut short (a full disk, a copy made while `run` wrote) or overwritten.
+_DAMAGED_FILE = re.compile(r"database disk image is malformed", re.I)
+
+
 def connection_error(error: exc.DBAPIError, url: str | URL) -> DatabaseError | None:
-    """A one-line DatabaseError for a failure to reach the database, or None for other errors."""
+    """A one-line DatabaseError for a failure to reach the database or a damaged SQLite file, or None
+    for other errors."""
+    text = str(error.orig) if error.orig is not None else str(error)
+    if isinstance(error, exc.DatabaseError) and _DAMAGED_FILE.search(text):
+        return DatabaseError(
+            f"the database {where(url)} is damaged ({text.strip()}): put back the last copy of the file "
+            "(see docs/deployment.md), or save what is left into a new file with "
+            "`sqlite3 OLD.db .recover | sqlite3 NEW.db` and point [storage] url at it"
+        )
     if not isinstance(error, exc.OperationalError | exc.InterfaceError):
         return None
-    text = str(error.orig) if error.orig is not None else str(error)
     for pattern, advice in _CONNECTION_PROBLEMS:
         if pattern.search(text):
             return DatabaseError(f"cannot open the database {where(url)}: {advice}")

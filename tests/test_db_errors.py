@@ -3,6 +3,7 @@ password, a missing database, a missing driver. (#10 covers SQLite paths and mal
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 from pathlib import Path
 
@@ -71,6 +72,33 @@ def test_a_missing_database_is_one_line(tmp_path: Path, postgresql_url: str) -> 
     url = make_url(postgresql_url).set(database="no_such_campaign_db")
     code, output = status_with_url(tmp_path, url.render_as_string(hide_password=False))
     assert_one_line(code, output, "the database does not exist", "createdb")
+
+
+def test_a_damaged_sqlite_file_says_how_to_recover(tmp_path: Path) -> None:
+    """A database file cut short (a full disk, a copy taken while `run` wrote): one line, exit 2,
+    naming the backup and sqlite3's .recover instead of SQLite's bare "malformed"."""
+    from monitor.records import PostRecord, collect_hashtags
+    from monitor.store import start_run, write_batch
+
+    path = tmp_path / "monitor.db"
+    url = f"sqlite:///{path}"
+    engine = db.open_engine(url)
+    tz = dt.timezone(dt.timedelta(hours=7))
+    tags = collect_hashtags("#WeLoveProbolinggo")
+    when = dt.datetime(2022, 9, 20, 9, 0, tzinfo=tz)
+    posts = [
+        PostRecord(platform="twitter", post_key=str(i), source="test", author_handle=f"kim_{i % 50}",
+                   created_at=when, text="#WeLoveProbolinggo " + "x" * 200, likes=i, hashtags=tags)
+        for i in range(3000)
+    ]  # fmt: skip
+    write_batch(engine, start_run(engine, "test", None), posts, tz)
+    engine.dispose()
+    for extra in ("-wal", "-shm"):
+        Path(f"{path}{extra}").unlink(missing_ok=True)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    code, output = status_with_url(tmp_path, url)
+    assert_one_line(code, output, "is damaged", "malformed", ".recover", "docs/deployment.md")
 
 
 def test_postgresql_urls_use_psycopg_3(postgresql_url: str) -> None:
