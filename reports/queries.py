@@ -412,7 +412,7 @@ def range_totals(source: Engine | CampaignPosts, scope: ReportScope) -> dict[str
     """Totals over the whole range: posts, authors (distinct platform+author), likes ... interactions,
     views (impressions or plays, where the source gave them) and views_posts (how many posts those
     views cover: a view count the source did not give is unknown, not 0)."""
-    return account_pass(source, scope, 1)[0][0]
+    return rank_accounts(source, scope, 1).totals[0]  # no top account to name
 
 
 TagSets = dict[tuple[dt.date, int], tuple[int, ...]]  # (posts, interactions)
@@ -736,7 +736,7 @@ def rank_accounts(
 
 
 def _period_sums(mixed: list[Mix]) -> dict[str, int]:
-    """TOTALS of a period from its mix rows (authors: 0, counted by account_pass)."""
+    """TOTALS of a period from its mix rows (authors: 0, counted by rank_accounts)."""
     fields = [f for f in TOTALS if f != "authors"]
     sums = _summed(mixed, lambda m: (), fields).get((), (0,) * len(fields))
     return {"authors": 0, **dict(zip(fields, sums, strict=True))}
